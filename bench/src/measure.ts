@@ -1,0 +1,35 @@
+/**
+ * Timing helpers shared by the targets, and the C peer.
+ */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** Runs `batch` (which performs `batchSize` operations) repeatedly for about `seconds`; returns ops/s. */
+export async function opsPerSecond(seconds: number, batchSize: number, batch: () => Promise<void>, untimed?: () => Promise<void>): Promise<number> {
+  let ops = 0;
+  let timedNs = 0n;
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline) {
+    if (untimed) await untimed();
+    const t0 = process.hrtime.bigint();
+    await batch();
+    timedNs += process.hrtime.bigint() - t0;
+    ops += batchSize;
+  }
+  return ops / (Number(timedNs) / 1e9);
+}
+
+const driver = fileURLToPath(new URL('../native/build/dbr-bench', import.meta.url));
+
+/** Runs the C driver of libdbr: ops/s of the same operation. */
+export function cPeer(op: string, size: number, depth: number, seconds: number, env: NodeJS.ProcessEnv = process.env): number {
+  const out = execFileSync(driver, [op, String(size), String(depth), String(seconds)], { encoding: 'utf8', env });
+  return (JSON.parse(out) as { ops_per_sec: number }).ops_per_sec;
+}
+
+/** Formats a rate like 1.23M. */
+export function human(n: number): string {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
+  return n.toFixed(1);
+}

@@ -1,0 +1,127 @@
+/*
+ * libdbr extensions: what tsdbr needs beyond the Data Broker v0.7 ABI.
+ *
+ * Every symbol here carries the dbrx prefix, so code that sticks to libdatabroker.h stays portable to any
+ * other implementation of the Data Broker. Bindings probe for dbrxAbiVersion() to know whether they are
+ * loaded on libdbr.
+ *
+ * Timeouts are in milliseconds: DBRX_TIMEOUT_DEFAULT uses DBR_TIMEOUT, 0 does not wait (like
+ * DBR_FLAGS_NOWAIT), DBRX_TIMEOUT_INFINITE waits until a value comes or the request is cancelled.
+ */
+#ifndef INCLUDE_LIBDBR_EXT_H_
+#define INCLUDE_LIBDBR_EXT_H_
+
+#include "libdatabroker.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DBRX_ABI_VERSION (1)
+#define DBRX_TIMEOUT_DEFAULT (-1)
+#define DBRX_TIMEOUT_INFINITE (-2)
+
+/** DBRX_ABI_VERSION of the loaded library. */
+int dbrxAbiVersion(void);
+
+/**
+ * The backend in use: "mem", "redis" or "redis-cluster". Connects on first use (DBR_SERVER, DBR_AUTHFILE);
+ * on failure returns "error" and dbrxLastError() says why.
+ */
+const char *dbrxBackend(void);
+
+/** The last failure of this thread, as a sentence naming the problem and the fix ("" if none). */
+const char *dbrxLastError(void);
+/** The error code that went with dbrxLastError() (DBR_SUCCESS if none). */
+DBR_Errorcode_t dbrxLastErrorCode(void);
+
+/* ---- completion queues ----
+ * A queue collects the tags of the dbrx*Async requests bound to it. When a queue goes from empty to
+ * non-empty, one byte is written to its notification pipe; the owner then drains every tag and collects each
+ * result with dbrxTake(). An event loop can watch the pipe without a thread of its own. */
+typedef struct dbrx_queue dbrx_queue_t;
+
+/** Opens a queue with its own non-blocking pipe. NULL on error. */
+dbrx_queue_t *dbrxQueueOpen(void);
+/**
+ * Hands the read end of the queue's pipe to the caller, who then owns it and closes it (an event loop closes
+ * the fd it watches). A second call returns -1. Without a call, dbrxQueueClose() closes it.
+ */
+int dbrxQueueFd(dbrx_queue_t *q);
+/** Moves up to max completed tags into tags; returns how many, or -1 for an invalid queue. */
+int dbrxQueueDrain(dbrx_queue_t *q, DBR_Tag_t *tags, int max);
+/** Cancels the queue's pending requests, releases its uncollected results and closes the pipe (the read end only if it was not handed over). */
+DBR_Errorcode_t dbrxQueueClose(dbrx_queue_t *q);
+
+/* ---- asynchronous requests with library-owned results ----
+ * Each returns a tag, or DB_TAG_ERROR (see dbrxLastError). The result is collected with dbrxTake(); a
+ * pending request is withdrawn with dbrCancel(), and a withdrawn get never consumes a value. */
+
+DBR_Tag_t dbrxReadAsync(dbrx_queue_t *q, DBR_Handle_t h, const char *name, const char *match_template,
+                        int flags, int64_t timeout_ms);
+DBR_Tag_t dbrxGetAsync(dbrx_queue_t *q, DBR_Handle_t h, const char *name, const char *match_template,
+                       int flags, int64_t timeout_ms);
+/** The buffer is referenced, not copied: keep it valid until the tag completes. */
+DBR_Tag_t dbrxPutAsync(dbrx_queue_t *q, DBR_Handle_t h, const void *buf, int64_t size, const char *name);
+/** Puts a packed batch (see dbrxPutMany); the buffer must stay valid until the tag completes. */
+DBR_Tag_t dbrxPutManyAsync(dbrx_queue_t *q, DBR_Handle_t h, const void *packed, int64_t len);
+/**
+ * Atomically pops the oldest value under src_name in src and appends it under dst_name in dst, returning
+ * the value (reliable claiming: the value is never outside the tuple space). Waits like get.
+ */
+DBR_Tag_t dbrxMoveValueAsync(dbrx_queue_t *q, DBR_Handle_t src, const char *src_name, DBR_Handle_t dst,
+                             const char *dst_name, int flags, int64_t timeout_ms);
+
+/**
+ * Collects a completed request. DBR_ERR_INPROGRESS while pending. When the request produced a value:
+ * if it fits in *size bytes it is copied to buf, *size is set to its size, the tag is released and
+ * DBR_SUCCESS returned; otherwise *size is set to the needed size, DBR_ERR_UBUFFER returned and the tag
+ * kept, so the caller can retry with a larger buffer. Any other outcome returns its code and releases the tag
+ * (*size is 0).
+ */
+DBR_Errorcode_t dbrxTake(DBR_Tag_t tag, void *buf, int64_t *size);
+
+/* ---- synchronous calls with a per-call timeout ---- */
+
+DBR_Errorcode_t dbrxRead(DBR_Handle_t h, void *buf, int64_t *size, const char *name, const char *match_template,
+                         int flags, int64_t timeout_ms);
+DBR_Errorcode_t dbrxGet(DBR_Handle_t h, void *buf, int64_t *size, const char *name, const char *match_template,
+                        int flags, int64_t timeout_ms);
+DBR_Errorcode_t dbrxMoveValue(DBR_Handle_t src, const char *src_name, DBR_Handle_t dst, const char *dst_name,
+                              void *buf, int64_t *size, int flags, int64_t timeout_ms);
+
+/**
+ * Puts a batch in one call. packed holds records back to back, each:
+ *   uint32_t name_len (little endian), uint64_t value_len (little endian), name bytes (no NUL), value bytes.
+ * The batch is validated whole before anything is stored. Values under one name keep their batch order.
+ */
+DBR_Errorcode_t dbrxPutMany(DBR_Handle_t h, const void *packed, int64_t len);
+
+/** Number of values stored under a name (0 if none). */
+DBR_Errorcode_t dbrxCount(DBR_Handle_t h, const char *name, int64_t *count);
+
+typedef struct {
+  int64_t names;  /**< tuple names holding at least one value */
+  int64_t values; /**< values under all names */
+  int64_t bytes;  /**< bytes of all values (-1 where the backend cannot tell cheaply) */
+  int64_t refcnt; /**< attached clients */
+  int64_t flags;  /**< 1 = delete pending */
+} dbrx_stat_t;
+
+/** Statistics of a namespace. On Redis this scans the namespace: not for hot paths. */
+DBR_Errorcode_t dbrxStat(DBR_Handle_t h, dbrx_stat_t *st);
+
+/** The namespace's name, copied into buf (at least DBR_MAX_KEY_LEN + 1 bytes). */
+DBR_Errorcode_t dbrxNamespaceName(DBR_Handle_t h, char *buf, size_t size);
+
+/** Lists namespace names matching a glob, separated by '\n', like dbrDirectory. */
+DBR_Errorcode_t dbrxNamespaces(const char *match_template, unsigned count, char *buf, size_t size,
+                               int64_t *ret_size);
+
+/** Releases an iterator before it reached DBR_ITERATOR_DONE. */
+DBR_Errorcode_t dbrxIteratorFree(DBR_Iterator_t iterator);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* INCLUDE_LIBDBR_EXT_H_ */

@@ -1,0 +1,55 @@
+/**
+ * Exit codes of the `dbr` command, shared by every subcommand (also in `dbr --help`).
+ * @module
+ */
+import type { ErrorCodeName } from '../constants.js';
+import { ConfigError, DbrError, LibraryLoadError, SchemaError } from '../errors.js';
+
+export const ExitCode = {
+  OK: 0,
+  FAILURE: 1,
+  USAGE: 2,
+  NOT_FOUND: 3,
+  TIMEOUT: 4,
+  UNREACHABLE: 5,
+  CONFLICT: 6,
+  INTERRUPTED: 130,
+} as const;
+
+export const EXIT_CODE_HELP = `Exit codes:
+  0  success
+  1  failure
+  2  usage error (bad arguments or options)
+  3  not found (no such namespace or tuple)
+  4  timed out waiting for a value
+  5  backend unreachable or misconfigured (connection, password, library)
+  6  conflict (namespace exists, or is still attached elsewhere)`;
+
+const BY_CODE: Partial<Record<ErrorCodeName, number>> = {
+  DBR_ERR_UNAVAIL: ExitCode.NOT_FOUND,
+  DBR_ERR_NSINVAL: ExitCode.NOT_FOUND,
+  DBR_ERR_TIMEOUT: ExitCode.TIMEOUT,
+  DBR_ERR_NOCONNECT: ExitCode.UNREACHABLE,
+  DBR_ERR_NOAUTH: ExitCode.UNREACHABLE,
+  DBR_ERR_NOFILE: ExitCode.UNREACHABLE,
+  DBR_ERR_EXISTS: ExitCode.CONFLICT,
+  DBR_ERR_NSBUSY: ExitCode.CONFLICT,
+  DBR_ERR_INVALID: ExitCode.USAGE,
+};
+
+/** A mistake in how a command was called (exit code 2). */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** The exit code for an error thrown by a command. */
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof UsageError) return ExitCode.USAGE;
+  if (err instanceof DbrError) return BY_CODE[err.code as ErrorCodeName] ?? ExitCode.FAILURE;
+  if (err instanceof LibraryLoadError || err instanceof ConfigError) return ExitCode.UNREACHABLE;
+  if (err instanceof SchemaError) return ExitCode.USAGE;
+  return ExitCode.FAILURE;
+}

@@ -1,0 +1,60 @@
+/**
+ * The `dbr` command. Core registers the tuple-space commands; other tsdbr packages that are installed add
+ * theirs (worker, run, dashboard ...) through their `./cli` export.
+ * @module
+ */
+import { Command, CommanderError } from 'commander';
+import { registerDoctor } from './doctor.js';
+import { EXIT_CODE_HELP, ExitCode, exitCodeOf } from './exit-codes.js';
+import type { GlobalOptions } from './io.js';
+import { registerNamespaceCommands } from './ns-commands.js';
+import { registerRedisCommands } from './redis-commands.js';
+import { registerTupleCommands } from './tuple-commands.js';
+
+/** What a package's `./cli` export provides. */
+export interface CliPlugin {
+  register(program: Command, globals: () => GlobalOptions): void;
+}
+
+const PLUGINS = ['@tsdbr/worker/cli', '@tsdbr/dashboard/cli'];
+
+/** Builds the program with core's commands and every installed plugin's. */
+export async function buildProgram(): Promise<Command> {
+  const program = new Command('dbr')
+    .description('The Data Broker tuple space and task queue, from the command line')
+    .option('-s, --server <url>', 'sock://host:port of a Redis server (default: DBR_SERVER, else the embedded backend)')
+    .option('-a, --auth-file <path>', 'file holding the Redis password (default: DBR_AUTHFILE)')
+    .option('--timeout <duration>', 'default wait of blocking calls, e.g. 5s (default: DBR_TIMEOUT)')
+    .option('-q, --quiet', 'no notes on stderr')
+    .addHelpText('after', `\n${EXIT_CODE_HELP}\n\nRun \`dbr <command> --help\` for a command's options.`)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  const globals = () => program.opts<GlobalOptions>();
+  registerDoctor(program, globals);
+  registerNamespaceCommands(program, globals);
+  registerTupleCommands(program, globals);
+  registerRedisCommands(program);
+  for (const spec of PLUGINS) {
+    try {
+      const mod = (await import(spec)) as Partial<CliPlugin>;
+      mod.register?.(program, globals);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    }
+  }
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}
+
+/** Runs the CLI and returns the exit code. */
+export async function runCli(argv: string[]): Promise<number> {
+  const program = await buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.OK;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
+    process.stderr.write(`dbr: ${(err as Error).message}\n`);
+    return exitCodeOf(err);
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * Delivers completions of native requests to promises without blocking the event loop and without libuv
+ * pool threads: libdbr writes a byte to a pipe when its completion queue becomes non-empty, a net.Socket
+ * watches the pipe, and each wake-up drains every completed tag and collects its result.
+ * @module
+ */
+import net from 'node:net';
+import { ErrorCode } from './constants.js';
+import { DbrError } from './errors.js';
+import type { DbrxExtensions, NativePointer } from './ffi.js';
+
+/** The outcome of a native request. */
+export interface Completion {
+  /** Error code; 0 on success. */
+  status: number;
+  /** The value, for read/get/move-value requests that succeeded. */
+  value?: Buffer;
+}
+
+interface Pending {
+  resolve: (c: Completion) => void;
+  keepAlive: unknown;
+}
+
+const DRAIN_BATCH = 256;
+const SCRATCH_BYTES = 64 * 1024;
+
+/** One completion queue per JS realm (main thread or worker_thread). */
+export class CompletionQueue {
+  readonly handle: NativePointer;
+  private readonly socket: net.Socket;
+  private readonly pending = new Map<number, Pending>();
+  private readonly tags = new BigInt64Array(DRAIN_BATCH);
+  private readonly scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+  private readonly size = new BigInt64Array(1);
+  private closed = false;
+
+  constructor(
+    private readonly ext: DbrxExtensions,
+    private readonly cancelNative: (tag: number) => number,
+  ) {
+    const handle = ext.dbrxQueueOpen();
+    if (handle === null) throw DbrError.fromCode(ext.dbrxLastErrorCode() || ErrorCode.DBR_ERR_GENERIC, 'Opening a completion queue', ext.dbrxLastError());
+    this.handle = handle;
+    const fd = ext.dbrxQueueFd(handle);
+    this.socket = new net.Socket({ fd, readable: true, writable: false });
+    this.socket.on('data', () => this.drain());
+    this.socket.on('error', () => {
+      /* the pipe only closes when the queue does */
+    });
+    this.socket.unref();
+  }
+
+  /**
+   * Registers a submitted request. `keepAlive` holds buffers that native code reads until completion.
+   * Resolves with the outcome; never rejects.
+   */
+  track(tag: number, keepAlive?: unknown): Promise<Completion> {
+    return new Promise((resolve) => {
+      if (this.pending.size === 0) this.socket.ref();
+      this.pending.set(tag, { resolve, keepAlive });
+    });
+  }
+
+  /**
+   * Withdraws a pending request. Returns true if it was cancelled before completing (its promise then never
+   * settles, so the caller settles it); false if it completed already (its result will still be delivered).
+   */
+  cancel(tag: number): boolean {
+    if (!this.pending.has(tag)) return false;
+    if (this.cancelNative(tag) !== ErrorCode.DBR_SUCCESS) return false;
+    this.forget(tag);
+    return true;
+  }
+
+  /** Number of requests in flight. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** Collects every completed request. Runs on each pipe wake-up; safe to call at any time. */
+  drain(): void {
+    for (;;) {
+      const n = this.ext.dbrxQueueDrain(this.handle, this.tags, DRAIN_BATCH);
+      for (let i = 0; i < n; i++) this.collect(Number(this.tags[i]));
+      if (n < DRAIN_BATCH) return;
+    }
+  }
+
+  private collect(tag: number): void {
+    const entry = this.pending.get(tag);
+    if (entry === undefined) return; // cancelled, or owned by another API
+    this.forget(tag);
+    this.size[0] = BigInt(SCRATCH_BYTES);
+    let status = this.ext.dbrxTake(tag, this.scratch, this.size);
+    if (status === ErrorCode.DBR_SUCCESS) {
+      const len = Number(this.size[0]);
+      entry.resolve({ status, value: Buffer.from(this.scratch.subarray(0, len)) });
+      return;
+    }
+    if (status === ErrorCode.DBR_ERR_UBUFFER) {
+      const exact = Buffer.allocUnsafe(Number(this.size[0]));
+      status = this.ext.dbrxTake(tag, exact, this.size);
+      entry.resolve(status === ErrorCode.DBR_SUCCESS ? { status, value: exact } : { status });
+      return;
+    }
+    entry.resolve({ status });
+  }
+
+  private forget(tag: number): void {
+    this.pending.delete(tag);
+    if (this.pending.size === 0 && !this.closed) this.socket.unref();
+  }
+
+  /** Cancels everything in flight and releases the native queue. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const [, entry] of this.pending) entry.resolve({ status: ErrorCode.DBR_ERR_CANCELLED });
+    this.pending.clear();
+    this.socket.destroy();
+    this.ext.dbrxQueueClose(this.handle);
+  }
+}

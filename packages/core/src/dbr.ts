@@ -1,0 +1,243 @@
+/**
+ * PyDBR's function table, one to one: the same names, argument order and return shapes, so a PyDBR program
+ * ports line by line. The one difference: `read` and `get` may wait, so they return promises (`await` them)
+ * instead of blocking the thread.
+ *
+ * ```ts
+ * import { dbr } from '@tsdbr/core';
+ * const h = dbr.create('DBRtestname', dbr.DBR_PERST_VOLATILE_SIMPLE, dbr.DBR_GROUP_LIST_EMPTY);
+ * dbr.put(h, 'Hello World!', 'HelloTuple', dbr.DBR_GROUP_EMPTY);
+ * const [value, status] = await dbr.get(h, 'HelloTuple', '', dbr.DBR_GROUP_EMPTY, dbr.DBR_FLAGS_NONE);
+ * ```
+ * @module
+ */
+import { toBytes, type ValueLike } from './codecs.js';
+import {
+  DB_TAG_ERROR,
+  DBR_MAX_KEY_LEN,
+  DBR_STATE_MASK_ALL,
+  ERROR_MESSAGES,
+  ErrorCode,
+  errorCodeName,
+  Flags,
+  PersistLevel,
+} from './constants.js';
+import type { NativePointer } from './ffi.js';
+import { splitNames } from './namespace.js';
+import { blockingTake, runtime } from './runtime.js';
+
+export const {
+  DBR_SUCCESS, DBR_ERR_GENERIC, DBR_ERR_INVALID, DBR_ERR_HANDLE, DBR_ERR_INPROGRESS, DBR_ERR_TIMEOUT,
+  DBR_ERR_UBUFFER, DBR_ERR_UNAVAIL, DBR_ERR_EXISTS, DBR_ERR_NSBUSY, DBR_ERR_NSINVAL, DBR_ERR_NOMEMORY,
+  DBR_ERR_TAGERROR, DBR_ERR_NOFILE, DBR_ERR_NOAUTH, DBR_ERR_NOCONNECT, DBR_ERR_CANCELLED, DBR_ERR_NOTIMPL,
+  DBR_ERR_INVALIDOP, DBR_ERR_BE_POST, DBR_ERR_BE_GENERAL, DBR_ERR_ITERATOR, DBR_ERR_PLUGIN, DBR_ERR_MAXERROR,
+} = ErrorCode;
+export const { DBR_FLAGS_NONE, DBR_FLAGS_NOWAIT, DBR_FLAGS_PARTIAL, DBR_FLAGS_MAX } = Flags;
+export const {
+  DBR_PERST_VOLATILE_SIMPLE, DBR_PERST_VOLATILE_FT, DBR_PERST_TEMPORARY_SIMPLE, DBR_PERST_TEMPORARY_FT,
+  DBR_PERST_PERMANENT_SIMPLE, DBR_PERST_PERMANENT_FT, DBR_PERST_MAX,
+} = PersistLevel;
+
+/** A namespace handle as returned by create/attach (null on failure). */
+export type DbrHandle = NativePointer | null;
+/** An iterator position; null is both DBR_ITERATOR_NEW and DBR_ITERATOR_DONE. */
+export type DbrIterator = NativePointer | null;
+
+export const DBR_GROUP_EMPTY = null;
+export const DBR_GROUP_LIST_EMPTY = null;
+export const DBR_UNIT_LIST_EMPTY = null;
+export const DBR_ITERATOR_NEW: DbrIterator = null;
+export const DBR_ITERATOR_DONE: DbrIterator = null;
+export { DB_TAG_ERROR, DBR_MAX_KEY_LEN, DBR_STATE_MASK_ALL };
+
+const abi = () => runtime().lib.abi;
+
+/** Creates a namespace and attaches to it; null if it exists or on error. */
+export function create(dbrname: string, level: number = PersistLevel.DBR_PERST_VOLATILE_SIMPLE, groups: unknown = null): DbrHandle {
+  void groups;
+  return abi().dbrCreate(dbrname, level, null);
+}
+
+/** Deletes a namespace; returns the exit status. */
+export function delete_(dbrname: string): number {
+  return abi().dbrDelete(dbrname);
+}
+export { delete_ as delete };
+
+/** Attaches to an existing namespace; null if there is none. */
+export function attach(dbrname: string): DbrHandle {
+  return abi().dbrAttach(dbrname);
+}
+
+/** Detaches; returns the exit status. */
+export function detach(dbrHandle: DbrHandle): number {
+  return abi().dbrDetach(dbrHandle);
+}
+
+/** Queries a namespace: the number of attached clients is stored in dbrState[0] when given. */
+export function query(dbrHandle: DbrHandle, dbrState?: Uint32Array | null, stateMask: bigint = DBR_STATE_MASK_ALL): number {
+  return abi().dbrQuery(dbrHandle, dbrState ?? new Uint32Array(1), stateMask);
+}
+
+/** Appends a tuple; strings are stored as UTF-8 and binary values as raw bytes. */
+export function put(dbrHdl: DbrHandle, tupleVal: ValueLike, tupleName: string, group: string | null = null): number {
+  const bytes = toBytes(tupleVal);
+  return abi().dbrPut(dbrHdl, bytes, bytes.byteLength, tupleName, group);
+}
+
+function bufferSizeOf(bufferSize: number | number[] | null | undefined): number | undefined {
+  const n = Array.isArray(bufferSize) ? bufferSize[0] : bufferSize;
+  return n === null || n === undefined ? undefined : n;
+}
+
+async function take(op: 'read' | 'get', dbrHdl: DbrHandle, tupleName: string, matchTemplate: string, flag: number, bufferSize: number | number[] | null | undefined): Promise<[Buffer, number]> {
+  const rt = runtime();
+  const name = tupleName === '' ? null : tupleName;
+  const tmpl = matchTemplate === '' ? null : matchTemplate;
+  const capacity = bufferSizeOf(bufferSize);
+  const ext = rt.lib.ext;
+  if (ext === undefined || capacity !== undefined || dbrHdl === null) {
+    return blockingTake(op === 'get' ? rt.lib.abi.dbrGet : rt.lib.abi.dbrRead, dbrHdl as NativePointer, name, tmpl, flag, capacity);
+  }
+  const asyncFn = op === 'get' ? ext.dbrxGetAsync : ext.dbrxReadAsync;
+  const tag = asyncFn(rt.queue.handle, dbrHdl, name, tmpl, flag, -1);
+  if (tag < 0) return [Buffer.alloc(0), ext.dbrxLastErrorCode() || ErrorCode.DBR_ERR_GENERIC];
+  const c = await rt.queue.track(tag);
+  return [c.value ?? Buffer.alloc(0), c.status];
+}
+
+/** Reads (copies) a tuple, waiting for it unless flag is DBR_FLAGS_NOWAIT. Resolves to [value, status]. */
+export function read(dbrHdl: DbrHandle, tupleName: string, matchTemplate: string, group: string | null, flag: number, bufferSize?: number | number[] | null): Promise<[Buffer, number]> {
+  void group;
+  return take('read', dbrHdl, tupleName, matchTemplate, flag, bufferSize);
+}
+
+/** Pops a tuple, waiting for it unless flag is DBR_FLAGS_NOWAIT. Resolves to [value, status]. */
+export function get(dbrHdl: DbrHandle, tupleName: string, matchTemplate: string, group: string | null, flag: number, bufferSize?: number | number[] | null): Promise<[Buffer, number]> {
+  void group;
+  return take('get', dbrHdl, tupleName, matchTemplate, flag, bufferSize);
+}
+
+/** The value an asynchronous readA/getA fills in; valid once test(tag) returns DBR_SUCCESS. */
+export class TupleFuture {
+  /** @internal */
+  constructor(
+    readonly buffer: Buffer,
+    private readonly sizeCell: BigInt64Array,
+  ) {}
+
+  /** Bytes received so far (the value's size once complete). */
+  get size(): number {
+    return Number(this.sizeCell[0]);
+  }
+
+  /** The received value. */
+  get value(): Buffer {
+    return this.buffer.subarray(0, Math.min(this.size, this.buffer.length));
+  }
+}
+
+/** Buffers native code writes into until their tag completes. */
+const inFlight = new Map<number, unknown>();
+const DEFAULT_ASYNC_BUFFER = 64 * 1024;
+
+function startTake(op: 'read' | 'get', dbrHdl: DbrHandle, tupleName: string, matchTemplate: string, bufferSize: number | number[] | null | undefined): [number, TupleFuture] {
+  const capacity = bufferSizeOf(bufferSize) ?? DEFAULT_ASYNC_BUFFER;
+  const buffer = Buffer.alloc(capacity);
+  const size = new BigInt64Array([BigInt(capacity)]);
+  const fn = op === 'get' ? abi().dbrGetA : abi().dbrReadA;
+  const tag = fn(dbrHdl, buffer, size, tupleName === '' ? null : tupleName, matchTemplate === '' ? null : matchTemplate, null);
+  const future = new TupleFuture(buffer, size);
+  if (tag !== DB_TAG_ERROR) inFlight.set(tag, future);
+  return [tag, future];
+}
+
+/** Starts an asynchronous read. Returns [tag, future]; poll test(tag). */
+export function readA(dbrHdl: DbrHandle, tupleName: string, matchTemplate: string, group: string | null, flag: number = Flags.DBR_FLAGS_NONE, bufferSize?: number | number[] | null): [number, TupleFuture] {
+  void group;
+  void flag;
+  return startTake('read', dbrHdl, tupleName, matchTemplate, bufferSize);
+}
+
+/** Starts an asynchronous get. Returns [tag, future]; poll test(tag). */
+export function getA(dbrHdl: DbrHandle, tupleName: string, matchTemplate: string, group: string | null, flag: number = Flags.DBR_FLAGS_NONE, bufferSize?: number | number[] | null): [number, TupleFuture] {
+  void group;
+  void flag;
+  return startTake('get', dbrHdl, tupleName, matchTemplate, bufferSize);
+}
+
+/** Starts an asynchronous put. Returns the tag; poll test(tag). */
+export function putA(dbrHdl: DbrHandle, tupleVal: ValueLike, tupleName: string, group: string | null = null): number {
+  const bytes = toBytes(tupleVal);
+  const tag = abi().dbrPutA(dbrHdl, bytes, bytes.byteLength, tupleName, group);
+  if (tag !== DB_TAG_ERROR) inFlight.set(tag, bytes);
+  return tag;
+}
+
+/** DBR_SUCCESS once the request completed, DBR_ERR_INPROGRESS while pending, or its error. */
+export function test(tag: number): number {
+  const rc = abi().dbrTest(tag);
+  if (rc !== ErrorCode.DBR_ERR_INPROGRESS) inFlight.delete(tag);
+  return rc;
+}
+
+/** Cancels a pending request. */
+export function cancel(tag: number): number {
+  const rc = abi().dbrCancel(tag);
+  if (rc === ErrorCode.DBR_SUCCESS) inFlight.delete(tag);
+  return rc;
+}
+
+/** Moves the tuples under a name (or matching a template) to another namespace. */
+export function move(srcHandle: DbrHandle, srcGroup: string | null, tupleName: string, matchTemplate: string, destHandle: DbrHandle, destGroup: string | null): number {
+  return abi().dbrMove(srcHandle, srcGroup, tupleName === '' ? null : tupleName, matchTemplate === '' ? null : matchTemplate, destHandle, destGroup);
+}
+
+/** Removes the tuples under a name (or matching a template). */
+export function remove(dbrHdl: DbrHandle, group: string | null, tupleName: string, matchTemplate: string): number {
+  return abi().dbrRemove(dbrHdl, group, tupleName === '' ? null : tupleName, matchTemplate === '' ? null : matchTemplate);
+}
+
+/** DBR_SUCCESS if a tuple exists under the name, DBR_ERR_UNAVAIL if not. */
+export function testKey(dbrHdl: DbrHandle, tupleName: string): number {
+  return abi().dbrTestKey(dbrHdl, tupleName);
+}
+
+/** Lists tuple names matching a template: [keys, size in bytes, status]. count 0 means no limit. */
+export function directory(dbrHdl: DbrHandle, matchTemplate: string, group: string | null, count: number, size: number): [string[], number, number] {
+  const buf = Buffer.alloc(size);
+  const retSize = new BigInt64Array(1);
+  const rc = abi().dbrDirectory(dbrHdl, matchTemplate, group, count, buf, size, retSize);
+  return [splitNames(buf, Number(retSize[0])), Number(retSize[0]), rc];
+}
+
+const iteratorName = Buffer.alloc(DBR_MAX_KEY_LEN + 1);
+
+/** Steps an iteration over tuple names: [key, iterator]; the iterator is DBR_ITERATOR_DONE (null) at the end. */
+export function iterator(dbrHdl: DbrHandle, it: DbrIterator, group: string | null, matchTemplate: string): [string | null, DbrIterator] {
+  const next = abi().dbrIterator(dbrHdl, it, group, matchTemplate, iteratorName);
+  if (next === null) return [null, null];
+  return [iteratorName.toString('utf8', 0, iteratorName.indexOf(0)), next];
+}
+
+/** A zero-filled buffer to pass to DBR functions (buftype is accepted for PyDBR compatibility). */
+export function createBuf(buftype: string, bufsize: number): Buffer {
+  void buftype;
+  return Buffer.alloc(bufsize);
+}
+
+/** The error code's name for an exit status, e.g. 'DBR_ERR_TIMEOUT'. */
+export function getErrorCode(exitstatus: number): string {
+  return errorCodeName(exitstatus);
+}
+
+/** A description of an exit status. */
+export function getErrorMessage(exitstatus: number): string {
+  return ERROR_MESSAGES[exitstatus] ?? 'Unknown Error';
+}
+
+/** A tuple's bytes as text (PyDBR's decodeTuple for str values). */
+export function decodeTuple(value: Buffer | TupleFuture): string {
+  return (value instanceof TupleFuture ? value.value : value).toString('utf8');
+}
+

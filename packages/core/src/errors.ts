@@ -1,0 +1,137 @@
+/**
+ * Typed errors of @tsdbr/core. `instanceof` works across duplicated module copies and worker_threads
+ * realms: each class recognises instances by a registered symbol, not by prototype identity.
+ * @module
+ */
+import { ERROR_MESSAGES, type ErrorCodeName, errorCodeName } from './constants.js';
+
+function brand(name: string): symbol {
+  return Symbol.for(`tsdbr.${name}`);
+}
+
+function markedInstance(value: unknown, mark: symbol): boolean {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[mark] === true;
+}
+
+const DBR_ERROR = brand('DbrError');
+
+/** What to do about each error, appended to messages. */
+const HINTS: Partial<Record<ErrorCodeName, string>> = {
+  DBR_ERR_TIMEOUT: 'No value arrived in time: raise the timeout (option `timeout`, or DBR_TIMEOUT in seconds) or check that a producer puts under this name.',
+  DBR_ERR_UNAVAIL: 'Nothing is stored under that name (or the namespace does not exist).',
+  DBR_ERR_UBUFFER: 'The value is larger than the buffer; it was left in place. Retry with a buffer of the reported size.',
+  DBR_ERR_HANDLE: 'The namespace handle is closed or invalid: attach again.',
+  DBR_ERR_EXISTS: 'A namespace with that name exists already: attach to it instead, or delete it first.',
+  DBR_ERR_NSBUSY: 'Other clients are still attached; the namespace will be deleted when the last one detaches.',
+  DBR_ERR_NSINVAL: 'The namespace was deleted or is invalid.',
+  DBR_ERR_NOAUTH: 'Redis refused the password: check the file named by DBR_AUTHFILE.',
+  DBR_ERR_NOCONNECT: 'The backend is unreachable: check DBR_SERVER (sock://host:port) and that the server is up; `dbr doctor` checks it.',
+  DBR_ERR_NOFILE: 'A file could not be read: check DBR_AUTHFILE.',
+  DBR_ERR_CANCELLED: 'The request was cancelled.',
+  DBR_ERR_NOTIMPL: 'This backend does not implement the operation.',
+  DBR_ERR_TAGERROR: 'The tag is unknown, already collected or cancelled.',
+  DBR_ERR_NOMEMORY: 'The backend is out of memory.',
+};
+
+/** An error reported by the Data Broker, carrying its code's name and number. */
+export class DbrError extends Error {
+  /** The error code's name, for example `'DBR_ERR_TIMEOUT'`. */
+  readonly code: ErrorCodeName | 'DBR_ERR_UNKNOWN';
+  /** The numeric error code of the C API. */
+  readonly errno: number;
+
+  constructor(errno: number, message: string) {
+    super(message);
+    this.name = 'DbrError';
+    this.errno = errno;
+    this.code = errorCodeName(errno);
+    Object.defineProperty(this, DBR_ERROR, { value: true });
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return markedInstance(value, DBR_ERROR);
+  }
+
+  /**
+   * Builds an error for a failed call: "<what>: <description> (<CODE>). <hint>". `detail` (from the
+   * library) replaces the generic description when given.
+   */
+  static fromCode(errno: number, what: string, detail?: string): DbrError {
+    const code = errorCodeName(errno);
+    const description = detail && detail.length > 0 ? detail : (ERROR_MESSAGES[errno] ?? 'Unknown error');
+    const hint = code === 'DBR_ERR_UNKNOWN' ? undefined : HINTS[code];
+    return new DbrError(errno, `${what}: ${description} (${code}).${hint ? ` ${hint}` : ''}`);
+  }
+}
+
+/** True if `err` is a DbrError with the given code name. */
+export function isDbrError(err: unknown, code?: ErrorCodeName): err is DbrError {
+  return err instanceof DbrError && (code === undefined || err.code === code);
+}
+
+const LIBRARY_LOAD_ERROR = brand('LibraryLoadError');
+
+/** The native library could not be found or loaded. */
+export class LibraryLoadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LibraryLoadError';
+    Object.defineProperty(this, LIBRARY_LOAD_ERROR, { value: true });
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return markedInstance(value, LIBRARY_LOAD_ERROR);
+  }
+}
+
+const CONFIG_ERROR = brand('ConfigError');
+
+/** Invalid configuration (options or environment). */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+    Object.defineProperty(this, CONFIG_ERROR, { value: true });
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return markedInstance(value, CONFIG_ERROR);
+  }
+}
+
+const SCHEMA_ERROR = brand('SchemaError');
+
+/** One problem found by a schema, with the path to the offending field. */
+export interface SchemaIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+/** A value did not match a channel's schema. */
+export class SchemaError extends Error {
+  /** The tuple name involved. */
+  readonly tuple: string;
+  /** What the schema found wrong. */
+  readonly issues: SchemaIssue[];
+
+  constructor(tuple: string, direction: 'put' | 'get' | 'read', issues: SchemaIssue[]) {
+    const lines = issues.map((i) => `  - ${i.path.length > 0 ? i.path.join('.') : '(value)'}: ${i.message}`);
+    super(`Value ${direction === 'put' ? 'put under' : 'taken from'} "${tuple}" does not match the channel's schema:\n${lines.join('\n')}`);
+    this.name = 'SchemaError';
+    this.tuple = tuple;
+    this.issues = issues;
+    Object.defineProperty(this, SCHEMA_ERROR, { value: true });
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return markedInstance(value, SCHEMA_ERROR);
+  }
+}
+
+/** The error an aborted call rejects with: the signal's reason if it is an Error, else an AbortError. */
+export function abortReason(signal: AbortSignal, what: string): Error {
+  if (signal.reason instanceof Error) return signal.reason;
+  const err = new Error(`${what}: aborted`);
+  err.name = 'AbortError';
+  return err;
+}

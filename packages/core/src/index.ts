@@ -1,0 +1,29 @@
+/**
+ * @tsdbr/core: the Data Broker tuple space for TypeScript.
+ *
+ * - {@link Broker} and {@link Namespace}: the idiomatic, promise-based API.
+ * - `dbr`: PyDBR's function table, one to one.
+ * - Codecs, typed channels (zod), and typed errors.
+ * @module
+ */
+export { Broker, type CreateOptions } from './broker.js';
+export { Namespace, type NamespaceInfo, type PutOptions, type ReadOptions, type TakeOptions, type TupleSelector } from './namespace.js';
+export { Channel, type ChannelOptions, type ChannelTakeOptions } from './channel.js';
+export { type Codec, codecs, json, msgpack, raw, toBytes, utf8, type ValueLike } from './codecs.js';
+export { ConfigError, DbrError, isDbrError, LibraryLoadError, SchemaError, type SchemaIssue } from './errors.js';
+export { type BrokerOptions, type CompiledBrokerOptions, compileBrokerOptions, type Duration, parseDuration } from './options.js';
+export {
+  DB_TAG_ERROR,
+  DBR_MAX_KEY_LEN,
+  DBRX_TIMEOUT_DEFAULT,
+  DBRX_TIMEOUT_INFINITE,
+  ERROR_MESSAGES,
+  ErrorCode,
+  type ErrorCodeName,
+  errorCodeName,
+  Flags,
+  PersistLevel,
+} from './constants.js';
+export type { BackendKind } from './runtime.js';
+export * as dbr from './dbr.js';
+export { freePort, type LocalRedis, type LocalRedisOptions, readLocalRedis, type RedisNode, startLocalRedis, stopLocalRedis } from './local-redis.js';

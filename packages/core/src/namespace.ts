@@ -1,0 +1,374 @@
+/**
+ * A namespace of the Data Broker: a multiset of named tuples shared by every attached process.
+ * @module
+ */
+import type { ZodType } from 'zod';
+import { Channel, type ChannelOptions } from './channel.js';
+import { type Codec, toBytes, type ValueLike } from './codecs.js';
+import { DBRX_TIMEOUT_INFINITE, ErrorCode, Flags, FLAGS_INDEX_SHIFT } from './constants.js';
+import { abortReason, DbrError } from './errors.js';
+import type { NativePointer } from './ffi.js';
+import { type Duration, parseDuration } from './options.js';
+import { blockingTake, checkName, type Runtime } from './runtime.js';
+
+/** A tuple name, or a glob template matching names (Linda-style: the oldest value of the first match). */
+export type TupleSelector = string | { template: string };
+
+/** Options of read and get. */
+export interface TakeOptions<T = Buffer> {
+  /** How long to wait for a value: 0 returns at once, `'infinite'` waits until aborted. Default: the broker's timeout. */
+  timeout?: Duration;
+  /** Aborting withdraws the native request; a withdrawn get never consumes a value. */
+  signal?: AbortSignal;
+  /** Decodes the value (default: raw bytes as a Buffer). */
+  codec?: Codec<T>;
+}
+
+/** Options of read. */
+export interface ReadOptions<T = Buffer> extends TakeOptions<T> {
+  /** Reads the n-th value under the name (0 = the oldest). */
+  index?: number;
+}
+
+/** Options of put. */
+export interface PutOptions<T = ValueLike> {
+  /** Encodes the value (default: bytes as they are, strings as UTF-8). */
+  codec?: Codec<T>;
+}
+
+/** State of a namespace. */
+export interface NamespaceInfo {
+  name: string;
+  /** Tuple names holding at least one value. */
+  names: number;
+  /** Values under all names. */
+  values: number;
+  /** Bytes of all values, or -1 where the backend cannot tell cheaply. */
+  bytes: number;
+  /** Clients attached, this one included. */
+  attached: number;
+  /** A delete is waiting for the last client to detach. */
+  deletePending: boolean;
+}
+
+const NAME_BYTES = 1024;
+
+/** A handle on a namespace. Close it (or use `await using`) to detach. */
+export class Namespace implements AsyncDisposable {
+  /** The namespace's name. */
+  readonly name: string;
+  private handle: NativePointer | null;
+  private readonly rt: Runtime;
+  private readonly defaultTimeoutMs: number;
+  private readonly onClose: ((ns: Namespace) => void) | undefined;
+
+  /** @internal Use Broker.create/attach/open. */
+  constructor(rt: Runtime, handle: NativePointer, name: string, defaultTimeoutMs: number, onClose?: (ns: Namespace) => void) {
+    this.rt = rt;
+    this.handle = handle;
+    this.name = name;
+    this.defaultTimeoutMs = defaultTimeoutMs;
+    this.onClose = onClose;
+  }
+
+  /** @internal The native handle. */
+  get nativeHandle(): NativePointer {
+    if (this.handle === null) throw new DbrError(ErrorCode.DBR_ERR_HANDLE, `Namespace "${this.name}" is closed: attach again to use it (DBR_ERR_HANDLE).`);
+    return this.handle;
+  }
+
+  /** True until close(). */
+  get isOpen(): boolean {
+    return this.handle !== null;
+  }
+
+  /** Appends a value under a name. Strings are stored as UTF-8, typed arrays as their bytes. */
+  async put<T = ValueLike>(name: string, value: T, options: PutOptions<T> = {}): Promise<void> {
+    checkName(name, 'Tuple name');
+    const bytes = options.codec ? options.codec.encode(value) : toBytes(value as ValueLike);
+    const h = this.nativeHandle;
+    const what = `put "${name}" in "${this.name}"`;
+    const ext = this.rt.lib.ext;
+    if (this.rt.inProcess || ext === undefined) {
+      this.rt.check(this.rt.lib.abi.dbrPut(h, bytes, bytes.byteLength, name, null), what);
+      return;
+    }
+    const c = await this.rt.wait(ext.dbrxPutAsync(this.rt.queue.handle, h, bytes, bytes.byteLength, name), what, bytes);
+    this.rt.check(c.status, what);
+  }
+
+  /** Appends many values in one call (one round trip on Redis). Order is kept per name. */
+  async putMany<T = ValueLike>(entries: Iterable<readonly [string, T]>, options: PutOptions<T> = {}): Promise<void> {
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    let count = 0;
+    for (const [name, value] of entries) {
+      checkName(name, 'Tuple name');
+      const nameBytes = Buffer.from(name, 'utf8');
+      const bytes = options.codec ? options.codec.encode(value) : toBytes(value as ValueLike);
+      const header = Buffer.allocUnsafe(12);
+      header.writeUInt32LE(nameBytes.length, 0);
+      header.writeBigUInt64LE(BigInt(bytes.byteLength), 4);
+      parts.push(header, nameBytes, bytes);
+      total += 12 + nameBytes.length + bytes.byteLength;
+      count++;
+    }
+    if (count === 0) return;
+    const packed = Buffer.concat(parts, total);
+    const h = this.nativeHandle;
+    const what = `putMany (${count} values) in "${this.name}"`;
+    const ext = this.rt.lib.ext;
+    if (ext === undefined) {
+      for (let i = 0, off = 0; i < count; i++) {
+        const nameLen = packed.readUInt32LE(off);
+        const valueLen = Number(packed.readBigUInt64LE(off + 4));
+        const name = packed.toString('utf8', off + 12, off + 12 + nameLen);
+        const value = packed.subarray(off + 12 + nameLen, off + 12 + nameLen + valueLen);
+        this.rt.check(this.rt.lib.abi.dbrPut(h, value, valueLen, name, null), what);
+        off += 12 + nameLen + valueLen;
+      }
+      return;
+    }
+    if (this.rt.inProcess) {
+      this.rt.check(ext.dbrxPutMany(h, packed, packed.length), what);
+      return;
+    }
+    const c = await this.rt.wait(ext.dbrxPutManyAsync(this.rt.queue.handle, h, packed, packed.length), what, packed);
+    this.rt.check(c.status, what);
+  }
+
+  /**
+   * Pops the oldest value under a name (or under the first name matching a template), waiting for one up to
+   * the timeout. Rejects with DbrError DBR_ERR_TIMEOUT (or DBR_ERR_UNAVAIL with timeout 0).
+   */
+  async get<T = Buffer>(selector: TupleSelector, options: TakeOptions<T> = {}): Promise<T> {
+    return this.take('get', selector, 0, options);
+  }
+
+  /** Copies the oldest (or `index`-th) value without consuming it, waiting like get. */
+  async read<T = Buffer>(selector: TupleSelector, options: ReadOptions<T> = {}): Promise<T> {
+    const index = options.index ?? 0;
+    if (!Number.isInteger(index) || index < 0) throw new DbrError(ErrorCode.DBR_ERR_INVALID, `read index must be a non-negative integer, got ${index} (DBR_ERR_INVALID).`);
+    return this.take('read', selector, index << FLAGS_INDEX_SHIFT, options);
+  }
+
+  /** Pops a value if one is there now; undefined otherwise. */
+  async tryGet<T = Buffer>(selector: TupleSelector, options: Omit<TakeOptions<T>, 'timeout'> = {}): Promise<T | undefined> {
+    try {
+      return await this.take('get', selector, 0, { ...options, timeout: 0 });
+    } catch (err) {
+      if (err instanceof DbrError && err.code === 'DBR_ERR_UNAVAIL') return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Atomically pops the oldest value under `name` here and appends it under `dstName` in `dst`, returning it.
+   * The value is never outside the tuple space: the basis of reliable task claiming.
+   */
+  async moveValue<T = Buffer>(name: string, dst: Namespace, dstName: string, options: TakeOptions<T> = {}): Promise<T> {
+    checkName(name, 'Tuple name');
+    checkName(dstName, 'Destination tuple name');
+    const ext = this.requireExt('moveValue');
+    const what = `moveValue "${name}" -> "${dst.name}"/"${dstName}"`;
+    const timeoutMs = this.timeoutOf(options.timeout);
+    const flags = timeoutMs === 0 ? Flags.DBR_FLAGS_NOWAIT : 0;
+    const h = this.nativeHandle;
+    const dh = dst.nativeHandle;
+    if (this.rt.inProcess) {
+      const now = this.syncTake(what, (buf, size) => ext.dbrxMoveValue(h, name, dh, dstName, buf, size, Flags.DBR_FLAGS_NOWAIT, 0));
+      if (now !== undefined) return decode(now, options.codec);
+      if (timeoutMs === 0) throw this.rt.error(ErrorCode.DBR_ERR_UNAVAIL, what);
+    }
+    const tag = ext.dbrxMoveValueAsync(this.rt.queue.handle, h, name, dh, dstName, flags, nativeTimeout(timeoutMs));
+    return decode(await this.completion(tag, what, options.signal), options.codec);
+  }
+
+  /** True if at least one value is stored under the name. */
+  async has(name: string): Promise<boolean> {
+    checkName(name, 'Tuple name');
+    const rc = this.rt.lib.abi.dbrTestKey(this.nativeHandle, name);
+    if (rc === ErrorCode.DBR_ERR_UNAVAIL) return false;
+    this.rt.check(rc, `has "${name}" in "${this.name}"`);
+    return true;
+  }
+
+  /** Number of values stored under a name. */
+  async count(name: string): Promise<number> {
+    checkName(name, 'Tuple name');
+    const ext = this.requireExt('count');
+    const out = new BigInt64Array(1);
+    this.rt.check(ext.dbrxCount(this.nativeHandle, name, out), `count "${name}" in "${this.name}"`);
+    return Number(out[0]);
+  }
+
+  /** Moves every value under a name (or under every name matching a template) to another namespace. */
+  async move(selector: TupleSelector, dst: Namespace): Promise<void> {
+    const [name, tmpl] = splitSelector(selector);
+    this.rt.check(this.rt.lib.abi.dbrMove(this.nativeHandle, null, name, tmpl, dst.nativeHandle, null), `move ${describe(selector)} from "${this.name}" to "${dst.name}"`);
+  }
+
+  /** Removes every value under a name (or under every name matching a template). */
+  async remove(selector: TupleSelector): Promise<void> {
+    const [name, tmpl] = splitSelector(selector);
+    this.rt.check(this.rt.lib.abi.dbrRemove(this.nativeHandle, null, name, tmpl), `remove ${describe(selector)} from "${this.name}"`);
+  }
+
+  /** Tuple names matching a glob, at most `limit` of them (default: all). */
+  async list(pattern = '*', options: { limit?: number } = {}): Promise<string[]> {
+    const limit = options.limit ?? 0;
+    if (!Number.isInteger(limit) || limit < 0) throw new DbrError(ErrorCode.DBR_ERR_INVALID, `limit must be a non-negative integer, got ${limit} (DBR_ERR_INVALID).`);
+    const h = this.nativeHandle;
+    const retSize = new BigInt64Array(1);
+    for (let size = 64 * 1024; ; size *= 4) {
+      const buf = Buffer.allocUnsafe(size);
+      const rc = this.rt.lib.abi.dbrDirectory(h, pattern, null, limit, buf, size, retSize);
+      if (rc === ErrorCode.DBR_ERR_UBUFFER && size < 1 << 30) continue;
+      if (rc === ErrorCode.DBR_ERR_UNAVAIL) return [];
+      this.rt.check(rc, `list "${pattern}" in "${this.name}"`);
+      return splitNames(buf, Number(retSize[0]));
+    }
+  }
+
+  /** Walks the tuple names matching a glob, one at a time, without loading them all. */
+  async *keys(pattern = '*'): AsyncGenerator<string, void, undefined> {
+    const h = this.nativeHandle;
+    const out = Buffer.alloc(NAME_BYTES);
+    const { dbrIterator } = this.rt.lib.abi;
+    let it = dbrIterator(h, null, null, pattern, out);
+    try {
+      while (it !== null) {
+        yield out.toString('utf8', 0, out.indexOf(0));
+        it = dbrIterator(h, it, null, pattern, out);
+      }
+    } finally {
+      if (it !== null) this.rt.lib.ext?.dbrxIteratorFree(it);
+    }
+  }
+
+  /** Counts of names, values and bytes, and who is attached. */
+  async query(): Promise<NamespaceInfo> {
+    const ext = this.rt.lib.ext;
+    if (ext === undefined) {
+      const state = new Uint32Array(1);
+      this.rt.check(this.rt.lib.abi.dbrQuery(this.nativeHandle, state, 0xffffffffffffffffn), `query "${this.name}"`);
+      return { name: this.name, names: -1, values: -1, bytes: -1, attached: state[0] ?? 0, deletePending: false };
+    }
+    const st = new BigInt64Array(5);
+    this.rt.check(ext.dbrxStat(this.nativeHandle, st), `query "${this.name}"`);
+    return {
+      name: this.name,
+      names: Number(st[0]),
+      values: Number(st[1]),
+      bytes: Number(st[2]),
+      attached: Number(st[3]),
+      deletePending: st[4] === 1n,
+    };
+  }
+
+  /** A typed view of one tuple name whose values are validated by a zod schema. */
+  channel<S extends ZodType>(name: string, schema: S, options: ChannelOptions = {}): Channel<S> {
+    return new Channel(this, checkName(name, 'Channel name'), schema, options);
+  }
+
+  /** Detaches. Safe to call twice. Pending requests of this namespace are not affected. */
+  async close(): Promise<void> {
+    if (this.handle === null) return;
+    const h = this.handle;
+    this.handle = null;
+    this.onClose?.(this);
+    this.rt.check(this.rt.lib.abi.dbrDetach(h), `detach from "${this.name}"`);
+  }
+
+  /** Same as close(), for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  private async take<T>(op: 'get' | 'read', selector: TupleSelector, flags: number, options: TakeOptions<T>): Promise<T> {
+    const [name, tmpl] = splitSelector(selector);
+    const what = `${op} ${describe(selector)} from "${this.name}"`;
+    const timeoutMs = this.timeoutOf(options.timeout);
+    const h = this.nativeHandle;
+    const ext = this.rt.lib.ext;
+    if (options.signal?.aborted) throw abortReason(options.signal, what);
+    if (ext === undefined) {
+      const fn = op === 'get' ? this.rt.lib.abi.dbrGet : this.rt.lib.abi.dbrRead;
+      const [value, rc] = await blockingTake(fn, h, name, tmpl, timeoutMs === 0 ? flags | Flags.DBR_FLAGS_NOWAIT : flags);
+      this.rt.check(rc, what);
+      return decode(value, options.codec);
+    }
+    const syncFn = op === 'get' ? ext.dbrxGet : ext.dbrxRead;
+    if (this.rt.inProcess) {
+      const now = this.syncTake(what, (buf, size) => syncFn(h, buf, size, name, tmpl, flags | Flags.DBR_FLAGS_NOWAIT, 0));
+      if (now !== undefined) return decode(now, options.codec);
+      if (timeoutMs === 0) throw this.rt.error(ErrorCode.DBR_ERR_UNAVAIL, what);
+    }
+    const asyncFn = op === 'get' ? ext.dbrxGetAsync : ext.dbrxReadAsync;
+    const waitFlags = timeoutMs === 0 ? flags | Flags.DBR_FLAGS_NOWAIT : flags;
+    const tag = asyncFn(this.rt.queue.handle, h, name, tmpl, waitFlags, nativeTimeout(timeoutMs));
+    return decode(await this.completion(tag, what, options.signal), options.codec);
+  }
+
+  /** One non-waiting attempt into the scratch buffer (then an exact one for large values); undefined if empty. */
+  private syncTake(what: string, call: (buf: Buffer, size: BigInt64Array) => number): Buffer | undefined {
+    const { scratch, size } = this.rt;
+    size[0] = BigInt(scratch.length);
+    let rc = call(scratch, size);
+    if (rc === ErrorCode.DBR_SUCCESS) return Buffer.from(scratch.subarray(0, Number(size[0])));
+    if (rc === ErrorCode.DBR_ERR_UBUFFER) {
+      const exact = Buffer.allocUnsafe(Number(size[0]));
+      rc = call(exact, size);
+      if (rc === ErrorCode.DBR_SUCCESS) return exact.subarray(0, Number(size[0]));
+      // A racing consumer may have swapped in a larger value: the async path below handles any size.
+      if (rc === ErrorCode.DBR_ERR_UBUFFER || rc === ErrorCode.DBR_ERR_UNAVAIL) return undefined;
+    }
+    if (rc === ErrorCode.DBR_ERR_UNAVAIL) return undefined;
+    throw this.rt.error(rc, what);
+  }
+
+  private async completion(tag: number, what: string, signal: AbortSignal | undefined): Promise<Buffer> {
+    const c = await this.rt.wait(tag, what, undefined, signal);
+    this.rt.check(c.status, what);
+    return c.value ?? Buffer.alloc(0);
+  }
+
+  private timeoutOf(timeout: Duration | undefined): number {
+    return timeout === undefined ? this.defaultTimeoutMs : parseDuration(timeout, 'timeout');
+  }
+
+  private requireExt(what: string) {
+    const ext = this.rt.lib.ext;
+    if (ext === undefined) throw new DbrError(ErrorCode.DBR_ERR_NOTIMPL, `${what} needs libdbr's extensions; ${this.rt.lib.path} is a plain Data Broker library (DBR_ERR_NOTIMPL).`);
+    return ext;
+  }
+}
+
+function nativeTimeout(ms: number): number {
+  return ms === Infinity ? DBRX_TIMEOUT_INFINITE : Math.ceil(ms);
+}
+
+function splitSelector(selector: TupleSelector): [string | null, string | null] {
+  if (typeof selector === 'string') return [checkName(selector, 'Tuple name'), null];
+  if (typeof selector?.template !== 'string' || selector.template.length === 0) {
+    throw new DbrError(ErrorCode.DBR_ERR_INVALID, 'Pass a tuple name, or { template: "<glob>" } with a non-empty glob (DBR_ERR_INVALID).');
+  }
+  return [null, selector.template];
+}
+
+function describe(selector: TupleSelector): string {
+  return typeof selector === 'string' ? `"${selector}"` : `template "${selector.template}"`;
+}
+
+function decode<T>(bytes: Buffer, codec: Codec<T> | undefined): T {
+  return codec ? codec.decode(bytes) : (bytes as T);
+}
+
+/** Splits dbrDirectory output ("a\nb\n...\0") into names. */
+export function splitNames(buf: Buffer, retSize: number): string[] {
+  let end = Math.max(0, Math.min(retSize, buf.length));
+  const nul = buf.indexOf(0);
+  if (nul >= 0 && nul < end) end = nul;
+  if (end === 0) return [];
+  return buf.toString('utf8', 0, end).split('\n').filter((s) => s.length > 0);
+}

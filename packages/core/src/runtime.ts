@@ -1,0 +1,152 @@
+/**
+ * The per-realm runtime shared by the idiomatic API and the PyDBR table: the loaded library, the backend
+ * it serves, and (on libdbr) the completion queue that turns native requests into promises.
+ * @internal
+ * @module
+ */
+import { CompletionQueue, type Completion } from './completion-queue.js';
+import { DBR_MAX_KEY_LEN, ErrorCode } from './constants.js';
+import { abortReason, ConfigError, DbrError } from './errors.js';
+import { type DataBrokerAbi, loadLibrary, type NativeLibrary, type NativePointer } from './ffi.js';
+import { backendKindOf, type CompiledBrokerOptions } from './options.js';
+
+/** The backend behind a runtime. `foreign` is a Data Broker library without libdbr's extensions. */
+export type BackendKind = 'mem' | 'redis' | 'redis-cluster' | 'foreign';
+
+/** Native state of one JS realm. */
+export class Runtime {
+  readonly lib: NativeLibrary;
+  readonly backend: BackendKind;
+  /** Reused buffer for small synchronous results. */
+  readonly scratch = Buffer.allocUnsafe(64 * 1024);
+  readonly size = new BigInt64Array(1);
+  private queueInstance: CompletionQueue | undefined;
+
+  constructor(lib: NativeLibrary, backend: BackendKind) {
+    this.lib = lib;
+    this.backend = backend;
+  }
+
+  /** True when data calls are in-process and never wait on I/O, so they may run synchronously. */
+  get inProcess(): boolean {
+    return this.backend === 'mem';
+  }
+
+  /** The completion queue (libdbr only), opened on first use. */
+  get queue(): CompletionQueue {
+    const ext = this.lib.ext;
+    if (ext === undefined) throw new DbrError(ErrorCode.DBR_ERR_NOTIMPL, 'This library has no completion queues (not libdbr).');
+    this.queueInstance ??= new CompletionQueue(ext, (tag) => this.lib.abi.dbrCancel(tag));
+    return this.queueInstance;
+  }
+
+  /** An error for a failed call, with the library's own explanation when it has one. */
+  error(code: number, what: string): DbrError {
+    const ext = this.lib.ext;
+    const detail = ext !== undefined && ext.dbrxLastErrorCode() === code ? ext.dbrxLastError() : undefined;
+    return DbrError.fromCode(code, what, detail);
+  }
+
+  /** Throws unless code is DBR_SUCCESS. */
+  check(code: number, what: string): void {
+    if (code !== ErrorCode.DBR_SUCCESS) throw this.error(code, what);
+  }
+
+  /** Waits for a tag from the completion queue; an abort withdraws the native request. */
+  wait(tag: number, what: string, keepAlive?: unknown, signal?: AbortSignal): Promise<Completion> {
+    if (tag < 0) throw this.error(this.lib.ext?.dbrxLastErrorCode() || ErrorCode.DBR_ERR_BE_POST, what);
+    const done = this.queue.track(tag, keepAlive);
+    if (signal === undefined) return done;
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        if (this.queue.cancel(tag)) reject(abortReason(signal, what));
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+      void done.then((c) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(c);
+      });
+    });
+  }
+
+  /** Closes the completion queue, cancelling requests in flight. */
+  close(): void {
+    this.queueInstance?.close();
+    this.queueInstance = undefined;
+  }
+}
+
+let current: Runtime | undefined;
+let currentServer: string | undefined;
+
+/**
+ * The runtime of this realm, created on first use. libdbr serves one backend per process, chosen from
+ * DBR_SERVER when it first connects; options set it if nothing connected yet.
+ */
+export function runtime(options?: CompiledBrokerOptions): Runtime {
+  if (current !== undefined) {
+    if (options !== undefined && backendKindOf(options.server) !== backendKindOf(currentServer) && current.backend !== 'foreign') {
+      throw new ConfigError(
+        `This process already uses the ${current.backend} backend (${currentServer ?? 'embedded'}); libdbr serves one backend per process. Use one server per process, or start a worker process for the other.`,
+      );
+    }
+    return current;
+  }
+  if (options?.server !== undefined) process.env.DBR_SERVER = options.server;
+  if (options?.authFile !== undefined) process.env.DBR_AUTHFILE = options.authFile;
+  const lib = loadLibrary(options?.library);
+  let backend: BackendKind = 'foreign';
+  if (lib.ext !== undefined) {
+    const name = lib.ext.dbrxBackend();
+    if (name === 'error') throw DbrError.fromCode(lib.ext.dbrxLastErrorCode() || ErrorCode.DBR_ERR_NOCONNECT, 'Connecting to the Data Broker', lib.ext.dbrxLastError());
+    backend = name as BackendKind;
+  }
+  current = new Runtime(lib, backend);
+  currentServer = options?.server ?? process.env.DBR_SERVER;
+  return current;
+}
+
+/**
+ * A blocking dbrGet/dbrRead of the plain ABI, run on a libuv pool thread so the event loop stays free. When
+ * `capacity` is undefined it starts at 64 KiB and retries with the size the library reports (the value stays
+ * in place meanwhile). Returns the status and the value (empty unless the status is DBR_SUCCESS).
+ */
+export async function blockingTake(
+  fn: DataBrokerAbi['dbrGet'],
+  h: NativePointer,
+  name: string | null,
+  tmpl: string | null,
+  flags: number,
+  capacity?: number,
+): Promise<[Buffer, number]> {
+  for (let cap = capacity ?? 64 * 1024; ; ) {
+    const buf = Buffer.allocUnsafe(cap);
+    const size = new BigInt64Array([BigInt(cap)]);
+    const rc = await new Promise<number>((resolve, reject) =>
+      fn.async(h, buf, size, name, tmpl, null, flags, (err: unknown, r: number) => (err ? reject(err) : resolve(r))),
+    );
+    const needed = Number(size[0]);
+    if (rc === ErrorCode.DBR_ERR_UBUFFER && capacity === undefined && needed > cap) {
+      cap = needed;
+      continue;
+    }
+    return [rc === ErrorCode.DBR_SUCCESS ? buf.subarray(0, needed) : Buffer.alloc(0), rc];
+  }
+}
+
+const encoder = new TextEncoder();
+
+/** Validates a tuple or namespace name the way libdbr does, with a clearer message. */
+export function checkName(name: unknown, what: string): string {
+  if (typeof name !== 'string') throw new DbrError(ErrorCode.DBR_ERR_INVALID, `${what} must be a string, got ${name === null ? 'null' : typeof name} (DBR_ERR_INVALID).`);
+  if (name.length === 0) throw new DbrError(ErrorCode.DBR_ERR_INVALID, `${what} is empty (DBR_ERR_INVALID).`);
+  if (name.includes('\0') || name.includes('\n')) {
+    throw new DbrError(ErrorCode.DBR_ERR_INVALID, `${what} ${JSON.stringify(name.slice(0, 60))} contains a NUL or newline, which the Data Broker cannot store (DBR_ERR_INVALID).`);
+  }
+  const bytes = name.length > DBR_MAX_KEY_LEN / 3 ? encoder.encode(name).length : name.length;
+  if (bytes > DBR_MAX_KEY_LEN) {
+    throw new DbrError(ErrorCode.DBR_ERR_INVALID, `${what} is ${encoder.encode(name).length} bytes; the limit is ${DBR_MAX_KEY_LEN} (DBR_ERR_INVALID).`);
+  }
+  return name;
+}

@@ -1,0 +1,133 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { dbr } from '../src/index.js';
+import { uniqueName } from './support/broker.js';
+
+const G = dbr.DBR_GROUP_EMPTY;
+
+function fresh() {
+  const name = uniqueName('pydbr');
+  const h = dbr.create(name, dbr.DBR_PERST_VOLATILE_SIMPLE, dbr.DBR_GROUP_LIST_EMPTY);
+  expect(h).not.toBeNull();
+  return { name, h };
+}
+
+describe('the PyDBR function table', () => {
+  it('create, attach, query, detach, delete', () => {
+    const { name, h } = fresh();
+    expect(dbr.create(name, 0, null)).toBeNull();
+    const h2 = dbr.attach(name);
+    expect(h2).not.toBeNull();
+    const state = new Uint32Array(1);
+    expect(dbr.query(h, state, dbr.DBR_STATE_MASK_ALL)).toBe(dbr.DBR_SUCCESS);
+    expect(state[0]).toBe(2);
+    expect(dbr.detach(h2)).toBe(dbr.DBR_SUCCESS);
+    expect(dbr.detach(h)).toBe(dbr.DBR_SUCCESS);
+    expect(dbr.delete(name)).toBe(dbr.DBR_SUCCESS);
+    expect(dbr.attach(name)).toBeNull();
+    expect(dbr.delete(name)).toBe(dbr.DBR_ERR_UNAVAIL);
+  });
+
+  it('put, read, get, testKey, with statuses', async () => {
+    const { name, h } = fresh();
+    expect(dbr.put(h, 'Hello World!', 'HelloTuple', G)).toBe(dbr.DBR_SUCCESS);
+    expect(dbr.testKey(h, 'HelloTuple')).toBe(dbr.DBR_SUCCESS);
+    let [value, status] = await dbr.read(h, 'HelloTuple', '', G, dbr.DBR_FLAGS_NOWAIT);
+    expect([value.toString(), status]).toEqual(['Hello World!', dbr.DBR_SUCCESS]);
+    [value, status] = await dbr.get(h, 'HelloTuple', '', G, dbr.DBR_FLAGS_NONE);
+    expect([value.toString(), status]).toEqual(['Hello World!', dbr.DBR_SUCCESS]);
+    expect(dbr.testKey(h, 'HelloTuple')).toBe(dbr.DBR_ERR_UNAVAIL);
+    [, status] = await dbr.get(h, 'HelloTuple', '', G, dbr.DBR_FLAGS_NOWAIT);
+    expect(status).toBe(dbr.DBR_ERR_UNAVAIL);
+    dbr.detach(h);
+    dbr.delete(name);
+  });
+
+  it('putA, getA, readA with test and cancel', async () => {
+    const { name, h } = fresh();
+    const putTag = dbr.putA(h, 'async value', 'tup', G);
+    expect(putTag).toBeGreaterThan(0);
+    while (dbr.test(putTag) === dbr.DBR_ERR_INPROGRESS) await sleep(1);
+    const [readTag, readFuture] = dbr.readA(h, 'tup', '', G);
+    const [getTag, future] = dbr.getA(h, 'tup', '', G);
+    for (const tag of [readTag, getTag]) {
+      let state = dbr.test(tag);
+      while (state === dbr.DBR_ERR_INPROGRESS) {
+        await sleep(1);
+        state = dbr.test(tag);
+      }
+      expect(state).toBe(dbr.DBR_SUCCESS);
+    }
+    expect(dbr.decodeTuple(readFuture)).toBe('async value');
+    expect(dbr.decodeTuple(future)).toBe('async value');
+    expect(dbr.test(getTag)).toBe(dbr.DBR_ERR_TAGERROR);
+
+    const [pendingTag] = dbr.getA(h, 'nothing-yet', '', G);
+    expect(dbr.test(pendingTag)).toBe(dbr.DBR_ERR_INPROGRESS);
+    expect(dbr.cancel(pendingTag)).toBe(dbr.DBR_SUCCESS);
+    expect(dbr.test(pendingTag)).toBe(dbr.DBR_ERR_TAGERROR);
+    dbr.put(h, 'after cancel', 'nothing-yet', G);
+    const [v, s] = await dbr.get(h, 'nothing-yet', '', G, dbr.DBR_FLAGS_NOWAIT);
+    expect([v.toString(), s]).toEqual(['after cancel', dbr.DBR_SUCCESS]);
+    dbr.detach(h);
+    dbr.delete(name);
+  });
+
+  it('directory and iterator', async () => {
+    const { name, h } = fresh();
+    dbr.put(h, 'Hello World!', 'HelloTuple', G);
+    dbr.put(h, 'Goodbye World!', 'GoodbyeTuple', G);
+    const [keys, size, res] = dbr.directory(h, '*', G, 1000, 1024);
+    expect(res).toBe(dbr.DBR_SUCCESS);
+    expect(keys.sort()).toEqual(['GoodbyeTuple', 'HelloTuple']);
+    expect(size).toBeGreaterThan(0);
+    const [one, , limited] = dbr.directory(h, '*', G, 1, 1024);
+    expect([one.length, limited]).toEqual([1, dbr.DBR_SUCCESS]);
+    const [cut, , truncated] = dbr.directory(h, '*', G, 0, 14);
+    expect(truncated).toBe(dbr.DBR_ERR_UBUFFER);
+    expect(cut.length).toBeLessThan(2);
+
+    const seen: string[] = [];
+    let [key, it] = dbr.iterator(h, dbr.DBR_ITERATOR_NEW, G, '');
+    while (it !== dbr.DBR_ITERATOR_DONE) {
+      seen.push(key as string);
+      [key, it] = dbr.iterator(h, it, G, '');
+    }
+    expect(seen.sort()).toEqual(['GoodbyeTuple', 'HelloTuple']);
+    dbr.detach(h);
+    dbr.delete(name);
+  });
+
+  it('move and remove', async () => {
+    const a = fresh();
+    const b = fresh();
+    dbr.put(a.h, 'v', 'm1', G);
+    dbr.put(a.h, 'v', 'm2', G);
+    expect(dbr.move(a.h, G, 'm1', '', b.h, G)).toBe(dbr.DBR_SUCCESS);
+    expect(dbr.testKey(b.h, 'm1')).toBe(dbr.DBR_SUCCESS);
+    expect(dbr.move(a.h, G, '', 'm*', b.h, G)).toBe(dbr.DBR_SUCCESS);
+    expect(dbr.testKey(b.h, 'm2')).toBe(dbr.DBR_SUCCESS);
+    expect(dbr.remove(b.h, G, '', 'm*')).toBe(dbr.DBR_SUCCESS);
+    expect(dbr.testKey(b.h, 'm1')).toBe(dbr.DBR_ERR_UNAVAIL);
+    for (const x of [a, b]) {
+      dbr.detach(x.h);
+      dbr.delete(x.name);
+    }
+  });
+
+  it('createBuf, getErrorCode and getErrorMessage', () => {
+    expect(dbr.createBuf('char[]', 16).length).toBe(16);
+    expect(dbr.getErrorCode(dbr.DBR_ERR_TIMEOUT)).toBe('DBR_ERR_TIMEOUT');
+    expect(dbr.getErrorMessage(dbr.DBR_SUCCESS)).toBe('Operation successful');
+    expect(dbr.getErrorMessage(999)).toBe('Unknown Error');
+  });
+
+  it('bad handles and tags give error codes, never crashes', async () => {
+    expect(dbr.detach(null)).toBe(dbr.DBR_ERR_HANDLE);
+    expect(dbr.put(123456789n, 'x', 'y', G)).toBe(dbr.DBR_ERR_HANDLE);
+    expect(dbr.test(-5)).toBe(dbr.DBR_ERR_TAGERROR);
+    expect(dbr.cancel(987654321)).toBe(dbr.DBR_ERR_TAGERROR);
+    const [, status] = await dbr.get(42n, 'x', '', G, dbr.DBR_FLAGS_NOWAIT);
+    expect(status).toBe(dbr.DBR_ERR_HANDLE);
+  });
+});

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { dbr } from '../src/index.js';
+import { uniqueName, withNamespace } from './support/broker.js';
+
+describe('large values', () => {
+  it('round-trips values larger than the scratch buffer', async () => {
+    await withNamespace(async (ns) => {
+      for (const size of [64 * 1024 - 1, 64 * 1024, 64 * 1024 + 1, 1 << 20, 16 << 20]) {
+        const value = Buffer.alloc(size, size % 251);
+        value[size - 1] = 7;
+        await ns.put('big', value);
+        expect(Buffer.compare(await ns.read('big'), value)).toBe(0);
+        expect(Buffer.compare(await ns.get('big'), value)).toBe(0);
+      }
+    });
+  });
+
+  it('a get into a too-small buffer keeps the value and reports the size', async () => {
+    const name = uniqueName();
+    const h = dbr.create(name, dbr.DBR_PERST_VOLATILE_SIMPLE, dbr.DBR_GROUP_LIST_EMPTY);
+    dbr.put(h, 'x'.repeat(1000), 'big', dbr.DBR_GROUP_EMPTY);
+    const [small, status] = await dbr.get(h, 'big', '', dbr.DBR_GROUP_EMPTY, dbr.DBR_FLAGS_NONE, 10);
+    expect(status).toBe(dbr.DBR_ERR_UBUFFER);
+    expect(small.length).toBe(0);
+    const [value, ok] = await dbr.get(h, 'big', '', dbr.DBR_GROUP_EMPTY, dbr.DBR_FLAGS_NONE, 1000);
+    expect(ok).toBe(dbr.DBR_SUCCESS);
+    expect(value.toString()).toBe('x'.repeat(1000));
+    dbr.detach(h);
+    dbr.delete(name);
+  });
+
+  it('DBR_FLAGS_PARTIAL returns the first bytes', async () => {
+    const name = uniqueName();
+    const h = dbr.create(name, 0, null);
+    dbr.put(h, 'abcdefghij', 'p', null);
+    const [, status] = await dbr.read(h, 'p', '', null, dbr.DBR_FLAGS_PARTIAL, 4);
+    expect(status).toBe(dbr.DBR_ERR_UBUFFER);
+    const [full] = await dbr.read(h, 'p', '', null, dbr.DBR_FLAGS_NONE);
+    expect(full.toString()).toBe('abcdefghij');
+    dbr.detach(h);
+    dbr.delete(name);
+  });
+});

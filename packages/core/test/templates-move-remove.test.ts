@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { testBroker, uniqueName, withNamespace } from './support/broker.js';
+
+describe('templates, move and remove', () => {
+  it('get with a glob template takes from a matching name', async () => {
+    await withNamespace(async (ns) => {
+      await ns.put('result:7', 'seven');
+      await ns.put('other', 'no');
+      expect((await ns.get({ template: 'result:*' })).toString()).toBe('seven');
+      await expect(ns.get({ template: 'result:*' }, { timeout: 0 })).rejects.toMatchObject({ code: 'DBR_ERR_UNAVAIL' });
+      expect(await ns.has('other')).toBe(true);
+    });
+  });
+
+  it('a get by template waits for a future matching put', async () => {
+    await withNamespace(async (ns) => {
+      const pending = ns.get({ template: 'job-?' }, { timeout: 10_000 });
+      await ns.put('jobx-1', 'no');
+      await ns.put('job-1', 'yes');
+      expect((await pending).toString()).toBe('yes');
+    });
+  });
+
+  it('read by template does not consume', async () => {
+    await withNamespace(async (ns) => {
+      await ns.put('k[1]', 'v');
+      expect((await ns.read({ template: 'k\\[1\\]' })).toString()).toBe('v');
+      expect(await ns.count('k[1]')).toBe(1);
+    });
+  });
+
+  it('moves a name, and names matching a template, to another namespace', async () => {
+    const broker = testBroker();
+    const srcName = uniqueName('src');
+    const dstName = uniqueName('dst');
+    const src = await broker.create(srcName);
+    const dst = await broker.create(dstName);
+    await src.put('a', '1');
+    await src.put('a', '2');
+    await src.put('b1', 'x');
+    await src.put('b2', 'y');
+    await src.move('a', dst);
+    expect(await src.has('a')).toBe(false);
+    expect((await dst.get('a')).toString()).toBe('1');
+    expect((await dst.get('a')).toString()).toBe('2');
+    await src.move({ template: 'b*' }, dst);
+    expect((await dst.list('b*')).sort()).toEqual(['b1', 'b2']);
+    expect(await src.list('*')).toEqual([]);
+    await broker.close();
+    await broker.delete(srcName);
+    await broker.delete(dstName);
+  });
+
+  it('moveValue pops one value here and appends it there atomically', async () => {
+    await withNamespace(async (ns) => {
+      await ns.put('pending', 'task-1');
+      await ns.put('pending', 'task-2');
+      expect((await ns.moveValue('pending', ns, 'running')).toString()).toBe('task-1');
+      expect(await ns.count('pending')).toBe(1);
+      expect((await ns.read('running')).toString()).toBe('task-1');
+      const waiting = ns.moveValue('empty', ns, 'running', { timeout: 10_000 });
+      await ns.put('empty', 'late');
+      expect((await waiting).toString()).toBe('late');
+      expect(await ns.count('running')).toBe(2);
+    });
+  });
+
+  it('removes by name and by template', async () => {
+    await withNamespace(async (ns) => {
+      await ns.putMany([
+        ['x', '1'],
+        ['y1', '1'],
+        ['y2', '1'],
+        ['z', '1'],
+      ]);
+      await ns.remove('x');
+      await ns.remove({ template: 'y*' });
+      expect(await ns.list()).toEqual(['z']);
+    });
+  });
+});
