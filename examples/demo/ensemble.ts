@@ -56,7 +56,15 @@ async function main(): Promise<void> {
   const ns = await broker.create(NAMESPACE);
   console.log(`tsdbr demo: ${TASKS} Monte-Carlo estimates of pi on ${THREADS} worker threads, backend: ${broker.backend}\n`);
 
-  const threads = Array.from({ length: THREADS }, (_, i) => new Worker(new URL(import.meta.url), { workerData: { thread: i }, execArgv: process.execArgv }));
+  // The threads run this same file; tsx's loader is registered in each of them first.
+  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(import.meta.url)}); })`;
+  const exited = Array.from({ length: THREADS }, (_, i) => {
+    const thread = new Worker(bootstrap, { eval: true, workerData: { thread: i } });
+    return new Promise((resolve, reject) => {
+      thread.once('error', reject);
+      thread.once('exit', resolve);
+    });
+  });
   const tasks = ns.channel('task', Task.nullable());
   for (let id = 0; id < TASKS; id++) await tasks.put({ id, samples: 50_000 * 2 ** (id % 6), seed: 1000 + id });
   for (let i = 0; i < THREADS; i++) await tasks.put(null);
@@ -65,10 +73,10 @@ async function main(): Promise<void> {
   for (let i = 0; i < TASKS; i++) {
     const value = await ns.get({ template: 'result:*' }, { timeout: '60s', codec: codecs.json });
     results.push(Result.parse(value));
-    process.stdout.write(`\r  collected ${i + 1}/${TASKS}`);
+    if (process.stdout.isTTY) process.stdout.write(`\r  collected ${i + 1}/${TASKS}`);
   }
-  process.stdout.write('\n\n');
-  await Promise.all(threads.map((t) => new Promise((resolve) => t.once('exit', resolve))));
+  process.stdout.write(process.stdout.isTTY ? '\n\n' : `  collected ${TASKS}/${TASKS} results\n\n`);
+  await Promise.all(exited);
 
   results.sort((a, b) => a.id - b.id);
   console.log('  task   samples    estimate    error      thread  ms');

@@ -8,6 +8,7 @@ import net from 'node:net';
 import { ErrorCode } from './constants.js';
 import { DbrError } from './errors.js';
 import type { DbrxExtensions, NativePointer } from './ffi.js';
+import { Int64Cell } from './int64-cell.js';
 
 /** The outcome of a native request. */
 export interface Completion {
@@ -32,7 +33,7 @@ export class CompletionQueue {
   private readonly pending = new Map<number, Pending>();
   private readonly tags = new BigInt64Array(DRAIN_BATCH);
   private readonly scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
-  private readonly size = new BigInt64Array(1);
+  private readonly size = new Int64Cell();
   private closed = false;
 
   constructor(
@@ -91,16 +92,18 @@ export class CompletionQueue {
     const entry = this.pending.get(tag);
     if (entry === undefined) return; // cancelled, or owned by another API
     this.forget(tag);
-    this.size[0] = BigInt(SCRATCH_BYTES);
-    let status = this.ext.dbrxTake(tag, this.scratch, this.size);
+    this.size.set(SCRATCH_BYTES);
+    let status = this.ext.dbrxTake(tag, this.scratch, this.size.words);
     if (status === ErrorCode.DBR_SUCCESS) {
-      const len = Number(this.size[0]);
-      entry.resolve({ status, value: Buffer.from(this.scratch.subarray(0, len)) });
+      const len = this.size.get();
+      const value = Buffer.allocUnsafe(len);
+      this.scratch.copy(value, 0, 0, len);
+      entry.resolve({ status, value });
       return;
     }
     if (status === ErrorCode.DBR_ERR_UBUFFER) {
-      const exact = Buffer.allocUnsafe(Number(this.size[0]));
-      status = this.ext.dbrxTake(tag, exact, this.size);
+      const exact = Buffer.allocUnsafe(this.size.get());
+      status = this.ext.dbrxTake(tag, exact, this.size.words);
       entry.resolve(status === ErrorCode.DBR_SUCCESS ? { status, value: exact } : { status });
       return;
     }

@@ -9,7 +9,7 @@ import { DBRX_TIMEOUT_INFINITE, ErrorCode, Flags, FLAGS_INDEX_SHIFT } from './co
 import { abortReason, DbrError } from './errors.js';
 import type { NativePointer } from './ffi.js';
 import { type Duration, parseDuration } from './options.js';
-import { blockingTake, checkName, type Runtime } from './runtime.js';
+import { blockingTake, checkName, type Describe, type Runtime } from './runtime.js';
 
 /** A tuple name, or a glob template matching names (Linda-style: the oldest value of the first match). */
 export type TupleSelector = string | { template: string };
@@ -87,7 +87,7 @@ export class Namespace implements AsyncDisposable {
     checkName(name, 'Tuple name');
     const bytes = options.codec ? options.codec.encode(value) : toBytes(value as ValueLike);
     const h = this.nativeHandle;
-    const what = `put "${name}" in "${this.name}"`;
+    const what = () => `put "${name}" in "${this.name}"`;
     const ext = this.rt.lib.ext;
     if (this.rt.inProcess || ext === undefined) {
       this.rt.check(this.rt.lib.abi.dbrPut(h, bytes, bytes.byteLength, name, null), what);
@@ -116,7 +116,7 @@ export class Namespace implements AsyncDisposable {
     if (count === 0) return;
     const packed = Buffer.concat(parts, total);
     const h = this.nativeHandle;
-    const what = `putMany (${count} values) in "${this.name}"`;
+    const what = () => `putMany (${count} values) in "${this.name}"`;
     const ext = this.rt.lib.ext;
     if (ext === undefined) {
       for (let i = 0, off = 0; i < count; i++) {
@@ -141,15 +141,13 @@ export class Namespace implements AsyncDisposable {
    * Pops the oldest value under a name (or under the first name matching a template), waiting for one up to
    * the timeout. Rejects with DbrError DBR_ERR_TIMEOUT (or DBR_ERR_UNAVAIL with timeout 0).
    */
-  async get<T = Buffer>(selector: TupleSelector, options: TakeOptions<T> = {}): Promise<T> {
+  get<T = Buffer>(selector: TupleSelector, options: TakeOptions<T> = {}): Promise<T> {
     return this.take('get', selector, 0, options);
   }
 
   /** Copies the oldest (or `index`-th) value without consuming it, waiting like get. */
-  async read<T = Buffer>(selector: TupleSelector, options: ReadOptions<T> = {}): Promise<T> {
-    const index = options.index ?? 0;
-    if (!Number.isInteger(index) || index < 0) throw new DbrError(ErrorCode.DBR_ERR_INVALID, `read index must be a non-negative integer, got ${index} (DBR_ERR_INVALID).`);
-    return this.take('read', selector, index << FLAGS_INDEX_SHIFT, options);
+  read<T = Buffer>(selector: TupleSelector, options: ReadOptions<T> = {}): Promise<T> {
+    return this.take('read', selector, options.index ?? 0, options);
   }
 
   /** Pops a value if one is there now; undefined otherwise. */
@@ -170,7 +168,7 @@ export class Namespace implements AsyncDisposable {
     checkName(name, 'Tuple name');
     checkName(dstName, 'Destination tuple name');
     const ext = this.requireExt('moveValue');
-    const what = `moveValue "${name}" -> "${dst.name}"/"${dstName}"`;
+    const what = () => `moveValue "${name}" -> "${dst.name}"/"${dstName}"`;
     const timeoutMs = this.timeoutOf(options.timeout);
     const flags = timeoutMs === 0 ? Flags.DBR_FLAGS_NOWAIT : 0;
     const h = this.nativeHandle;
@@ -202,16 +200,25 @@ export class Namespace implements AsyncDisposable {
     return Number(out[0]);
   }
 
-  /** Moves every value under a name (or under every name matching a template) to another namespace. */
-  async move(selector: TupleSelector, dst: Namespace): Promise<void> {
+  /**
+   * Moves every value under a name (or under every name matching a template) to another namespace.
+   * Resolves to false when nothing matched.
+   */
+  async move(selector: TupleSelector, dst: Namespace): Promise<boolean> {
     const [name, tmpl] = splitSelector(selector);
-    this.rt.check(this.rt.lib.abi.dbrMove(this.nativeHandle, null, name, tmpl, dst.nativeHandle, null), `move ${describe(selector)} from "${this.name}" to "${dst.name}"`);
+    const rc = this.rt.lib.abi.dbrMove(this.nativeHandle, null, name, tmpl, dst.nativeHandle, null);
+    if (rc === ErrorCode.DBR_ERR_UNAVAIL) return false;
+    this.rt.check(rc, `move ${describe(selector)} from "${this.name}" to "${dst.name}"`);
+    return true;
   }
 
-  /** Removes every value under a name (or under every name matching a template). */
-  async remove(selector: TupleSelector): Promise<void> {
+  /** Removes every value under a name (or under every name matching a template). Resolves to false when nothing matched. */
+  async remove(selector: TupleSelector): Promise<boolean> {
     const [name, tmpl] = splitSelector(selector);
-    this.rt.check(this.rt.lib.abi.dbrRemove(this.nativeHandle, null, name, tmpl), `remove ${describe(selector)} from "${this.name}"`);
+    const rc = this.rt.lib.abi.dbrRemove(this.nativeHandle, null, name, tmpl);
+    if (rc === ErrorCode.DBR_ERR_UNAVAIL) return false;
+    this.rt.check(rc, `remove ${describe(selector)} from "${this.name}"`);
+    return true;
   }
 
   /** Tuple names matching a glob, at most `limit` of them (default: all). */
@@ -285,13 +292,15 @@ export class Namespace implements AsyncDisposable {
     return this.close();
   }
 
-  private async take<T>(op: 'get' | 'read', selector: TupleSelector, flags: number, options: TakeOptions<T>): Promise<T> {
+  private async take<T>(op: 'get' | 'read', selector: TupleSelector, index: number, options: TakeOptions<T>): Promise<T> {
+    if (!Number.isInteger(index) || index < 0) throw new DbrError(ErrorCode.DBR_ERR_INVALID, `read index must be a non-negative integer, got ${index} (DBR_ERR_INVALID).`);
+    const flags = index << FLAGS_INDEX_SHIFT;
     const [name, tmpl] = splitSelector(selector);
-    const what = `${op} ${describe(selector)} from "${this.name}"`;
+    const what = () => `${op} ${describe(selector)} from "${this.name}"`;
     const timeoutMs = this.timeoutOf(options.timeout);
     const h = this.nativeHandle;
     const ext = this.rt.lib.ext;
-    if (options.signal?.aborted) throw abortReason(options.signal, what);
+    if (options.signal?.aborted) throw abortReason(options.signal, what());
     if (ext === undefined) {
       const fn = op === 'get' ? this.rt.lib.abi.dbrGet : this.rt.lib.abi.dbrRead;
       const [value, rc] = await blockingTake(fn, h, name, tmpl, timeoutMs === 0 ? flags | Flags.DBR_FLAGS_NOWAIT : flags);
@@ -311,15 +320,20 @@ export class Namespace implements AsyncDisposable {
   }
 
   /** One non-waiting attempt into the scratch buffer (then an exact one for large values); undefined if empty. */
-  private syncTake(what: string, call: (buf: Buffer, size: BigInt64Array) => number): Buffer | undefined {
+  private syncTake(what: Describe, call: (buf: Buffer, size: Uint32Array) => number): Buffer | undefined {
     const { scratch, size } = this.rt;
-    size[0] = BigInt(scratch.length);
-    let rc = call(scratch, size);
-    if (rc === ErrorCode.DBR_SUCCESS) return Buffer.from(scratch.subarray(0, Number(size[0])));
+    size.set(scratch.length);
+    let rc = call(scratch, size.words);
+    if (rc === ErrorCode.DBR_SUCCESS) {
+      const len = size.get();
+      const out = Buffer.allocUnsafe(len);
+      scratch.copy(out, 0, 0, len);
+      return out;
+    }
     if (rc === ErrorCode.DBR_ERR_UBUFFER) {
-      const exact = Buffer.allocUnsafe(Number(size[0]));
-      rc = call(exact, size);
-      if (rc === ErrorCode.DBR_SUCCESS) return exact.subarray(0, Number(size[0]));
+      const exact = Buffer.allocUnsafe(size.get());
+      rc = call(exact, size.words);
+      if (rc === ErrorCode.DBR_SUCCESS) return exact.subarray(0, size.get());
       // A racing consumer may have swapped in a larger value: the async path below handles any size.
       if (rc === ErrorCode.DBR_ERR_UBUFFER || rc === ErrorCode.DBR_ERR_UNAVAIL) return undefined;
     }
@@ -327,7 +341,7 @@ export class Namespace implements AsyncDisposable {
     throw this.rt.error(rc, what);
   }
 
-  private async completion(tag: number, what: string, signal: AbortSignal | undefined): Promise<Buffer> {
+  private async completion(tag: number, what: Describe, signal: AbortSignal | undefined): Promise<Buffer> {
     const c = await this.rt.wait(tag, what, undefined, signal);
     this.rt.check(c.status, what);
     return c.value ?? Buffer.alloc(0);

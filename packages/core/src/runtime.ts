@@ -5,6 +5,7 @@
  * @module
  */
 import { CompletionQueue, type Completion } from './completion-queue.js';
+import { Int64Cell } from './int64-cell.js';
 import { DBR_MAX_KEY_LEN, ErrorCode } from './constants.js';
 import { abortReason, ConfigError, DbrError } from './errors.js';
 import { type DataBrokerAbi, loadLibrary, type NativeLibrary, type NativePointer } from './ffi.js';
@@ -13,13 +14,16 @@ import { backendKindOf, type CompiledBrokerOptions } from './options.js';
 /** The backend behind a runtime. `foreign` is a Data Broker library without libdbr's extensions. */
 export type BackendKind = 'mem' | 'redis' | 'redis-cluster' | 'foreign';
 
+/** Names a call in error messages: a string, or a function that builds it only when needed. */
+export type Describe = string | (() => string);
+
 /** Native state of one JS realm. */
 export class Runtime {
   readonly lib: NativeLibrary;
   readonly backend: BackendKind;
   /** Reused buffer for small synchronous results. */
   readonly scratch = Buffer.allocUnsafe(64 * 1024);
-  readonly size = new BigInt64Array(1);
+  readonly size = new Int64Cell();
   private queueInstance: CompletionQueue | undefined;
 
   constructor(lib: NativeLibrary, backend: BackendKind) {
@@ -40,26 +44,29 @@ export class Runtime {
     return this.queueInstance;
   }
 
-  /** An error for a failed call, with the library's own explanation when it has one. */
-  error(code: number, what: string): DbrError {
+  /**
+   * An error for a failed call, with the library's own explanation when it has one. `what` names the call;
+   * hot paths pass a function so the description is only built on failure.
+   */
+  error(code: number, what: Describe): DbrError {
     const ext = this.lib.ext;
     const detail = ext !== undefined && ext.dbrxLastErrorCode() === code ? ext.dbrxLastError() : undefined;
-    return DbrError.fromCode(code, what, detail);
+    return DbrError.fromCode(code, typeof what === 'string' ? what : what(), detail);
   }
 
   /** Throws unless code is DBR_SUCCESS. */
-  check(code: number, what: string): void {
+  check(code: number, what: Describe): void {
     if (code !== ErrorCode.DBR_SUCCESS) throw this.error(code, what);
   }
 
   /** Waits for a tag from the completion queue; an abort withdraws the native request. */
-  wait(tag: number, what: string, keepAlive?: unknown, signal?: AbortSignal): Promise<Completion> {
+  wait(tag: number, what: Describe, keepAlive?: unknown, signal?: AbortSignal): Promise<Completion> {
     if (tag < 0) throw this.error(this.lib.ext?.dbrxLastErrorCode() || ErrorCode.DBR_ERR_BE_POST, what);
     const done = this.queue.track(tag, keepAlive);
     if (signal === undefined) return done;
     return new Promise((resolve, reject) => {
       const onAbort = () => {
-        if (this.queue.cancel(tag)) reject(abortReason(signal, what));
+        if (this.queue.cancel(tag)) reject(abortReason(signal, typeof what === 'string' ? what : what()));
       };
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });

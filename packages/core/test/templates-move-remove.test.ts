@@ -73,9 +73,12 @@ describe('templates, move and remove', () => {
         ['y2', '1'],
         ['z', '1'],
       ]);
-      await ns.remove('x');
-      await ns.remove({ template: 'y*' });
+      expect(await ns.remove('x')).toBe(true);
+      expect(await ns.remove({ template: 'y*' })).toBe(true);
       expect(await ns.list()).toEqual(['z']);
+      expect(await ns.remove('x')).toBe(false);
+      expect(await ns.remove({ template: 'nothing*' })).toBe(false);
+      expect(await ns.move('x', ns)).toBe(false);
     });
   });
 });
