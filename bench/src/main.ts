@@ -2,20 +2,20 @@
  * pnpm bench [TARGET ...] [--quick]
  *
  * Runs the targets of DESIGN.md section 8 that exist, each side by side with its peer in the same run,
- * writes bench/results/<TARGET>.json and prints a table of ratios.
+ * writes bench/results/<TARGET>.json and prints a table of ratios. Each target and backend runs in its own
+ * child process (libdbr serves one backend per process).
  */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { human } from './measure.js';
-import { machine, type TargetResult, writeResult } from './result.js';
-import type { Target } from './target.js';
-import { p1 } from './targets/p1-ts-vs-c.js';
-import { p4 } from './targets/p4-mem-throughput.js';
-
-const TARGETS: Target[] = [p1, p4];
+import { machine, type Measurement, type TargetResult, writeResult } from './result.js';
+import type { TargetOutcome } from './target.js';
+import { TARGETS } from './targets/index.js';
 
 function usage(): never {
   console.log(`usage: pnpm bench [TARGET ...] [--quick]
 
-Targets: ${TARGETS.map((t) => `\n  ${t.id.padEnd(4)} ${t.title}`).join('')}
+Targets: ${TARGETS.map((t) => `\n  ${t.id.padEnd(4)} ${t.title} [${t.backends.join(', ')}]`).join('')}
 
 --quick   shorter measurements (each target within about 60 s)
 Results go to bench/results/<TARGET>.json.`);
@@ -32,32 +32,53 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 const selected = wanted.length > 0 ? TARGETS.filter((t) => wanted.includes(t.id)) : TARGETS;
-const ctx = { seconds: quick ? 1 : 3, quick };
+const seconds = quick ? 1 : 3;
 const resultsDir = new URL('../results/', import.meta.url);
+const child = fileURLToPath(new URL('./child.ts', import.meta.url));
 
 const rows: string[][] = [];
+let failures = 0;
 for (const target of selected) {
-  process.stderr.write(`running ${target.id}: ${target.title}\n`);
-  const outcome = await target.run(ctx);
-  const worst = outcome.details.reduce((a, b) => (b.ratio < a.ratio ? b : a));
+  const outcomes: TargetOutcome[] = [];
+  for (const backend of target.backends) {
+    process.stderr.write(`running ${target.id} on ${backend}: ${target.title}\n`);
+    const out = spawnSync(process.execPath, ['--import', 'tsx', child, target.id, backend, String(seconds)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 64 << 20,
+    });
+    const last = out.stdout.trim().split('\n').pop() ?? '';
+    if (out.status !== 0 || !last.startsWith('{')) {
+      process.stderr.write(`  ${target.id} on ${backend} failed (exit ${out.status})\n${out.stdout}\n`);
+      failures++;
+      continue;
+    }
+    outcomes.push(JSON.parse(last) as TargetOutcome);
+  }
+  if (outcomes.length === 0) continue;
+  const details: Measurement[] = outcomes.flatMap((o) => o.details);
+  const worst = details.reduce((a, b) => (b.ratio < a.ratio ? b : a));
+  const first = outcomes[0] as TargetOutcome;
+  const met = outcomes.every((o) => o.met);
+  const notes = outcomes.map((o) => o.notes).filter(Boolean).join(' ');
   const result: TargetResult = {
     target: target.id,
     title: target.title,
     ours: worst.ours,
     peer: worst.peer,
-    peerName: outcome.peerName,
-    unit: outcome.unit,
+    peerName: first.peerName,
+    unit: first.unit,
     ratio: worst.ratio,
-    goal: outcome.goal,
-    met: outcome.met,
+    goal: first.goal,
+    met,
     machine: machine(),
     date: new Date().toISOString(),
     quick,
-    details: outcome.details,
-    ...(outcome.notes ? { notes: outcome.notes } : {}),
+    details,
+    ...(notes ? { notes } : {}),
   };
   writeResult(resultsDir, result);
-  for (const d of outcome.details) rows.push([target.id, d.case, `${human(d.ours)} ${outcome.unit}`, `${human(d.peer)}`, d.ratio.toFixed(2), outcome.goal, outcome.met ? 'yes' : 'NO']);
+  for (const d of details) rows.push([target.id, d.case, `${human(d.ours)} ${first.unit}`, human(d.peer), d.ratio.toFixed(2), first.goal, met ? 'yes' : 'NO']);
 }
 
 const header = ['target', 'case', 'ours', 'peer', 'ratio', 'goal', 'met'];
@@ -66,3 +87,4 @@ const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  
 console.log(line(header));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const r of rows) console.log(line(r));
+process.exit(failures > 0 ? 1 : 0);

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** Runs `batch` (which performs `batchSize` operations) repeatedly for about `seconds`; returns ops/s. */
-export async function opsPerSecond(seconds: number, batchSize: number, batch: () => Promise<void>, untimed?: () => Promise<void>): Promise<number> {
+export async function opsPerSecond(seconds: number, batchSize: number, batch: () => Promise<unknown>, untimed?: () => Promise<unknown>): Promise<number> {
   let ops = 0;
   let timedNs = 0n;
   const deadline = Date.now() + seconds * 1000;
