@@ -9,6 +9,7 @@ import { DBRX_TIMEOUT_INFINITE, ErrorCode, Flags, FLAGS_INDEX_SHIFT } from './co
 import { abortReason, DbrError } from './errors.js';
 import type { NativePointer } from './ffi.js';
 import { type Duration, parseDuration } from './options.js';
+import { Int64Cell } from './int64-cell.js';
 import { blockingTake, checkName, type Describe, type Runtime } from './runtime.js';
 
 /** A tuple name, or a glob template matching names (Linda-style: the oldest value of the first match). */
@@ -148,6 +149,39 @@ export class Namespace implements AsyncDisposable {
   /** Copies the oldest (or `index`-th) value without consuming it, waiting like get. */
   read<T = Buffer>(selector: TupleSelector, options: ReadOptions<T> = {}): Promise<T> {
     return this.take('read', selector, options.index ?? 0, options);
+  }
+
+  /**
+   * The first `maxBytes` (default 64 KiB) of the oldest (or `index`-th) value under a name, with the value's
+   * full size, without consuming it and without waiting; undefined if there is none. Large values are
+   * previewed without being copied whole into JS.
+   */
+  async peek(name: string, options: { index?: number; maxBytes?: number } = {}): Promise<{ bytes: Buffer; size: number } | undefined> {
+    checkName(name, 'Tuple name');
+    const index = options.index ?? 0;
+    const maxBytes = options.maxBytes ?? 64 * 1024;
+    if (!Number.isInteger(index) || index < 0 || !Number.isInteger(maxBytes) || maxBytes < 0) {
+      throw new DbrError(ErrorCode.DBR_ERR_INVALID, `peek needs a non-negative integer index and maxBytes, got ${index} and ${maxBytes} (DBR_ERR_INVALID).`);
+    }
+    const h = this.nativeHandle;
+    const buf = Buffer.allocUnsafe(maxBytes);
+    const size = new Int64Cell();
+    size.set(maxBytes);
+    const flags = Flags.DBR_FLAGS_NOWAIT | Flags.DBR_FLAGS_PARTIAL | (index << FLAGS_INDEX_SHIFT);
+    const ext = this.rt.lib.ext;
+    let rc: number;
+    if (ext !== undefined && this.rt.inProcess) rc = ext.dbrxRead(h, buf, size.words, name, null, flags, 0);
+    else {
+      // may do I/O: run it on the pool so the event loop stays free
+      const fn = this.rt.lib.abi.dbrRead;
+      rc = await new Promise<number>((resolve, reject) =>
+        fn.async(h, buf, size.words, name, null, null, flags, (err: unknown, r: number) => (err ? reject(err) : resolve(r))),
+      );
+    }
+    if (rc === ErrorCode.DBR_ERR_UNAVAIL) return undefined;
+    if (rc !== ErrorCode.DBR_SUCCESS && rc !== ErrorCode.DBR_ERR_UBUFFER) throw this.rt.error(rc, `peek "${name}" in "${this.name}"`);
+    const full = size.get();
+    return { bytes: buf.subarray(0, Math.min(full, maxBytes)), size: full };
   }
 
   /** Pops a value if one is there now; undefined otherwise. */

@@ -28,7 +28,8 @@ describe('dbr redis up|status|down', () => {
       const port = server.split(':').pop() as string;
       expect(spawnSync('redis-cli', ['-p', port, 'ping'], { encoding: 'utf8' }).stdout).toMatch(/NOAUTH/);
       const doctor = dbr(['doctor'], { ...process.env, DBR_SERVER: server, DBR_AUTHFILE: authFile });
-      if (doctor.status !== 0) console.error(doctor.stdout, doctor.stderr);
+      expect(doctor.stdout).toMatch(/✓ backend\s+redis at sock/);
+      expect(doctor.status).toBe(0);
       expect(dbr(['redis', 'down', '--dir', dir]).stdout).toMatch(/stopped 1 node/);
       expect(dbr(['redis', 'status', '--dir', dir]).status).toBe(3);
     } finally {

@@ -41,3 +41,23 @@ describe('large values', () => {
     dbr.delete(name);
   });
 });
+
+describe('peek', () => {
+  it('previews the first bytes of a large value with its full size, without consuming it', async () => {
+    await withNamespace(async (ns) => {
+      const big = Buffer.alloc(16 << 20, 0x61);
+      await ns.put('big', big);
+      await ns.put('big', 'second');
+      const head = await ns.peek('big', { maxBytes: 4096 });
+      expect(head?.size).toBe(16 << 20);
+      expect(head?.bytes.length).toBe(4096);
+      expect(head?.bytes.every((b) => b === 0x61)).toBe(true);
+      const second = await ns.peek('big', { index: 1 });
+      expect(second).toMatchObject({ size: 6 });
+      expect(second?.bytes.toString()).toBe('second');
+      expect(await ns.count('big')).toBe(2);
+      expect(await ns.peek('missing')).toBeUndefined();
+      expect((await ns.peek('big', { maxBytes: 0 }))?.size).toBe(16 << 20);
+    });
+  });
+});

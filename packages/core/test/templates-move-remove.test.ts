@@ -53,15 +53,24 @@ describe('templates, move and remove', () => {
 
   it('moveValue pops one value here and appends it there atomically', async () => {
     await withNamespace(async (ns) => {
-      await ns.put('pending', 'task-1');
-      await ns.put('pending', 'task-2');
-      expect((await ns.moveValue('pending', ns, 'running')).toString()).toBe('task-1');
-      expect(await ns.count('pending')).toBe(1);
-      expect((await ns.read('running')).toString()).toBe('task-1');
-      const waiting = ns.moveValue('empty', ns, 'running', { timeout: 10_000 });
-      await ns.put('empty', 'late');
+      // names that move together share a {hash tag}, so that on Redis Cluster they live in one slot
+      await ns.put('q:{t}:pending', 'task-1');
+      await ns.put('q:{t}:pending', 'task-2');
+      expect((await ns.moveValue('q:{t}:pending', ns, 'q:{t}:running')).toString()).toBe('task-1');
+      expect(await ns.count('q:{t}:pending')).toBe(1);
+      expect((await ns.read('q:{t}:running')).toString()).toBe('task-1');
+      const waiting = ns.moveValue('q:{t}:empty', ns, 'q:{t}:running', { timeout: 10_000 });
+      await ns.put('q:{t}:empty', 'late');
       expect((await waiting).toString()).toBe('late');
-      expect(await ns.count('running')).toBe(2);
+      expect(await ns.count('q:{t}:running')).toBe(2);
+    });
+  });
+
+  it.runIf(process.env.TSDBR_TEST_BACKEND === 'cluster')('moveValue across cluster slots is refused with a hint', async () => {
+    await withNamespace(async (ns) => {
+      await ns.put('a-pending', 'x');
+      await expect(ns.moveValue('a-pending', ns, 'b-running')).rejects.toMatchObject({ code: 'DBR_ERR_INVALIDOP', message: expect.stringMatching(/hash tag/) });
+      expect(await ns.count('a-pending')).toBe(1);
     });
   });
 
