@@ -78,6 +78,7 @@ struct dbr_req {
   int has_value;           /* keep_value and the completion handed over a value */
   int timed;               /* asynchronous with a deadline: armed on the timer */
   int timer_idx;           /* position in the timer heap, -1 if not armed (guarded by the timer lock) */
+  atomic_int armed;        /* set before the timer looks at the request: completion then disarms it */
   int strings_inline;      /* name/tmpl/dst_name live in the request's own allocation */
   struct dbr_req *q_next;  /* link in its queue's list of completed requests */
 };

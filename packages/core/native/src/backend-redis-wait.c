@@ -1,0 +1,1467 @@
+/*
+ * The Redis backend: requests that may wait (read, get, move-value) and asynchronous puts.
+ *
+ * Why keyspace notifications. A blocked get must cost ~0 CPU, wake within ~1 ms of a put made by ANY client
+ * (redis-cli RPUSH included), and 1,000 of them must fit in a bounded number of threads and connections.
+ *   - Polling (what the reference does) burns CPU and trades latency against load.
+ *   - BLPOP holds a whole connection per waiter (1,000 sockets), cannot be cancelled without closing it (and
+ *     a value popped by a cancelled BLPOP in flight would be lost), and cannot leave a too-big value in place.
+ *   - Keyspace notifications ("__keyspace@0__:<key>" messages, enabled with CONFIG SET
+ *     notify-keyspace-events, merged with the server's flags, adding K, g and l) are pushed by Redis for every
+ *     writer. One subscription connection per master carries them all, and the waiting itself costs nothing.
+ * So a waiter first tries the atomic step (a Lua script or LPOP / LINDEX); on "nothing there" it joins the
+ * waiter group of its key, the group SUBSCRIBEs to the key's channel (one SUBSCRIBE per key, not a pattern
+ * over the whole keyspace, so unrelated traffic never reaches us), and every notification that can add a
+ * value (rpush, lpush, linsert, lset, rename_to, restore, ...) makes the group try again for its waiters in
+ * arrival order, stopping at the first "nothing there". Template waiters PSUBSCRIBE
+ * "__keyspace@0__:<escaped ns>::<template>" on every master and try the key named in the message.
+ * Races are closed by: trying again once the subscription is confirmed (a value may have come before),
+ * trying again after CONFIG SET, re-checking every group after any reconnect, and a slow safety re-check
+ * (each group at least every max(1 s, groups / 200 s), so 1,000 idle waiters cost ~200 tiny commands a
+ * second at most). If CONFIG is refused and notifications are off, groups poll with a backoff from 1 ms to
+ * 250 ms instead (logged once). Idle groups unsubscribe after 2 s, so a worker looping on one queue does not
+ * churn subscriptions.
+ *
+ * Never losing a value. A get pops only through one atomic step; the step that honours a capacity (Lua:
+ * "pop the head only if it fits, else return its length") leaves a too-big value in place. A request
+ * cancelled or timed out while its pop is on the wire is withdrawn (cancel() returns 1 and the request is
+ * never completed by us); when the pop's reply then brings a value, it is pushed back at the head of its list
+ * (LPUSH; for move-value a script takes it back from the destination). The same happens if
+ * dbr_req_complete() reports that the request already finished.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "glob.h"
+#include "log.h"
+#include "redis-backend.h"
+#include "util.h"
+
+#define SAFETY_TICK_NS (1000LL * 1000000)
+#define SAFETY_BUDGET 200          /* groups re-checked per tick */
+#define IDLE_LINGER_NS (2000LL * 1000000)
+#define POLL_MIN_NS (1LL * 1000000)
+#define POLL_MAX_NS (250LL * 1000000)
+#define MAX_PENDING_KEYS 64
+#define SUB_BATCH 128
+
+typedef enum { OUT_VALUE, OUT_SIZE, OUT_NIL, OUT_ERROR } out_kind_t;
+
+typedef struct {
+  out_kind_t kind;
+  redisReply *reply; /* OUT_VALUE: owned */
+  int64_t size;
+  DBR_Errorcode_t err;
+} outcome_t;
+
+typedef void (*attempt_cb_t)(rreq_t *r, outcome_t *o);
+
+struct rreq {
+  rbe_t *be;
+  dbr_req_t *req;
+  int withdrawn;  /* under be->req_mu */
+  int completing; /* under be->req_mu */
+
+  /* loop thread */
+  dbr_op_t op;
+  char *key, *dkey, *pat; /* tuple key, move-value destination, template pattern */
+  size_t keylen, dkeylen, patlen;
+  int64_t index, cap;
+  int partial, nowait;
+  rb_nsstate_t *nsst; /* deleted by this process? (a reference) */
+  char *nsname;
+  int nsdel;          /* its namespace was deleted by this process while it waited */
+  rcmd_t **puts; /* PUT / PUT_MANY: built in the caller's thread */
+  int nputs, puts_left;
+  DBR_Errorcode_t put_err;
+
+  wgroup_t *group; /* the group it waits in */
+  rreq_t *gprev, *gnext;
+  wgroup_t *agroup; /* the group whose round runs the attempt in flight */
+  int inflight;
+  int done;
+  int withdraw_seen;
+
+  attempt_cb_t attempt_cb, scan_cb;
+  char *akey; /* the key of the attempt in flight */
+  size_t akeylen;
+  int scan_master;
+  char scan_cursor[32];
+  redisReply *scan_page;
+  size_t scan_pos;
+
+  rio_task_t start_task, withdraw_task;
+};
+
+struct wgroup {
+  rbe_t *be;
+  int pattern;
+  char *chan; /* "__keyspace@0__:" + key (or pattern) */
+  size_t chanlen;
+  const char *key; /* chan + prefix */
+  size_t keylen;
+  int node; /* named: the node owning the key; pattern: -1 */
+  rreq_t *head, *tail;
+  int nwait;
+  int inflight, dirty;
+  rreq_t *cursor;
+  /* pattern groups: keys named by notifications, still to try */
+  char **pk;
+  size_t *pklen;
+  int npk;
+  int rescan;
+  char *cur_key;
+  size_t cur_keylen;
+  int cur_rescan;
+
+  int64_t idle_since;
+  rio_timer_t poll;
+  int64_t poll_delay;
+  wgroup_t *all_prev, *all_next;
+};
+
+static void kick(wgroup_t *g);
+static void pkick(wgroup_t *g);
+static void step(wgroup_t *g);
+static void pstep(wgroup_t *g);
+static void join_group(rreq_t *r);
+static void attempt_key(rreq_t *r, const char *key, size_t klen, attempt_cb_t cb);
+static void scan_attempt(rreq_t *r, attempt_cb_t cb);
+
+/* ---- requests: completion, withdrawal, release ---- */
+
+static int ns_gone(const rreq_t *r)
+{
+  return r->nsdel || (r->nsst && atomic_load(&r->nsst->deleted));
+}
+
+static int is_withdrawn(rreq_t *r)
+{
+  pthread_mutex_lock(&r->be->req_mu);
+  int w = r->withdrawn;
+  pthread_mutex_unlock(&r->be->req_mu);
+  return w;
+}
+
+static void rreq_free(rreq_t *r)
+{
+  if (r->scan_page) freeReplyObject(r->scan_page);
+  for (int i = 0; i < r->nputs; i++)
+    if (r->puts[i]) rcmd_free(r->puts[i]);
+  free(r->puts);
+  free(r->key);
+  free(r->dkey);
+  free(r->pat);
+  free(r->akey);
+  rb_nsstate_unref(r->nsst);
+  free(r->nsname);
+  dbr_req_t *req = r->req;
+  free(r);
+  dbr_req_unref(req);
+}
+
+static void unlink_waiter(rreq_t *r)
+{
+  wgroup_t *g = r->group;
+  if (!g) return;
+  if (g->cursor == r) g->cursor = r->gnext;
+  if (r->gprev)
+    r->gprev->gnext = r->gnext;
+  else
+    g->head = r->gnext;
+  if (r->gnext)
+    r->gnext->gprev = r->gprev;
+  else
+    g->tail = r->gprev;
+  r->gprev = r->gnext = NULL;
+  r->group = NULL;
+  if (--g->nwait == 0) g->idle_since = rio_now_ns();
+}
+
+/* Frees the request state once it is finished and nothing refers to it any more. */
+static void maybe_release(rreq_t *r)
+{
+  if (!r->done || r->inflight > 0) return;
+  pthread_mutex_lock(&r->be->req_mu);
+  int w = r->withdrawn;
+  pthread_mutex_unlock(&r->be->req_mu);
+  if (w && !r->withdraw_seen) return; /* the withdraw task still refers to it */
+  unlink_waiter(r);
+  rreq_free(r);
+}
+
+static void giveback_done(rcmd_t *cmd, redisReply *rep, DBR_Errorcode_t err)
+{
+  if (err != DBR_SUCCESS || (rep && rep->type == REDIS_REPLY_ERROR)) {
+    char txt[300] = "";
+    if (rep) reply_text(rep, txt, sizeof txt);
+    DBR_LOG(DBR_LOG_ERROR, "redis: could not give back a value taken for a cancelled request (%s): %s",
+            cmd->key ? cmd->key : "?", rep ? txt : cmd->errmsg);
+  }
+  if (rep) freeReplyObject(rep);
+}
+
+/* Puts a value consumed for a request that will not receive it back at the head of its list. */
+static void give_back(rreq_t *r, redisReply *v)
+{
+  rbe_t *be = r->be;
+  rcmd_t *cmd = NULL;
+  if (r->op == DBR_OP_GET) {
+    cmd = rcmd_new(be, -1);
+    if (cmd) {
+      rcmd_arg_str(cmd, "LPUSH");
+      rcmd_key(cmd, r->akey, r->akeylen, 1);
+      rcmd_arg(cmd, v->str, (size_t)v->len);
+    }
+  } else if (r->op == DBR_OP_MOVE_VALUE) {
+    cmd = rcmd_new(be, SCR_GIVE_BACK);
+    if (cmd) {
+      rcmd_arg_int(cmd, 2);
+      rcmd_key(cmd, r->akey, r->akeylen, 1);
+      rcmd_arg(cmd, r->dkey, r->dkeylen);
+      rcmd_arg(cmd, v->str, (size_t)v->len);
+    }
+  }
+  freeReplyObject(v);
+  if (!cmd) {
+    if (r->op == DBR_OP_GET || r->op == DBR_OP_MOVE_VALUE)
+      DBR_LOG(DBR_LOG_ERROR, "redis: out of memory giving back a value to %s", r->akey);
+    return;
+  }
+  cmd->done = giveback_done;
+  rb_exec(be, cmd);
+}
+
+static void release_reply(void *owner)
+{
+  freeReplyObject(owner);
+}
+
+/*
+ * Completes the request, unless it was withdrawn. value (owned) is handed over with status; consumed says
+ * the value was taken from the tuple space (so it must go back if it cannot be delivered).
+ */
+static void finish_req(rreq_t *r, DBR_Errorcode_t status, redisReply *value, int64_t size, int consumed)
+{
+  pthread_mutex_lock(&r->be->req_mu);
+  if (r->withdrawn || r->completing) {
+    pthread_mutex_unlock(&r->be->req_mu);
+    if (value) {
+      if (consumed)
+        give_back(r, value);
+      else
+        freeReplyObject(value);
+    }
+    r->done = 1;
+    return;
+  }
+  r->completing = 1;
+  r->req->backend_data = NULL;
+  pthread_mutex_unlock(&r->be->req_mu);
+  int ok;
+  if (value) {
+    dbr_value_t v = {.data = value->str, .len = (int64_t)value->len, .release = release_reply, .owner = value};
+    ok = dbr_req_complete(r->req, status, &v, size);
+    if (!ok) {
+      if (consumed)
+        give_back(r, value);
+      else
+        freeReplyObject(value);
+    }
+  } else {
+    dbr_req_complete(r->req, status, NULL, size);
+  }
+  r->done = 1;
+}
+
+/* Turns an outcome that is not "nothing there" into the request's completion. */
+static void finish_outcome(rreq_t *r, outcome_t *o)
+{
+  int consumed = r->op != DBR_OP_READ;
+  switch (o->kind) {
+  case OUT_VALUE: {
+    int64_t len = (int64_t)o->reply->len;
+    if (r->cap >= 0 && len > r->cap) {
+      if (r->partial || consumed)
+        finish_req(r, DBR_ERR_UBUFFER, o->reply, len, consumed);
+      else {
+        freeReplyObject(o->reply);
+        finish_req(r, DBR_ERR_UBUFFER, NULL, len, 0);
+      }
+    } else {
+      finish_req(r, DBR_SUCCESS, o->reply, len, consumed);
+    }
+    o->reply = NULL;
+    break;
+  }
+  case OUT_SIZE:
+    finish_req(r, DBR_ERR_UBUFFER, NULL, o->size, 0);
+    break;
+  case OUT_ERROR:
+    finish_req(r, o->err, NULL, 0, 0);
+    break;
+  case OUT_NIL:
+    finish_req(r, DBR_ERR_UNAVAIL, NULL, 0, 0);
+    break;
+  }
+}
+
+/* A withdrawn request's attempt came back: give back what it took, then let it go. */
+static void drop_outcome(rreq_t *r, outcome_t *o)
+{
+  if (o->kind == OUT_VALUE && o->reply) {
+    if (r->op != DBR_OP_READ)
+      give_back(r, o->reply);
+    else
+      freeReplyObject(o->reply);
+    o->reply = NULL;
+  }
+  r->done = 1;
+}
+
+/* ---- attempts: one atomic step against one key ---- */
+
+static void attempt_done(rcmd_t *cmd, redisReply *rep, DBR_Errorcode_t err)
+{
+  rreq_t *r = cmd->priv;
+  r->inflight--;
+  outcome_t o = {.kind = OUT_NIL};
+  if (err != DBR_SUCCESS) {
+    o.kind = OUT_ERROR;
+    o.err = err;
+    if (rep) freeReplyObject(rep);
+  } else if (rep->type == REDIS_REPLY_ERROR) {
+    o.kind = OUT_ERROR;
+    o.err = reply_error_is(rep, "WRONGTYPE") ? DBR_ERR_INVALIDOP : reply_error_code(rep);
+    char txt[300];
+    reply_text(rep, txt, sizeof txt);
+    DBR_LOG(DBR_LOG_DEBUG, "redis: request on %s failed: %s", r->akey, txt);
+    freeReplyObject(rep);
+  } else if (rep->type == REDIS_REPLY_STRING) {
+    o.kind = OUT_VALUE;
+    o.reply = rep;
+  } else if (rep->type == REDIS_REPLY_INTEGER) {
+    o.kind = OUT_SIZE;
+    o.size = rep->integer;
+    freeReplyObject(rep);
+  } else {
+    freeReplyObject(rep);
+  }
+  r->attempt_cb(r, &o);
+}
+
+static void attempt_key(rreq_t *r, const char *key, size_t klen, attempt_cb_t cb)
+{
+  rbe_t *be = r->be;
+  if (r->akey != key) {
+    free(r->akey);
+    r->akey = strndup(key, klen);
+    r->akeylen = klen;
+  }
+  rcmd_t *cmd = NULL;
+  int fit = r->cap >= 0 && !r->partial;
+  switch (r->op) {
+  case DBR_OP_GET:
+    if (fit) {
+      cmd = rcmd_new(be, SCR_POP_FIT);
+      if (cmd) {
+        rcmd_arg_int(cmd, 1);
+        rcmd_key(cmd, key, klen, 1);
+        rcmd_arg_int(cmd, r->cap);
+      }
+    } else {
+      cmd = rcmd_new(be, -1);
+      if (cmd) {
+        rcmd_arg_str(cmd, "LPOP");
+        rcmd_key(cmd, key, klen, 1);
+      }
+    }
+    break;
+  case DBR_OP_READ:
+    cmd = rcmd_new(be, -1);
+    if (cmd) {
+      rcmd_arg_str(cmd, "LINDEX");
+      rcmd_key(cmd, key, klen, 1);
+      rcmd_arg_int(cmd, r->index);
+    }
+    break;
+  case DBR_OP_MOVE_VALUE:
+    cmd = rcmd_new(be, SCR_MOVE_FIT);
+    if (cmd) {
+      rcmd_arg_int(cmd, 2);
+      rcmd_key(cmd, key, klen, 1);
+      rcmd_arg(cmd, r->dkey, r->dkeylen);
+      rcmd_arg_int(cmd, fit ? r->cap : -1);
+    }
+    break;
+  default:
+    break;
+  }
+  r->attempt_cb = cb;
+  if (!cmd || !r->akey) {
+    rcmd_free(cmd);
+    outcome_t o = {.kind = OUT_ERROR, .err = DBR_ERR_NOMEMORY};
+    cb(r, &o);
+    return;
+  }
+  cmd->priv = r;
+  cmd->done = attempt_done;
+  r->inflight++;
+  rb_exec(be, cmd);
+}
+
+/* ---- template attempts: SCAN every master for a matching key that yields a value ---- */
+
+static void scan_step(rreq_t *r);
+
+static void scan_finish(rreq_t *r, outcome_t *o)
+{
+  if (r->scan_page) {
+    freeReplyObject(r->scan_page);
+    r->scan_page = NULL;
+  }
+  r->scan_cb(r, o);
+}
+
+static void scan_key_done(rreq_t *r, outcome_t *o)
+{
+  if (o->kind == OUT_NIL && !is_withdrawn(r) && !r->be->shutting_down) {
+    scan_step(r);
+    return;
+  }
+  scan_finish(r, o);
+}
+
+static void scan_reply(rcmd_t *cmd, redisReply *rep, DBR_Errorcode_t err)
+{
+  rreq_t *r = cmd->priv;
+  r->inflight--;
+  if (err != DBR_SUCCESS || !rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+      rep->element[0]->type != REDIS_REPLY_STRING || rep->element[1]->type != REDIS_REPLY_ARRAY ||
+      (size_t)rep->element[0]->len >= sizeof r->scan_cursor) {
+    outcome_t o = {.kind = OUT_ERROR, .err = err != DBR_SUCCESS ? err : DBR_ERR_BE_GENERAL};
+    if (rep && rep->type == REDIS_REPLY_ERROR) o.err = reply_error_code(rep);
+    if (rep) freeReplyObject(rep);
+    scan_finish(r, &o);
+    return;
+  }
+  memcpy(r->scan_cursor, rep->element[0]->str, (size_t)rep->element[0]->len);
+  r->scan_cursor[rep->element[0]->len] = '\0';
+  r->scan_page = rep;
+  r->scan_pos = 0;
+  scan_step(r);
+}
+
+static void scan_step(rreq_t *r)
+{
+  rbe_t *be = r->be;
+  if (is_withdrawn(r)) {
+    outcome_t o = {.kind = OUT_NIL};
+    scan_finish(r, &o);
+    return;
+  }
+  if (r->scan_page) {
+    redisReply *keys = r->scan_page->element[1];
+    while (r->scan_pos < keys->elements) {
+      redisReply *k = keys->element[r->scan_pos++];
+      if (k->type != REDIS_REPLY_STRING) continue;
+      attempt_key(r, k->str, (size_t)k->len, scan_key_done);
+      return;
+    }
+    freeReplyObject(r->scan_page);
+    r->scan_page = NULL;
+    if (strcmp(r->scan_cursor, "0") == 0) {
+      r->scan_master++;
+      if (!rb_master(be, r->scan_master)) {
+        outcome_t o = {.kind = OUT_NIL};
+        scan_finish(r, &o);
+        return;
+      }
+    }
+  }
+  rcmd_t *cmd = rcmd_new(be, -1);
+  if (!cmd) {
+    outcome_t o = {.kind = OUT_ERROR, .err = DBR_ERR_NOMEMORY};
+    scan_finish(r, &o);
+    return;
+  }
+  rcmd_arg_str(cmd, "SCAN");
+  rcmd_arg_str(cmd, r->scan_cursor);
+  rcmd_arg_str(cmd, "MATCH");
+  rcmd_arg(cmd, r->pat, r->patlen);
+  rcmd_arg_str(cmd, "COUNT");
+  rcmd_arg_str(cmd, SCAN_COUNT);
+  rcmd_arg_str(cmd, "TYPE");
+  rcmd_arg_str(cmd, "list");
+  cmd->master = r->scan_master;
+  cmd->priv = r;
+  cmd->done = scan_reply;
+  r->inflight++;
+  rb_exec(be, cmd);
+}
+
+static void scan_attempt(rreq_t *r, attempt_cb_t cb)
+{
+  r->scan_cb = cb;
+  r->scan_master = 0;
+  strcpy(r->scan_cursor, "0");
+  if (r->scan_page) freeReplyObject(r->scan_page);
+  r->scan_page = NULL;
+  scan_step(r);
+}
+
+/* ---- subscriptions ---- */
+
+static void sub_on_ready(rconn_t *c);
+static void sub_on_down(rconn_t *c, DBR_Errorcode_t err, int was_ready);
+static void sub_on_push(rconn_t *c, redisReply *r);
+static const rconn_hooks_t sub_hooks = {.on_ready = sub_on_ready, .on_down = sub_on_down, .on_push = sub_on_push};
+
+static void notify_configure(rnode_t *n);
+
+static rconn_t *node_sub(rnode_t *n)
+{
+  if (!n->sub) {
+    n->sub = rconn_new(n->be->io, n->host, n->port, n->be->password, n->be->token, n->be->op_timeout_ns,
+                       &sub_hooks, n);
+    if (!n->sub) return NULL;
+    rconn_set_auto(n->sub, 1);
+  }
+  rconn_connect(n->sub);
+  notify_configure(n);
+  return n->sub;
+}
+
+/* Sends "<verb> ch1 ch2 ..." for up to SUB_BATCH channels at a time. */
+typedef struct {
+  rbuf_t b;
+  int argc;
+} subcmd_t;
+
+static void subcmd_flush(rconn_t *c, subcmd_t *s, const char *verb)
+{
+  if (s->argc == 0) return;
+  rbuf_t out = {0};
+  char hdr[24];
+  rbuf_append(&out, hdr, resp_array_header(hdr, s->argc + 1));
+  resp_arg_str(&out, verb);
+  rbuf_append(&out, s->b.p, s->b.len);
+  if (!out.oom && !s->b.oom) {
+    rconn_send_noreply(c, out.p, out.len);
+  } else {
+    rbuf_free(&out);
+  }
+  rbuf_free(&s->b);
+  s->argc = 0;
+}
+
+static void subcmd_add(rconn_t *c, subcmd_t *s, const char *verb, const char *ch, size_t len)
+{
+  resp_arg(&s->b, ch, len);
+  if (++s->argc >= SUB_BATCH) subcmd_flush(c, s, verb);
+}
+
+static void send_one(rconn_t *c, const char *verb, const char *ch, size_t len)
+{
+  if (!c || rconn_state(c) != RC_READY) return; /* on_ready will (re)subscribe */
+  subcmd_t s = {{0}, 0};
+  subcmd_add(c, &s, verb, ch, len);
+  subcmd_flush(c, &s, verb);
+}
+
+static void group_subscribe(wgroup_t *g)
+{
+  rbe_t *be = g->be;
+  if (g->pattern) {
+    for (int i = 0; i < be->nnodes; i++) {
+      rnode_t *n = be->nodes[i];
+      if (!n->is_master) continue;
+      rconn_t *c = node_sub(n);
+      send_one(c, "PSUBSCRIBE", g->chan, g->chanlen);
+    }
+  } else {
+    rnode_t *n = rb_node(be, g->node);
+    if (!n) return;
+    rconn_t *c = node_sub(n);
+    send_one(c, "SUBSCRIBE", g->chan, g->chanlen);
+  }
+}
+
+static void group_unsubscribe(wgroup_t *g)
+{
+  rbe_t *be = g->be;
+  if (g->pattern) {
+    for (int i = 0; i < be->nnodes; i++)
+      if (be->nodes[i]->sub) send_one(be->nodes[i]->sub, "PUNSUBSCRIBE", g->chan, g->chanlen);
+  } else {
+    rnode_t *n = rb_node(be, g->node);
+    if (n && n->sub) send_one(n->sub, "UNSUBSCRIBE", g->chan, g->chanlen);
+  }
+}
+
+/* Is waiting on this group done by polling (notifications off where it matters)? */
+static int group_polls(wgroup_t *g)
+{
+  rbe_t *be = g->be;
+  if (g->pattern) {
+    for (int i = 0; i < be->nnodes; i++)
+      if (be->nodes[i]->is_master && be->nodes[i]->notify == NOTIFY_OFF) return 1;
+    return 0;
+  }
+  rnode_t *n = rb_node(be, g->node);
+  return n && n->notify == NOTIFY_OFF;
+}
+
+static void poll_fired(rio_timer_t *t)
+{
+  wgroup_t *g = (wgroup_t *)((char *)t - offsetof(wgroup_t, poll));
+  if (g->nwait == 0 || !group_polls(g)) return;
+  if (g->pattern) {
+    g->rescan = 1;
+    pkick(g);
+  } else {
+    kick(g);
+  }
+  g->poll_delay = g->poll_delay * 2 > POLL_MAX_NS ? POLL_MAX_NS : g->poll_delay * 2;
+  rio_timer_arm(g->be->io, &g->poll, rio_now_ns() + g->poll_delay);
+}
+
+static void poll_start(wgroup_t *g)
+{
+  g->poll_delay = POLL_MIN_NS;
+  rio_timer_arm(g->be->io, &g->poll, rio_now_ns() + g->poll_delay);
+}
+
+static void kick_node_groups(rbe_t *be, int node, int patterns_too)
+{
+  for (wgroup_t *g = be->all_groups; g; g = g->all_next) {
+    if (g->nwait == 0) continue;
+    if (g->pattern) {
+      if (patterns_too) {
+        g->rescan = 1;
+        pkick(g);
+      }
+    } else if (node < 0 || g->node == node) {
+      kick(g);
+    }
+  }
+}
+
+/* ---- keyspace notification configuration (per node, once per connection session) ---- */
+
+static int has_flag(const char *v, char f)
+{
+  return strchr(v, f) != NULL;
+}
+
+static void notify_set(rnode_t *n, int on, const char *why)
+{
+  rbe_t *be = n->be;
+  n->notify = on ? NOTIFY_ON : NOTIFY_OFF;
+  if (!on) {
+    if (!be->fallback_logged) {
+      be->fallback_logged = 1;
+      DBR_LOG(DBR_LOG_WARN, "redis %s: keyspace notifications unavailable (%s); blocked gets and reads poll "
+              "with a 1-250 ms backoff instead. Allow CONFIG SET or set notify-keyspace-events to include Kgl",
+              rconn_name(n->cmd), why);
+    }
+    for (wgroup_t *g = be->all_groups; g; g = g->all_next)
+      if (g->nwait > 0 && group_polls(g) && !rio_timer_armed(&g->poll)) poll_start(g);
+  }
+  /* Values may have come before notifications were on. */
+  kick_node_groups(be, n->idx, 1);
+}
+
+static void cfg_set_done(rcmd_t *cmd, redisReply *rep, DBR_Errorcode_t err)
+{
+  rnode_t *n = rb_node(cmd->be, (int)cmd->aux);
+  if (!n || cmd->be->shutting_down) {
+    if (rep) freeReplyObject(rep);
+    return;
+  }
+  if (err != DBR_SUCCESS) {
+    n->notify = NOTIFY_UNKNOWN; /* retried when the node is ready again */
+  } else if (rep->type == REDIS_REPLY_ERROR) {
+    char txt[300];
+    reply_text(rep, txt, sizeof txt);
+    notify_set(n, 0, txt);
+  } else {
+    notify_set(n, 1, NULL);
+  }
+  if (rep) freeReplyObject(rep);
+}
+
+static void cfg_get_done(rcmd_t *cmd, redisReply *rep, DBR_Errorcode_t err)
+{
+  rbe_t *be = cmd->be;
+  rnode_t *n = rb_node(be, (int)cmd->aux);
+  if (!n || be->shutting_down) {
+    if (rep) freeReplyObject(rep);
+    return;
+  }
+  if (err != DBR_SUCCESS) {
+    n->notify = NOTIFY_UNKNOWN;
+    return;
+  }
+  char cur[64] = "";
+  if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 && rep->element[1]->type == REDIS_REPLY_STRING &&
+      (size_t)rep->element[1]->len < sizeof cur - 8) {
+    memcpy(cur, rep->element[1]->str, (size_t)rep->element[1]->len);
+    cur[rep->element[1]->len] = '\0';
+  } else if (rep->type == REDIS_REPLY_ERROR) {
+    /* CONFIG GET refused: try SET anyway (it may be allowed), with our flags only. */
+  }
+  freeReplyObject(rep);
+  int all = has_flag(cur, 'A');
+  if (has_flag(cur, 'K') && (all || has_flag(cur, 'g')) && (all || has_flag(cur, 'l'))) {
+    notify_set(n, 1, NULL);
+    return;
+  }
+  char want[80];
+  snprintf(want, sizeof want, "%s%s%s%s", cur, has_flag(cur, 'K') ? "" : "K", (all || has_flag(cur, 'g')) ? "" : "g",
+           (all || has_flag(cur, 'l')) ? "" : "l");
+  rcmd_t *set = rcmd_new(be, -1);
+  if (!set) return;
+  rcmd_arg_str(set, "CONFIG");
+  rcmd_arg_str(set, "SET");
+  rcmd_arg_str(set, "notify-keyspace-events");
+  rcmd_arg_str(set, want);
+  set->node = n->idx;
+  set->aux = n->idx;
+  set->deadline = rio_now_ns() + be->op_timeout_ns;
+  set->done = cfg_set_done;
+  rb_exec(be, set);
+}
+
+static void notify_configure(rnode_t *n)
+{
+  rbe_t *be = n->be;
+  if (be->shutting_down || n->notify == NOTIFY_PENDING) return;
+  uint64_t session = rconn_session(n->cmd);
+  if ((n->notify == NOTIFY_ON || n->notify == NOTIFY_OFF) && n->notify_session == session) return;
+  rcmd_t *cmd = rcmd_new(be, -1);
+  if (!cmd) return;
+  rcmd_arg_str(cmd, "CONFIG");
+  rcmd_arg_str(cmd, "GET");
+  rcmd_arg_str(cmd, "notify-keyspace-events");
+  cmd->node = n->idx;
+  cmd->aux = n->idx;
+  cmd->deadline = rio_now_ns() + be->op_timeout_ns;
+  cmd->done = cfg_get_done;
+  n->notify = NOTIFY_PENDING;
+  n->notify_session = session;
+  rb_exec(be, cmd);
+}
+
+/* ---- subscription connection hooks ---- */
+
+static void sub_on_ready(rconn_t *c)
+{
+  rnode_t *n = rconn_owner(c);
+  rbe_t *be = n->be;
+  subcmd_t s = {{0}, 0}, p = {{0}, 0};
+  for (wgroup_t *g = be->all_groups; g; g = g->all_next) {
+    if (g->pattern) {
+      if (n->is_master) subcmd_add(c, &p, "PSUBSCRIBE", g->chan, g->chanlen);
+    } else if (g->node == n->idx) {
+      subcmd_add(c, &s, "SUBSCRIBE", g->chan, g->chanlen);
+    }
+  }
+  subcmd_flush(c, &s, "SUBSCRIBE");
+  subcmd_flush(c, &p, "PSUBSCRIBE");
+  notify_configure(n);
+}
+
+static void sub_on_down(rconn_t *c, DBR_Errorcode_t err, int was_ready)
+{
+  (void)c;
+  (void)err;
+  (void)was_ready;
+  /* Nothing to do: the connection comes back by itself and on_ready resubscribes and re-checks. */
+}
+
+/* Events that can make a value appear (for a read: change one). */
+static int adds_value(const redisReply *ev)
+{
+  static const char *const evs[] = {"rpush", "lpush", "linsert", "lset", "rename_to", "restore", "copy_to",
+                                    "rpoplpush", "lmove", "move_to"};
+  if (!ev || ev->type != REDIS_REPLY_STRING) return 1;
+  for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
+    if ((size_t)ev->len == strlen(evs[i]) && memcmp(ev->str, evs[i], (size_t)ev->len) == 0) return 1;
+  return 0;
+}
+
+static void pending_key(wgroup_t *g, const char *key, size_t len)
+{
+  if (g->rescan) return; /* a full rescan is coming anyway */
+  for (int i = 0; i < g->npk; i++)
+    if (g->pklen[i] == len && memcmp(g->pk[i], key, len) == 0) return;
+  if (g->npk >= MAX_PENDING_KEYS) {
+    g->rescan = 1;
+    return;
+  }
+  if (!g->pk) {
+    g->pk = malloc(MAX_PENDING_KEYS * sizeof *g->pk);
+    g->pklen = malloc(MAX_PENDING_KEYS * sizeof *g->pklen);
+    if (!g->pk || !g->pklen) {
+      free(g->pk);
+      free(g->pklen);
+      g->pk = NULL;
+      g->pklen = NULL;
+      g->rescan = 1;
+      return;
+    }
+  }
+  char *k = strndup(key, len);
+  if (!k) {
+    g->rescan = 1;
+    return;
+  }
+  g->pk[g->npk] = k;
+  g->pklen[g->npk] = len;
+  g->npk++;
+}
+
+static void sub_on_push(rconn_t *c, redisReply *r)
+{
+  rnode_t *n = rconn_owner(c);
+  rbe_t *be = n->be;
+  if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 || r->element[0]->type != REDIS_REPLY_STRING) {
+    freeReplyObject(r);
+    return;
+  }
+  const redisReply *kind = r->element[0];
+#define IS(s) ((size_t)kind->len == sizeof(s) - 1 && memcmp(kind->str, s, sizeof(s) - 1) == 0)
+  if (IS("message") && r->element[1]->type == REDIS_REPLY_STRING) {
+    wgroup_t *g = rmap_get(&be->groups, r->element[1]->str, (size_t)r->element[1]->len);
+    if (g && g->nwait > 0 && adds_value(r->element[2])) kick(g);
+  } else if (IS("pmessage") && r->elements >= 4 && r->element[1]->type == REDIS_REPLY_STRING &&
+             r->element[2]->type == REDIS_REPLY_STRING) {
+    wgroup_t *g = rmap_get(&be->pgroups, r->element[1]->str, (size_t)r->element[1]->len);
+    const redisReply *ch = r->element[2];
+    if (g && g->nwait > 0 && adds_value(r->element[3]) && (size_t)ch->len > KEYSPACE_PREFIX_LEN) {
+      pending_key(g, ch->str + KEYSPACE_PREFIX_LEN, (size_t)ch->len - KEYSPACE_PREFIX_LEN);
+      pkick(g);
+    }
+  } else if (IS("subscribe") && r->element[1]->type == REDIS_REPLY_STRING) {
+    wgroup_t *g = rmap_get(&be->groups, r->element[1]->str, (size_t)r->element[1]->len);
+    if (g && g->nwait > 0) kick(g); /* a value may have come before the subscription */
+  } else if (IS("psubscribe") && r->element[1]->type == REDIS_REPLY_STRING) {
+    wgroup_t *g = rmap_get(&be->pgroups, r->element[1]->str, (size_t)r->element[1]->len);
+    if (g && g->nwait > 0) {
+      g->rescan = 1;
+      pkick(g);
+    }
+  }
+#undef IS
+  freeReplyObject(r);
+}
+
+/* ---- waiter groups ---- */
+
+static wgroup_t *group_get(rbe_t *be, const char *key, size_t klen, int pattern, int *fresh)
+{
+  *fresh = 0;
+  size_t chl = KEYSPACE_PREFIX_LEN + klen;
+  char *chan = malloc(chl + 1);
+  if (!chan) return NULL;
+  memcpy(chan, KEYSPACE_PREFIX, KEYSPACE_PREFIX_LEN);
+  memcpy(chan + KEYSPACE_PREFIX_LEN, key, klen);
+  chan[chl] = '\0';
+  rmap_t *map = pattern ? &be->pgroups : &be->groups;
+  wgroup_t *g = rmap_get(map, chan, chl);
+  if (g) {
+    free(chan);
+    return g;
+  }
+  g = calloc(1, sizeof *g);
+  if (!g || rmap_put(map, chan, chl, g) != 0) {
+    free(g);
+    free(chan);
+    return NULL;
+  }
+  g->be = be;
+  g->pattern = pattern;
+  g->chan = chan;
+  g->chanlen = chl;
+  g->key = chan + KEYSPACE_PREFIX_LEN;
+  g->keylen = klen;
+  g->node = pattern ? -1 : rb_node_of_key(be, key, klen);
+  g->poll.fn = poll_fired;
+  g->idle_since = rio_now_ns();
+  g->all_next = be->all_groups;
+  if (be->all_groups) be->all_groups->all_prev = g;
+  be->all_groups = g;
+  *fresh = 1;
+  group_subscribe(g);
+  return g;
+}
+
+static void group_destroy(wgroup_t *g)
+{
+  rbe_t *be = g->be;
+  if (!be->shutting_down) group_unsubscribe(g);
+  rmap_del(g->pattern ? &be->pgroups : &be->groups, g->chan, g->chanlen);
+  if (be->tick_cursor == g) be->tick_cursor = g->all_next;
+  if (g->all_prev)
+    g->all_prev->all_next = g->all_next;
+  else
+    be->all_groups = g->all_next;
+  if (g->all_next) g->all_next->all_prev = g->all_prev;
+  rio_timer_disarm(be->io, &g->poll);
+  for (int i = 0; i < g->npk; i++) free(g->pk[i]);
+  free(g->pk);
+  free(g->pklen);
+  free(g->cur_key);
+  free(g->chan);
+  free(g);
+}
+
+static void join_group(rreq_t *r)
+{
+  rbe_t *be = r->be;
+  int fresh;
+  wgroup_t *g = r->key ? group_get(be, r->key, r->keylen, 0, &fresh) : group_get(be, r->pat, r->patlen, 1, &fresh);
+  if (!g) {
+    finish_req(r, dbr_err_static(DBR_ERR_NOMEMORY, "out of memory queueing a wait"), NULL, 0, 0);
+    maybe_release(r);
+    return;
+  }
+  r->group = g;
+  r->gprev = g->tail;
+  r->gnext = NULL;
+  if (g->tail)
+    g->tail->gnext = r;
+  else
+    g->head = r;
+  g->tail = r;
+  g->nwait++;
+  if (group_polls(g)) poll_start(g);
+  /* A new group tries again once its subscription is confirmed. In an existing one, a value may have come
+   * between our try and joining (its notification served nobody): try again now. */
+  if (fresh && !g->pattern) return;
+  if (g->pattern) {
+    g->rescan = 1;
+    pkick(g);
+  } else {
+    kick(g);
+  }
+}
+
+/* Named groups: a round tries the waiters in order until one finds nothing. */
+static void group_done(rreq_t *r, outcome_t *o)
+{
+  wgroup_t *g = r->agroup;
+  r->agroup = NULL;
+  g->inflight = 0;
+  if (is_withdrawn(r)) {
+    int had_value = o->kind == OUT_VALUE;
+    unlink_waiter(r); /* the withdraw task may not have run yet */
+    drop_outcome(r, o);
+    maybe_release(r);
+    if (!had_value) g->cursor = NULL;
+    step(g);
+    return;
+  }
+  if (o->kind == OUT_NIL && ns_gone(r)) {
+    o->kind = OUT_ERROR;
+    o->err = DBR_ERR_NSINVAL;
+  }
+  if (o->kind == OUT_NIL) {
+    if (r->op == DBR_OP_READ && r->index > 0)
+      g->cursor = r->gnext; /* a later waiter may still find something */
+    else
+      g->cursor = NULL;
+    step(g);
+    return;
+  }
+  if (o->kind == OUT_ERROR && (o->err == DBR_ERR_NOCONNECT || o->err == DBR_ERR_TIMEOUT) &&
+      !g->be->shutting_down) {
+    /* The connection broke: keep waiting. A reconnect re-checks; a node that stays down fails the waiters. */
+    g->cursor = NULL;
+    g->dirty = 0;
+    return;
+  }
+  rreq_t *next = r->gnext;
+  unlink_waiter(r);
+  finish_outcome(r, o);
+  maybe_release(r);
+  g->cursor = next;
+  step(g);
+}
+
+static void step(wgroup_t *g)
+{
+  if (g->inflight) return;
+  if (!g->cursor) {
+    if (!g->dirty) return;
+    g->dirty = 0;
+    g->cursor = g->head;
+    if (!g->cursor) return;
+  }
+  rreq_t *r = g->cursor;
+  g->inflight = 1;
+  r->agroup = g;
+  attempt_key(r, g->key, g->keylen, group_done);
+}
+
+static void kick(wgroup_t *g)
+{
+  if (g->pattern) {
+    g->rescan = 1;
+    pkick(g);
+    return;
+  }
+  if (g->inflight) {
+    g->dirty = 1;
+    return;
+  }
+  g->dirty = 0;
+  g->cursor = g->head;
+  step(g);
+}
+
+/* Template groups: work items are keys named by notifications, or a full rescan. */
+static void pgroup_done(rreq_t *r, outcome_t *o)
+{
+  wgroup_t *g = r->agroup;
+  r->agroup = NULL;
+  g->inflight = 0;
+  int exhausted = 0;
+  if (is_withdrawn(r)) {
+    exhausted = o->kind != OUT_VALUE;
+    unlink_waiter(r);
+    drop_outcome(r, o);
+    maybe_release(r);
+  } else if (o->kind == OUT_NIL && !ns_gone(r)) {
+    exhausted = 1;
+  } else if (o->kind == OUT_ERROR && (o->err == DBR_ERR_NOCONNECT || o->err == DBR_ERR_TIMEOUT) &&
+             !g->be->shutting_down) {
+    exhausted = 1; /* keep waiting; reconnects and the safety tick re-check */
+  } else {
+    if (o->kind == OUT_NIL) { /* its namespace was deleted here */
+      o->kind = OUT_ERROR;
+      o->err = DBR_ERR_NSINVAL;
+    }
+    rreq_t *next = r->gnext;
+    unlink_waiter(r);
+    finish_outcome(r, o);
+    maybe_release(r);
+    g->cursor = next;
+  }
+  if (exhausted) {
+    free(g->cur_key);
+    g->cur_key = NULL;
+    g->cur_rescan = 0;
+  }
+  pstep(g);
+}
+
+static void pstep(wgroup_t *g)
+{
+  if (g->inflight) return;
+  for (;;) {
+    if (!g->cur_key && !g->cur_rescan) {
+      if (!g->head) {
+        for (int i = 0; i < g->npk; i++) free(g->pk[i]);
+        g->npk = 0;
+        g->rescan = 0;
+        return;
+      }
+      if (g->rescan) {
+        g->rescan = 0;
+        for (int i = 0; i < g->npk; i++) free(g->pk[i]);
+        g->npk = 0;
+        g->cur_rescan = 1;
+      } else if (g->npk > 0) {
+        g->cur_key = g->pk[0];
+        g->cur_keylen = g->pklen[0];
+        memmove(g->pk, g->pk + 1, (size_t)(g->npk - 1) * sizeof *g->pk);
+        memmove(g->pklen, g->pklen + 1, (size_t)(g->npk - 1) * sizeof *g->pklen);
+        g->npk--;
+      } else {
+        return;
+      }
+      g->cursor = g->head;
+    }
+    if (!g->cursor) {
+      free(g->cur_key);
+      g->cur_key = NULL;
+      g->cur_rescan = 0;
+      continue;
+    }
+    rreq_t *r = g->cursor;
+    g->inflight = 1;
+    r->agroup = g;
+    if (g->cur_rescan)
+      scan_attempt(r, pgroup_done);
+    else
+      attempt_key(r, g->cur_key, g->cur_keylen, pgroup_done);
+    return;
+  }
+}
+
+static void pkick(wgroup_t *g)
+{
+  if (!g->inflight) pstep(g);
+}
+
+/* ---- safety tick: re-check groups slowly, drop idle ones ---- */
+
+static void tick_fired(rio_timer_t *t)
+{
+  rbe_t *be = (rbe_t *)((char *)t - offsetof(rbe_t, tick));
+  if (be->shutting_down) return;
+  int64_t now = rio_now_ns();
+  int budget = SAFETY_BUDGET;
+  wgroup_t *g = be->tick_cursor ? be->tick_cursor : be->all_groups;
+  while (g && budget-- > 0) {
+    wgroup_t *next = g->all_next;
+    if (g->nwait > 0) {
+      kick(g);
+    } else if (!g->inflight && now - g->idle_since > IDLE_LINGER_NS) {
+      group_destroy(g);
+    }
+    g = next;
+  }
+  be->tick_cursor = g;
+  rio_timer_arm(be->io, &be->tick, now + SAFETY_TICK_NS);
+}
+
+/* ---- hooks from backend-redis.c ---- */
+
+void rb_wait_init(rbe_t *be)
+{
+  be->tick.fn = tick_fired;
+  rio_timer_arm(be->io, &be->tick, rio_now_ns() + SAFETY_TICK_NS);
+}
+
+void rb_wait_node_ready(rnode_t *n)
+{
+  if (n->sub) notify_configure(n); /* the server may have restarted and forgotten the setting */
+  kick_node_groups(n->be, n->idx, 1);
+}
+
+void rb_wait_node_down(rnode_t *n, DBR_Errorcode_t err, const char *why)
+{
+  rbe_t *be = n->be;
+  (void)why;
+  for (wgroup_t *g = be->all_groups; g; g = g->all_next) {
+    if (g->pattern || g->node != n->idx) continue;
+    rreq_t *r = g->head;
+    while (r) {
+      rreq_t *next = r->gnext;
+      if (r->agroup) { /* its attempt in flight fails on its own */
+        r = next;
+        continue;
+      }
+      unlink_waiter(r);
+      finish_req(r, err == DBR_ERR_NOAUTH ? DBR_ERR_NOAUTH : DBR_ERR_NOCONNECT, NULL, 0, 0);
+      maybe_release(r);
+      r = next;
+    }
+  }
+}
+
+void rb_wait_topology_changed(rbe_t *be)
+{
+  for (wgroup_t *g = be->all_groups; g; g = g->all_next) {
+    if (g->pattern) {
+      group_subscribe(g); /* new masters need the pattern too (a repeated PSUBSCRIBE is harmless) */
+      continue;
+    }
+    int nn = rb_node_of_key(be, g->key, g->keylen);
+    if (nn == g->node) continue;
+    group_unsubscribe(g);
+    g->node = nn;
+    group_subscribe(g);
+    if (g->nwait > 0) kick(g);
+  }
+}
+
+void rb_wait_ns_deleted(rbe_t *be, const char *name)
+{
+  for (wgroup_t *g = be->all_groups; g; g = g->all_next) {
+    rreq_t *r = g->head;
+    while (r) {
+      rreq_t *next = r->gnext;
+      if (r->nsname && strcmp(r->nsname, name) == 0) r->nsdel = 1;
+      if (!r->agroup && ns_gone(r)) { /* one with an attempt in flight is failed when it comes back */
+        unlink_waiter(r);
+        finish_req(r, DBR_ERR_NSINVAL, NULL, 0, 0);
+        maybe_release(r);
+      }
+      r = next;
+    }
+  }
+}
+
+void rb_wait_shutdown(rbe_t *be)
+{
+  rio_timer_disarm(be->io, &be->tick);
+  for (wgroup_t *g = be->all_groups; g; g = g->all_next) {
+    rreq_t *r = g->head;
+    while (r) {
+      rreq_t *next = r->gnext;
+      if (!r->agroup) {
+        unlink_waiter(r);
+        finish_req(r, DBR_ERR_CANCELLED, NULL, 0, 0);
+        maybe_release(r);
+      }
+      r = next;
+    }
+  }
+}
+
+void rb_wait_free(rbe_t *be)
+{
+  while (be->all_groups) {
+    wgroup_t *g = be->all_groups;
+    while (g->head) unlink_waiter(g->head); /* not reachable: every waiter was completed at shutdown */
+    group_destroy(g);
+  }
+}
+
+/* ---- submit / cancel ---- */
+
+static void put_done(rcmd_t *cmd, redisReply *rep, DBR_Errorcode_t err)
+{
+  rreq_t *r = cmd->priv;
+  r->inflight--;
+  if (err == DBR_SUCCESS && rep && rep->type == REDIS_REPLY_ERROR)
+    err = reply_error_is(rep, "WRONGTYPE") ? DBR_ERR_INVALIDOP : reply_error_code(rep);
+  if (rep) freeReplyObject(rep);
+  if (err != DBR_SUCCESS && r->put_err == DBR_SUCCESS) r->put_err = err;
+  if (--r->puts_left == 0) {
+    finish_req(r, r->put_err, NULL, 0, 0);
+    maybe_release(r);
+  }
+}
+
+static void first_done(rreq_t *r, outcome_t *o)
+{
+  if (is_withdrawn(r)) {
+    drop_outcome(r, o);
+    maybe_release(r);
+    return;
+  }
+  if (o->kind == OUT_NIL && ns_gone(r)) {
+    o->kind = OUT_ERROR;
+    o->err = DBR_ERR_NSINVAL;
+  }
+  if (o->kind == OUT_NIL && !r->nowait && !r->be->shutting_down) {
+    join_group(r);
+    return;
+  }
+  if (o->kind == OUT_NIL && r->be->shutting_down) {
+    o->kind = OUT_ERROR;
+    o->err = DBR_ERR_CANCELLED;
+  }
+  finish_outcome(r, o);
+  maybe_release(r);
+}
+
+static void start_task(rio_task_t *t)
+{
+  rreq_t *r = (rreq_t *)((char *)t - offsetof(rreq_t, start_task));
+  rbe_t *be = r->be;
+  if (is_withdrawn(r)) {
+    r->done = 1;
+    maybe_release(r);
+    return;
+  }
+  if (r->op == DBR_OP_PUT || r->op == DBR_OP_PUT_MANY) {
+    r->puts_left = r->nputs;
+    if (r->nputs == 0) {
+      finish_req(r, DBR_SUCCESS, NULL, 0, 0);
+      maybe_release(r);
+      return;
+    }
+    for (int i = 0; i < r->nputs; i++) {
+      rcmd_t *cmd = r->puts[i];
+      r->puts[i] = NULL;
+      cmd->priv = r;
+      cmd->done = put_done;
+      r->inflight++;
+      rb_exec(be, cmd);
+    }
+    return;
+  }
+  if (r->key) {
+    char chan[KEYSPACE_PREFIX_LEN + DBR_MAX_KEY_LEN * 2 + 8];
+    wgroup_t *g = NULL;
+    if (!r->nowait && KEYSPACE_PREFIX_LEN + r->keylen < sizeof chan) {
+      memcpy(chan, KEYSPACE_PREFIX, KEYSPACE_PREFIX_LEN);
+      memcpy(chan + KEYSPACE_PREFIX_LEN, r->key, r->keylen);
+      g = rmap_get(&be->groups, chan, KEYSPACE_PREFIX_LEN + r->keylen);
+    }
+    if (g && g->nwait > 0) {
+      join_group(r); /* keep arrival order behind the waiters already there */
+      return;
+    }
+    attempt_key(r, r->key, r->keylen, first_done);
+  } else {
+    scan_attempt(r, first_done);
+  }
+}
+
+static void withdraw_task(rio_task_t *t)
+{
+  rreq_t *r = (rreq_t *)((char *)t - offsetof(rreq_t, withdraw_task));
+  r->withdraw_seen = 1;
+  if (r->group) {
+    wgroup_t *g = r->group;
+    if (r->agroup == g) {
+      /* its attempt is on the wire: the reply handler gives back what it takes */
+      unlink_waiter(r);
+      g->cursor = NULL;
+      g->dirty = 1;
+      return;
+    }
+    unlink_waiter(r);
+  }
+  if (r->inflight == 0) r->done = 1;
+  maybe_release(r);
+}
+
+static void redis_submit(dbr_backend_t *b, dbr_req_t *req)
+{
+  rbe_t *be = (rbe_t *)b;
+  rreq_t *r = calloc(1, sizeof *r);
+  if (!r) {
+    dbr_req_complete(req, dbr_err(DBR_ERR_NOMEMORY, "out of memory submitting a request"), NULL, 0);
+    return;
+  }
+  r->be = be;
+  r->req = req;
+  r->op = req->op;
+  r->cap = req->capacity;
+  r->partial = (req->flags & DBR_FLAGS_PARTIAL) != 0;
+  r->nowait = (req->flags & DBR_FLAGS_NOWAIT) != 0 || req->deadline_ns <= rio_now_ns();
+  r->index = req->op == DBR_OP_READ ? (int64_t)((unsigned)req->flags >> DBR_FLAGS_INDEX_SHIFT) : 0;
+  r->start_task.fn = start_task;
+  r->withdraw_task.fn = withdraw_task;
+  dbr_req_ref(req);
+  r->nsst = req->ns->st;
+  atomic_fetch_add(&r->nsst->refs, 1);
+  if (req->op == DBR_OP_READ || req->op == DBR_OP_GET || req->op == DBR_OP_MOVE_VALUE) {
+    r->nsname = strdup(req->ns->name);
+    if (!r->nsname) {
+      dbr_req_complete(req, dbr_err(DBR_ERR_NOMEMORY, "out of memory"), NULL, 0);
+      rreq_free(r);
+      return;
+    }
+  }
+  DBR_Errorcode_t err = rb_ns_check(req->ns);
+  if (err == DBR_SUCCESS && req->op == DBR_OP_MOVE_VALUE) err = rb_ns_check(req->dst_ns);
+  if (err != DBR_SUCCESS) {
+    req->backend_data = NULL;
+    dbr_req_complete(req, err, NULL, 0);
+    rreq_free(r);
+    return;
+  }
+  switch (req->op) {
+  case DBR_OP_PUT:
+    if (rb_check_size(be, req->in_len) != DBR_SUCCESS) {
+      err = DBR_ERR_NOMEMORY;
+      break;
+    }
+    r->puts = calloc(1, sizeof *r->puts);
+    if (r->puts) {
+      size_t kl;
+      char *key = tuple_key(req->ns, req->name, &kl);
+      rcmd_t *cmd = key ? rcmd_new(be, -1) : NULL;
+      if (cmd) {
+        rcmd_arg_str(cmd, "RPUSH");
+        rcmd_key(cmd, key, kl, 1);
+        rcmd_arg(cmd, req->in, (size_t)req->in_len);
+        if (cmd->body.oom) {
+          rcmd_free(cmd);
+          cmd = NULL;
+        }
+      }
+      free(key);
+      if (cmd) {
+        r->puts[0] = cmd;
+        r->nputs = 1;
+      }
+    }
+    if (!r->nputs) err = dbr_err(DBR_ERR_NOMEMORY, "out of memory for a put of %lld bytes", (long long)req->in_len);
+    break;
+  case DBR_OP_PUT_MANY:
+    r->nputs = rb_build_put_many(be, req->ns, req->in, req->in_len, &r->puts);
+    if (r->nputs < 0) {
+      r->nputs = 0;
+      r->puts = NULL;
+      err = dbr_err(DBR_ERR_NOMEMORY, "out of memory for a batch of %lld bytes", (long long)req->in_len);
+    }
+    break;
+  case DBR_OP_MOVE_VALUE:
+    r->dkey = tuple_key(req->dst_ns, req->dst_name, &r->dkeylen);
+    if (!r->dkey) err = dbr_err(DBR_ERR_NOMEMORY, "out of memory");
+    /* fall through */
+  case DBR_OP_READ:
+  case DBR_OP_GET:
+    if (err != DBR_SUCCESS) break;
+    if (req->name) {
+      r->key = tuple_key(req->ns, req->name, &r->keylen);
+      if (!r->key) err = dbr_err(DBR_ERR_NOMEMORY, "out of memory");
+    } else {
+      const dbr_ns_t *ns = req->ns;
+      size_t tl = strlen(req->tmpl);
+      r->pat = malloc(ns->esclen + 2 + tl + 1);
+      if (r->pat) {
+        memcpy(r->pat, ns->esc, ns->esclen);
+        memcpy(r->pat + ns->esclen, "::", 2);
+        memcpy(r->pat + ns->esclen + 2, req->tmpl, tl + 1);
+        r->patlen = ns->esclen + 2 + tl;
+      } else {
+        err = dbr_err(DBR_ERR_NOMEMORY, "out of memory");
+      }
+    }
+    if (err == DBR_SUCCESS && req->op == DBR_OP_MOVE_VALUE && be->cluster && r->key &&
+        cluster_key_slot(r->key, r->keylen) != cluster_key_slot(r->dkey, r->dkeylen))
+      err = dbr_err(DBR_ERR_INVALIDOP,
+                    "move-value needs both tuples in one Redis Cluster hash slot, and '%s' and '%s' are not; "
+                    "give both names the same {hash tag} (e.g. 'jobs{q1}' and 'running{q1}')",
+                    r->key, r->dkey);
+    if (err == DBR_SUCCESS && req->op == DBR_OP_MOVE_VALUE && !r->key)
+      err = dbr_err(DBR_ERR_INVALID, "move-value needs a source name, not a template");
+    break;
+  default:
+    err = dbr_err(DBR_ERR_INVALID, "unknown request type %d", (int)req->op);
+  }
+  if (err != DBR_SUCCESS) {
+    /* Not started: completes here, in the caller's thread (so dbrxLastError explains it). */
+    req->backend_data = NULL;
+    dbr_req_complete(req, err, NULL, 0);
+    rreq_free(r);
+    return;
+  }
+  pthread_mutex_lock(&be->req_mu);
+  req->backend_data = r;
+  pthread_mutex_unlock(&be->req_mu);
+  rio_post(be->io, &r->start_task);
+}
+
+static int redis_cancel(dbr_backend_t *b, dbr_req_t *req)
+{
+  rbe_t *be = (rbe_t *)b;
+  pthread_mutex_lock(&be->req_mu);
+  rreq_t *r = req->backend_data;
+  if (!r || r->completing || r->withdrawn) {
+    pthread_mutex_unlock(&be->req_mu);
+    return 0;
+  }
+  r->withdrawn = 1;
+  req->backend_data = NULL;
+  pthread_mutex_unlock(&be->req_mu);
+  rio_post(be->io, &r->withdraw_task);
+  return 1;
+}
+
+void rb_wait_install(dbr_backend_t *b)
+{
+  b->submit = redis_submit;
+  b->cancel = redis_cancel;
+}

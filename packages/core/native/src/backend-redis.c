@@ -1,0 +1,947 @@
+/*
+ * The Redis and Redis Cluster backend of libdbr: nodes, routing, topology and synchronous calls.
+ *
+ * Layout (the Data Broker's, so C and Python programs using the reference library share namespaces):
+ *   namespace  HASH at the bare name: id=<name>, refcnt=<attach count>, groups="", flags=0 (1 = delete pending)
+ *   tuple      LIST at "<ns>::<name>": put = RPUSH, get = LPOP, read = LINDEX
+ * No hash tags are added, so one namespace spreads over every master of a cluster.
+ *
+ * Threads and connections. The backend owns exactly one thread, the I/O thread (redis-io.c): an epoll loop
+ * over every socket. Per master there is one command connection, shared by all callers and pipelined (many
+ * requests in flight on one socket), and, once somebody waits for a value, one subscription connection for
+ * keyspace notifications. Caller threads never touch a socket: they encode a command (rcmd_t), post it to
+ * the loop and wait on a condition variable (rb_call); asynchronous requests are state machines that run
+ * in the loop (backend-redis-wait.c). So 1,000 blocked gets cost 1 thread and 2 connections per master.
+ *
+ * Failure behaviour. A connection that breaks fails its in-flight commands with DBR_ERR_NOCONNECT and
+ * reconnects at once; if that fails, the node is "down": commands routed to it fail at once with
+ * DBR_ERR_NOCONNECT (so callers learn in time, without queuing behind a dead node), waiters on it are
+ * completed with NOCONNECT, and reconnects back off from 50 ms to 2 s. Commands to other masters carry on.
+ * A node that accepts connections but does not answer (SIGSTOP) makes synchronous calls fail with
+ * DBR_ERR_TIMEOUT at their deadline and asynchronous ones time out through request.c's timer. Logging is
+ * one line per node state change (down / back), through log.c's rate limiting.
+ *
+ * Cluster. CLUSTER SLOTS from the seed (a non-cluster server answers with an error: single mode) gives the
+ * slot map; keys go to the master of CRC16(key) % 16384 with {hash tag} rules. MOVED updates the map and
+ * schedules a refresh, ASK resends once with ASKING, TRYAGAIN / LOADING retry with a short delay,
+ * CLUSTERDOWN fails the call with DBR_ERR_NOCONNECT (never retried forever).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "glob.h"
+#include "log.h"
+#include "redis-backend.h"
+#include "util.h"
+
+/* ---- scripts ---- */
+
+const char *const rb_script_src[SCR_COUNT] = {
+  [SCR_POP_FIT] =
+    "local v = redis.call('LINDEX', KEYS[1], 0)\n"
+    "if not v then return false end\n"
+    "local cap = tonumber(ARGV[1])\n"
+    "if cap >= 0 and #v > cap then return #v end\n"
+    "redis.call('LPOP', KEYS[1])\n"
+    "return v\n",
+  [SCR_MOVE_FIT] =
+    "local v = redis.call('LINDEX', KEYS[1], 0)\n"
+    "if not v then return false end\n"
+    "local cap = tonumber(ARGV[1])\n"
+    "if cap >= 0 and #v > cap then return #v end\n"
+    "redis.call('LPOP', KEYS[1])\n"
+    "redis.call('RPUSH', KEYS[2], v)\n"
+    "return v\n",
+  [SCR_GIVE_BACK] =
+    "if redis.call('LREM', KEYS[2], -1, ARGV[1]) > 0 then\n"
+    "  redis.call('LPUSH', KEYS[1], ARGV[1])\n"
+    "  return 1\n"
+    "end\n"
+    "return 0\n",
+  [SCR_MOVE_LIST] =
+    "if KEYS[1] == KEYS[2] then return redis.call('LLEN', KEYS[1]) end\n"
+    "local n = 0\n"
+    "while redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT') do n = n + 1 end\n"
+    "return n\n",
+  [SCR_NS_CREATE] =
+    "if redis.call('HSETNX', KEYS[1], 'id', KEYS[1]) == 0 then return 0 end\n"
+    "redis.call('HMSET', KEYS[1], 'refcnt', '1', 'groups', '', 'flags', '0')\n"
+    "return 1\n",
+  [SCR_NS_ATTACH] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end\n"
+    "if redis.call('TYPE', KEYS[1]).ok ~= 'hash' or redis.call('HEXISTS', KEYS[1], 'id') == 0 then\n"
+    "  return -2\n"
+    "end\n"
+    "if redis.call('HGET', KEYS[1], 'flags') == '1' then return -3 end\n"
+    "return redis.call('HINCRBY', KEYS[1], 'refcnt', 1)\n",
+  [SCR_NS_DETACH] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return {-1, 0} end\n"
+    "if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then return {-1, 0} end\n"
+    "local n = redis.call('HINCRBY', KEYS[1], 'refcnt', ARGV[1])\n"
+    "if n < 0 then redis.call('HSET', KEYS[1], 'refcnt', '0') n = 0 end\n"
+    "if redis.call('HGET', KEYS[1], 'flags') == '1' then return {n, 1} end\n"
+    "return {n, 0}\n",
+  [SCR_NS_DELETE] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end\n"
+    "if redis.call('TYPE', KEYS[1]).ok ~= 'hash' or redis.call('HEXISTS', KEYS[1], 'id') == 0 then\n"
+    "  return -2\n"
+    "end\n"
+    "redis.call('HSET', KEYS[1], 'flags', '1')\n"
+    "local n = tonumber(redis.call('HGET', KEYS[1], 'refcnt') or '0') or 0\n"
+    "if n > 0 then return n end\n"
+    "return 0\n",
+  [SCR_NS_DROP] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+    "local n = tonumber(redis.call('HGET', KEYS[1], 'refcnt') or '0') or 0\n"
+    "if n <= 0 and redis.call('HGET', KEYS[1], 'flags') == '1' then\n"
+    "  redis.call('DEL', KEYS[1])\n"
+    "  return 1\n"
+    "end\n"
+    "return 0\n",
+  [SCR_NS_RELEASE] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end\n"
+    "local n = redis.call('HINCRBY', KEYS[1], 'refcnt', ARGV[1])\n"
+    "if n < 0 then redis.call('HSET', KEYS[1], 'refcnt', '0') n = 0 end\n"
+    "return n\n",
+  [SCR_UNREG] =
+    "local n = redis.call('HINCRBY', KEYS[1], ARGV[1], -1)\n"
+    "if n <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end\n"
+    "if n < 0 then return 0 end\n"
+    "return 1\n",
+  [SCR_REAP] =
+    "local total = 0\n"
+    "for i = 1, #ARGV do\n"
+    "  local c = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0') or 0\n"
+    "  if c > 0 then total = total + c end\n"
+    "  redis.call('HDEL', KEYS[1], ARGV[i])\n"
+    "end\n"
+    "return total\n",
+};
+
+/* ---- commands ---- */
+
+rcmd_t *rcmd_new(rbe_t *be, int script)
+{
+  rcmd_t *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->be = be;
+  c->script = script;
+  c->node = -1;
+  c->master = -1;
+  c->ask_node = -1;
+  return c;
+}
+
+void rcmd_free(rcmd_t *c)
+{
+  if (!c) return;
+  rbuf_free(&c->body);
+  free(c->key);
+  free(c);
+}
+
+void rcmd_arg(rcmd_t *c, const void *data, size_t len)
+{
+  resp_arg(&c->body, data, len);
+  c->argc++;
+}
+
+void rcmd_arg_str(rcmd_t *c, const char *s)
+{
+  rcmd_arg(c, s, strlen(s));
+}
+
+void rcmd_arg_int(rcmd_t *c, long long v)
+{
+  resp_arg_int(&c->body, v);
+  c->argc++;
+}
+
+int rcmd_key(rcmd_t *c, const void *key, size_t len, int also_arg)
+{
+  free(c->key);
+  c->key = malloc(len + 1);
+  if (!c->key) {
+    c->body.oom = 1;
+    return -1;
+  }
+  memcpy(c->key, key, len);
+  c->key[len] = '\0';
+  c->keylen = len;
+  if (also_arg) rcmd_arg(c, key, len);
+  return 0;
+}
+
+char *tuple_key(const dbr_ns_t *ns, const char *name, size_t *len)
+{
+  size_t nl = strlen(name);
+  char *k = malloc(ns->len + 2 + nl + 1);
+  if (!k) return NULL;
+  memcpy(k, ns->name, ns->len);
+  memcpy(k + ns->len, "::", 2);
+  memcpy(k + ns->len + 2, name, nl + 1);
+  *len = ns->len + 2 + nl;
+  return k;
+}
+
+/* ---- nodes ---- */
+
+static void node_on_ready(rconn_t *c);
+static void node_on_down(rconn_t *c, DBR_Errorcode_t err, int was_ready);
+static const rconn_hooks_t node_hooks = {.on_ready = node_on_ready, .on_down = node_on_down, .on_push = NULL};
+
+rnode_t *rb_node(rbe_t *be, int idx)
+{
+  return (idx >= 0 && idx < be->nnodes) ? be->nodes[idx] : NULL;
+}
+
+rnode_t *rb_master(rbe_t *be, int i)
+{
+  for (int k = 0; k < be->nnodes; k++)
+    if (be->nodes[k]->is_master && i-- == 0) return be->nodes[k];
+  return NULL;
+}
+
+/* The node for host:port, created (with its command connection) if new. -1 when out of memory. */
+static int node_get(rbe_t *be, const char *host, int port)
+{
+  for (int k = 0; k < be->nnodes; k++)
+    if (be->nodes[k]->port == port && strcmp(be->nodes[k]->host, host) == 0) return k;
+  if (be->nnodes == be->capnodes) {
+    int nc = be->capnodes ? be->capnodes * 2 : 8;
+    rnode_t **nn = realloc(be->nodes, (size_t)nc * sizeof *nn);
+    if (!nn) return -1;
+    be->nodes = nn;
+    be->capnodes = nc;
+  }
+  rnode_t *n = calloc(1, sizeof *n);
+  if (!n) return -1;
+  n->be = be;
+  n->idx = be->nnodes;
+  snprintf(n->host, sizeof n->host, "%s", host);
+  n->port = port;
+  n->cmd = rconn_new(be->io, host, port, be->password, be->token, be->op_timeout_ns, &node_hooks, n);
+  if (!n->cmd) {
+    free(n);
+    return -1;
+  }
+  be->nodes[be->nnodes++] = n;
+  return n->idx;
+}
+
+static void node_on_ready(rconn_t *c)
+{
+  rnode_t *n = rconn_owner(c);
+  if (n->was_down) {
+    if (n->be->opened) DBR_LOG(DBR_LOG_WARN, "redis node %s is reachable again", rconn_name(c));
+    n->was_down = 0;
+  }
+  rb_wait_node_ready(n);
+}
+
+static void node_on_down(rconn_t *c, DBR_Errorcode_t err, int was_ready)
+{
+  rnode_t *n = rconn_owner(c);
+  rbe_t *be = n->be;
+  if (be->shutting_down) return;
+  n->notify = NOTIFY_UNKNOWN;
+  if (was_ready) {
+    DBR_LOG(DBR_LOG_INFO, "redis: lost the connection to %s (%s); reconnecting", rconn_name(c),
+            rconn_last_error(c));
+  } else {
+    if (!n->was_down && be->opened) {
+      DBR_LOG(DBR_LOG_WARN, "redis node %s; calls routed to it fail until it is back (retrying with backoff)",
+              rconn_last_error(c));
+    }
+    n->was_down = 1;
+    rb_wait_node_down(n, err, rconn_last_error(c));
+  }
+  if (be->cluster) rb_topology_refresh(be);
+}
+
+int rb_node_of_key(rbe_t *be, const char *key, size_t len)
+{
+  if (!be->cluster) return be->nnodes > 0 ? 0 : -1;
+  return be->slots[cluster_key_slot(key, len)];
+}
+
+/* ---- routing ---- */
+
+static void send_cmd(rbe_t *be, rcmd_t *cmd);
+
+static void maybe_free(rcmd_t *cmd)
+{
+  if (cmd->finished && !cmd->in_flight && !rio_timer_armed(&cmd->retry_timer)) {
+    rio_timer_disarm(cmd->be->io, &cmd->deadline_timer);
+    rcmd_free(cmd);
+  }
+}
+
+static void finish(rcmd_t *cmd, redisReply *r, DBR_Errorcode_t err)
+{
+  if (cmd->finished) {
+    if (r) freeReplyObject(r);
+    maybe_free(cmd);
+    return;
+  }
+  cmd->finished = 1;
+  rio_timer_disarm(cmd->be->io, &cmd->deadline_timer);
+  rio_timer_disarm(cmd->be->io, &cmd->retry_timer);
+  cmd->done(cmd, r, err);
+  maybe_free(cmd);
+}
+
+static void fail_task(rio_task_t *t)
+{
+  rcmd_t *cmd = (rcmd_t *)((char *)t - offsetof(rcmd_t, task));
+  finish(cmd, NULL, (DBR_Errorcode_t)cmd->aux);
+}
+
+/* Fails the command after the current callback (done never runs inside rb_exec). */
+static void fail_later(rcmd_t *cmd, DBR_Errorcode_t err, const char *fmt, const char *detail)
+{
+  snprintf(cmd->errmsg, sizeof cmd->errmsg, fmt, detail ? detail : "");
+  cmd->aux = err;
+  cmd->task.fn = fail_task;
+  rio_defer(cmd->be->io, &cmd->task);
+}
+
+static void deadline_fired(rio_timer_t *t)
+{
+  rcmd_t *cmd = (rcmd_t *)((char *)t - offsetof(rcmd_t, deadline_timer));
+  rnode_t *n = rb_node(cmd->be, cmd->node);
+  snprintf(cmd->errmsg, sizeof cmd->errmsg, "no reply from redis node %s within the timeout (DBR_TIMEOUT); the "
+           "server may be stopped or overloaded", n ? rconn_name(n->cmd) : "?");
+  finish(cmd, NULL, DBR_ERR_TIMEOUT);
+}
+
+static void retry_fired(rio_timer_t *t)
+{
+  rcmd_t *cmd = (rcmd_t *)((char *)t - offsetof(rcmd_t, retry_timer));
+  if (cmd->finished) {
+    maybe_free(cmd);
+    return;
+  }
+  send_cmd(cmd->be, cmd);
+}
+
+static void on_conn_reply(rconn_t *c, void *priv, redisReply *r, DBR_Errorcode_t err)
+{
+  rcmd_t *cmd = priv;
+  rbe_t *be = cmd->be;
+  cmd->in_flight = 0;
+  if (cmd->finished) {
+    if (r) freeReplyObject(r);
+    maybe_free(cmd);
+    return;
+  }
+  if (!r) {
+    snprintf(cmd->errmsg, sizeof cmd->errmsg, "%s", rconn_last_error(c));
+    finish(cmd, NULL, err);
+    return;
+  }
+  if (r->type == REDIS_REPLY_ERROR && r->str) {
+    int slot = 0, port = 0;
+    char host[CLUSTER_HOST_MAX];
+    cluster_redir_t rd =
+        be->cluster ? cluster_parse_redirect(r->str, (size_t)r->len, rconn_host(c), &slot, host, sizeof host, &port)
+                    : CLUSTER_REDIR_NONE;
+    if (rd != CLUSTER_REDIR_NONE) {
+      if (++cmd->redirects > 5) {
+        reply_text(r, cmd->errmsg, sizeof cmd->errmsg);
+        freeReplyObject(r);
+        finish(cmd, NULL, DBR_ERR_NOCONNECT);
+        return;
+      }
+      int idx = node_get(be, host, port);
+      freeReplyObject(r);
+      if (idx < 0) {
+        snprintf(cmd->errmsg, sizeof cmd->errmsg, "out of memory");
+        finish(cmd, NULL, DBR_ERR_NOMEMORY);
+        return;
+      }
+      if (rd == CLUSTER_REDIR_MOVED) {
+        be->slots[slot] = (int16_t)idx;
+        if (!be->nodes[idx]->is_master) {
+          be->nodes[idx]->is_master = 1;
+          rconn_set_auto(be->nodes[idx]->cmd, 1);
+        }
+        rb_topology_refresh(be);
+      } else {
+        cmd->ask_node = idx;
+      }
+      send_cmd(be, cmd);
+      return;
+    }
+    if (reply_error_is(r, "TRYAGAIN") || reply_error_is(r, "LOADING")) {
+      if (++cmd->retries <= 50) {
+        int64_t delay = reply_error_is(r, "LOADING") ? 100000000LL : 20000000LL;
+        freeReplyObject(r);
+        rio_timer_arm(be->io, &cmd->retry_timer, rio_now_ns() + delay);
+        return;
+      }
+    }
+    if (reply_error_is(r, "NOSCRIPT") && cmd->script >= 0 && !cmd->use_eval) {
+      freeReplyObject(r);
+      cmd->use_eval = 1;
+      send_cmd(be, cmd);
+      return;
+    }
+    if (reply_error_is(r, "CLUSTERDOWN")) {
+      char txt[300];
+      reply_text(r, txt, sizeof txt);
+      snprintf(cmd->errmsg, sizeof cmd->errmsg, "the Redis Cluster is down (%s, from %s)", txt, rconn_name(c));
+      freeReplyObject(r);
+      rb_topology_refresh(be);
+      finish(cmd, NULL, DBR_ERR_NOCONNECT);
+      return;
+    }
+  }
+  finish(cmd, r, DBR_SUCCESS);
+}
+
+static const char asking_cmd[] = "*1\r\n$6\r\nASKING\r\n";
+static const char crlf[] = "\r\n";
+
+static void send_cmd(rbe_t *be, rcmd_t *cmd)
+{
+  if (be->shutting_down) {
+    fail_later(cmd, DBR_ERR_NOCONNECT, "the library is shutting down the Redis backend%s", "");
+    return;
+  }
+  if (cmd->body.oom) {
+    fail_later(cmd, DBR_ERR_NOMEMORY, "out of memory%s", "");
+    return;
+  }
+  int idx;
+  int asking = 0;
+  if (cmd->ask_node >= 0) {
+    idx = cmd->ask_node;
+    asking = 1;
+  } else if (cmd->key) {
+    idx = rb_node_of_key(be, cmd->key, cmd->keylen);
+    if (idx < 0) {
+      rb_topology_refresh(be);
+      fail_later(cmd, DBR_ERR_NOCONNECT, "no Redis Cluster master serves the hash slot of this key%s "
+                 "(CLUSTERDOWN?)", "");
+      return;
+    }
+  } else if (cmd->master >= 0) {
+    rnode_t *m = rb_master(be, cmd->master);
+    if (!m) {
+      fail_later(cmd, DBR_ERR_UNAVAIL, "no such master%s", "");
+      return;
+    }
+    idx = m->idx;
+  } else {
+    idx = cmd->node;
+  }
+  rnode_t *n = rb_node(be, idx);
+  if (!n) {
+    fail_later(cmd, DBR_ERR_NOCONNECT, "no such Redis node%s", "");
+    return;
+  }
+  cmd->node = idx;
+
+  struct iovec iov[4];
+  int niov = 0;
+  long long argc = cmd->argc;
+  if (cmd->script >= 0) {
+    const char *src = rb_script_src[cmd->script];
+    if (!cmd->use_eval && be->sha[cmd->script][0]) {
+      cmd->hdr_len = resp_array_header(cmd->hdr, argc + 2);
+      cmd->hdr_len += (size_t)snprintf(cmd->hdr + cmd->hdr_len, sizeof cmd->hdr - cmd->hdr_len,
+                                       "$7\r\nEVALSHA\r\n$40\r\n%s\r\n", be->sha[cmd->script]);
+      iov[niov++] = (struct iovec){cmd->hdr, cmd->hdr_len};
+    } else {
+      cmd->hdr_len = resp_array_header(cmd->hdr, argc + 2);
+      cmd->hdr_len += (size_t)snprintf(cmd->hdr + cmd->hdr_len, sizeof cmd->hdr - cmd->hdr_len,
+                                       "$4\r\nEVAL\r\n$%zu\r\n", strlen(src));
+      iov[niov++] = (struct iovec){cmd->hdr, cmd->hdr_len};
+      iov[niov++] = (struct iovec){(void *)src, strlen(src)};
+      iov[niov++] = (struct iovec){(void *)crlf, 2};
+    }
+  } else {
+    cmd->hdr_len = resp_array_header(cmd->hdr, argc);
+    iov[niov++] = (struct iovec){cmd->hdr, cmd->hdr_len};
+  }
+  iov[niov++] = (struct iovec){cmd->body.p, cmd->body.len};
+
+  if (asking) {
+    struct iovec a = {(void *)asking_cmd, sizeof asking_cmd - 1};
+    if (rconn_send(n->cmd, &a, 1, NULL, NULL) != DBR_SUCCESS) {
+      fail_later(cmd, rconn_last_code(n->cmd) ? rconn_last_code(n->cmd) : DBR_ERR_NOCONNECT, "%s",
+                 rconn_last_error(n->cmd));
+      return;
+    }
+    cmd->ask_node = -1;
+  }
+  DBR_Errorcode_t err = rconn_send(n->cmd, iov, niov, on_conn_reply, cmd);
+  if (err != DBR_SUCCESS) {
+    const char *why = rconn_last_error(n->cmd);
+    fail_later(cmd, err, "%s", why[0] ? why : "cannot queue the command");
+    return;
+  }
+  cmd->in_flight = 1;
+}
+
+void rb_exec(rbe_t *be, rcmd_t *cmd)
+{
+  cmd->deadline_timer.fn = deadline_fired;
+  cmd->retry_timer.fn = retry_fired;
+  if (cmd->deadline > 0) rio_timer_arm(be->io, &cmd->deadline_timer, cmd->deadline);
+  send_cmd(be, cmd);
+}
+
+/* ---- topology ---- */
+
+static void apply_slots(rbe_t *be, const cluster_range_t *ranges, int n)
+{
+  int16_t map[CLUSTER_SLOTS];
+  for (int i = 0; i < CLUSTER_SLOTS; i++) map[i] = -1;
+  char *is_master = calloc((size_t)be->nnodes + (size_t)n + 1, 1);
+  if (!is_master) return;
+  for (int i = 0; i < n; i++) {
+    int idx = node_get(be, ranges[i].host, ranges[i].port);
+    if (idx < 0) continue;
+    is_master[idx] = 1;
+    for (int s = ranges[i].start; s <= ranges[i].end; s++) map[s] = (int16_t)idx;
+  }
+  for (int k = 0; k < be->nnodes; k++) {
+    rnode_t *nd = be->nodes[k];
+    int m = is_master[k];
+    if (m != nd->is_master) {
+      nd->is_master = m;
+      rconn_set_auto(nd->cmd, m);
+      if (nd->sub) rconn_set_auto(nd->sub, m);
+    }
+  }
+  int nm = 0;
+  for (int k = 0; k < be->nnodes; k++) nm += be->nodes[k]->is_master;
+  atomic_store(&be->nmasters, nm);
+  free(is_master);
+  memcpy(be->slots, map, sizeof map);
+  rb_wait_topology_changed(be);
+}
+
+static void refresh_done(rcmd_t *cmd, redisReply *r, DBR_Errorcode_t err)
+{
+  rbe_t *be = cmd->be;
+  be->refreshing = 0;
+  be->last_refresh = rio_now_ns();
+  if (r && r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
+    cluster_range_t *ranges = NULL;
+    char why[200];
+    rnode_t *n = rb_node(be, cmd->node);
+    int k = cluster_parse_slots(r, n ? n->host : be->seed_host, &ranges, why, sizeof why);
+    if (k > 0) apply_slots(be, ranges, k);
+    free(ranges);
+  } else if (!be->shutting_down) {
+    be->refresh_again = 1; /* try another node soon */
+  }
+  if (r) freeReplyObject(r);
+  if (be->refresh_again && !be->shutting_down) {
+    be->refresh_again = 0;
+    rb_topology_refresh(be);
+  }
+}
+
+static void refresh_fired(rio_timer_t *t)
+{
+  rbe_t *be = (rbe_t *)((char *)t - offsetof(rbe_t, refresh_timer));
+  rb_topology_refresh(be);
+}
+
+void rb_topology_refresh(rbe_t *be)
+{
+  static __thread unsigned rot;
+  if (!be->cluster || be->shutting_down) return;
+  if (be->refreshing) {
+    be->refresh_again = 1;
+    return;
+  }
+  int64_t now = rio_now_ns(), next = be->last_refresh + 250000000LL;
+  if (now < next) {
+    if (!rio_timer_armed(&be->refresh_timer)) rio_timer_arm(be->io, &be->refresh_timer, next);
+    return;
+  }
+  /* Ask a node with a working connection, rotating so one bad node cannot pin the refresh. */
+  int pick = -1;
+  for (int k = 0; k < be->nnodes && pick < 0; k++) {
+    int i = (int)((rot + (unsigned)k) % (unsigned)be->nnodes);
+    if (rconn_state(be->nodes[i]->cmd) == RC_READY) pick = i;
+  }
+  if (pick < 0) pick = (int)(rot % (unsigned)be->nnodes);
+  rot++;
+  rcmd_t *cmd = rcmd_new(be, -1);
+  if (!cmd) return;
+  rcmd_arg_str(cmd, "CLUSTER");
+  rcmd_arg_str(cmd, "SLOTS");
+  cmd->node = pick;
+  cmd->deadline = now + be->op_timeout_ns;
+  cmd->done = refresh_done;
+  be->refreshing = 1;
+  be->last_refresh = now;
+  rb_exec(be, cmd);
+}
+
+/* ---- synchronous calls ---- */
+
+typedef struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int left;
+  DBR_Errorcode_t first_err;
+  char msg[512];
+} rsync_t;
+
+typedef struct {
+  rsync_t *s;
+  redisReply **reply;
+  DBR_Errorcode_t *err;
+} rslot_t;
+
+static void sync_done(rcmd_t *cmd, redisReply *r, DBR_Errorcode_t err)
+{
+  rslot_t *slot = cmd->priv;
+  rsync_t *s = slot->s;
+  pthread_mutex_lock(&s->mu);
+  *slot->reply = r;
+  *slot->err = err;
+  if (err != DBR_SUCCESS && s->first_err == DBR_SUCCESS) {
+    s->first_err = err;
+    snprintf(s->msg, sizeof s->msg, "%s", cmd->errmsg);
+  }
+  if (--s->left == 0) pthread_cond_signal(&s->cv);
+  pthread_mutex_unlock(&s->mu);
+}
+
+static void exec_task(rio_task_t *t)
+{
+  rcmd_t *cmd = (rcmd_t *)((char *)t - offsetof(rcmd_t, task));
+  rb_exec(cmd->be, cmd);
+}
+
+DBR_Errorcode_t rb_call_many(rbe_t *be, rcmd_t **cmds, int n, redisReply **replies, DBR_Errorcode_t *errs)
+{
+  rsync_t s;
+  pthread_mutex_init(&s.mu, NULL);
+  pthread_cond_init(&s.cv, NULL);
+  s.left = n;
+  s.first_err = DBR_SUCCESS;
+  s.msg[0] = '\0';
+  rslot_t *slots = malloc((size_t)(n > 0 ? n : 1) * sizeof *slots);
+  if (!slots) {
+    for (int i = 0; i < n; i++) {
+      rcmd_free(cmds[i]);
+      replies[i] = NULL;
+      errs[i] = DBR_ERR_NOMEMORY;
+    }
+    pthread_mutex_destroy(&s.mu);
+    pthread_cond_destroy(&s.cv);
+    return dbr_err(DBR_ERR_NOMEMORY, "out of memory");
+  }
+  int64_t deadline = rio_now_ns() + be->op_timeout_ns;
+  for (int i = 0; i < n; i++) {
+    replies[i] = NULL;
+    errs[i] = DBR_SUCCESS;
+    slots[i] = (rslot_t){&s, &replies[i], &errs[i]};
+    cmds[i]->priv = &slots[i];
+    cmds[i]->done = sync_done;
+    cmds[i]->deadline = deadline;
+    cmds[i]->task.fn = exec_task;
+    rio_post(be->io, &cmds[i]->task);
+  }
+  pthread_mutex_lock(&s.mu);
+  while (s.left > 0) pthread_cond_wait(&s.cv, &s.mu);
+  pthread_mutex_unlock(&s.mu);
+  pthread_mutex_destroy(&s.mu);
+  pthread_cond_destroy(&s.cv);
+  free(slots);
+  if (s.first_err != DBR_SUCCESS) return dbr_err(s.first_err, "%s", s.msg);
+  return DBR_SUCCESS;
+}
+
+redisReply *rb_call(rbe_t *be, rcmd_t *cmd, DBR_Errorcode_t *err)
+{
+  redisReply *r = NULL;
+  rb_call_many(be, &cmd, 1, &r, err);
+  return r;
+}
+
+redisReply *rb_call_master(rbe_t *be, int i, rcmd_t *cmd, DBR_Errorcode_t *err)
+{
+  cmd->master = i;
+  return rb_call(be, cmd, err);
+}
+
+DBR_Errorcode_t rb_check_size(rbe_t *be, int64_t size)
+{
+  if (size <= be->max_value) return DBR_SUCCESS;
+  return dbr_err(DBR_ERR_NOMEMORY,
+                 "a value of %lld bytes is larger than this Redis server accepts (proto-max-bulk-len = %lld)",
+                 (long long)size, (long long)be->max_value);
+}
+
+DBR_Errorcode_t rb_reply_error(const redisReply *r, const char *what)
+{
+  char txt[300];
+  reply_text(r, txt, sizeof txt);
+  DBR_Errorcode_t code = reply_error_code(r);
+  if (reply_error_is(r, "WRONGTYPE")) code = DBR_ERR_INVALIDOP;
+  return dbr_err(code, "redis %s failed: %s", what, txt);
+}
+
+/* ---- open / destroy ---- */
+
+typedef struct {
+  rio_task_t task;
+  rbe_t *be;
+  const cluster_range_t *ranges;
+  int n;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int done;
+} loop_call_t;
+
+static void loop_call_signal(loop_call_t *lc)
+{
+  pthread_mutex_lock(&lc->mu);
+  lc->done = 1;
+  pthread_cond_signal(&lc->cv);
+  pthread_mutex_unlock(&lc->mu);
+}
+
+static void loop_call_run(rbe_t *be, loop_call_t *lc, void (*fn)(rio_task_t *))
+{
+  lc->be = be;
+  lc->task.fn = fn;
+  lc->done = 0;
+  pthread_mutex_init(&lc->mu, NULL);
+  pthread_cond_init(&lc->cv, NULL);
+  rio_post(be->io, &lc->task);
+  pthread_mutex_lock(&lc->mu);
+  while (!lc->done) pthread_cond_wait(&lc->cv, &lc->mu);
+  pthread_mutex_unlock(&lc->mu);
+  pthread_mutex_destroy(&lc->mu);
+  pthread_cond_destroy(&lc->cv);
+}
+
+static void apply_slots_task(rio_task_t *t)
+{
+  loop_call_t *lc = (loop_call_t *)t;
+  apply_slots(lc->be, lc->ranges, lc->n);
+  for (int k = 0; k < lc->be->nnodes; k++)
+    if (lc->be->nodes[k]->is_master) rconn_set_auto(lc->be->nodes[k]->cmd, 1);
+  loop_call_signal(lc);
+}
+
+static void init_task(rio_task_t *t)
+{
+  loop_call_t *lc = (loop_call_t *)t;
+  rb_wait_init(lc->be);
+  loop_call_signal(lc);
+}
+
+static void shutdown_task(rio_task_t *t)
+{
+  loop_call_t *lc = (loop_call_t *)t;
+  rbe_t *be = lc->be;
+  be->shutting_down = 1;
+  rio_timer_disarm(be->io, &be->refresh_timer);
+  rb_wait_shutdown(be);
+  for (int k = 0; k < be->nnodes; k++) {
+    rconn_shutdown(be->nodes[k]->cmd, DBR_ERR_NOCONNECT);
+    if (be->nodes[k]->sub) rconn_shutdown(be->nodes[k]->sub, DBR_ERR_NOCONNECT);
+  }
+  loop_call_signal(lc);
+}
+
+static void redis_destroy(dbr_backend_t *b)
+{
+  rbe_t *be = (rbe_t *)b;
+  if (!be) return;
+  if (be->io) {
+    loop_call_t lc;
+    loop_call_run(be, &lc, shutdown_task);
+    rio_stop(be->io);
+    rb_wait_free(be);
+  }
+  for (int k = 0; k < be->nnodes; k++) {
+    rconn_free(be->nodes[k]->cmd);
+    rconn_free(be->nodes[k]->sub);
+    free(be->nodes[k]);
+  }
+  free(be->nodes);
+  rmap_free(&be->groups);
+  rmap_free(&be->pgroups);
+  pthread_mutex_destroy(&be->req_mu);
+  pthread_mutex_destroy(&be->ns_mu);
+  if (be->password) {
+    explicit_bzero(be->password, strlen(be->password));
+    free(be->password);
+  }
+  free(be);
+}
+
+static int64_t timeout_from_env(void)
+{
+  const char *s = getenv(DBR_TIMEOUT_ENV);
+  if (s && *s) {
+    char *end;
+    double v = strtod(s, &end);
+    if (end != s && v > 0 && v < 1e6) return (int64_t)(v * 1e9);
+  }
+  return (int64_t)DBR_TIMEOUT_DEFAULT * 1000000000LL;
+}
+
+DBR_Errorcode_t dbr_backend_redis_open(dbr_backend_t **out, const char *server, const char *password)
+{
+  *out = NULL;
+  rbe_t *be = calloc(1, sizeof *be);
+  if (!be) return dbr_err(DBR_ERR_NOMEMORY, "out of memory");
+  pthread_mutex_init(&be->req_mu, NULL);
+  pthread_mutex_init(&be->ns_mu, NULL);
+  be->base.name = "redis";
+  be->base.destroy = redis_destroy;
+  be->op_timeout_ns = timeout_from_env();
+  be->max_value = 512LL * 1024 * 1024;
+  {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t x = (uint64_t)ts.tv_nsec * 0x9E3779B97F4A7C15ull ^ (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)be;
+    snprintf(be->token, sizeof be->token, "libdbr-%ld-%08x", (long)getpid(), (unsigned)(x >> 32));
+  }
+  be->refresh_timer.fn = refresh_fired;
+  for (int i = 0; i < CLUSTER_SLOTS; i++) be->slots[i] = 0;
+  if (!server || cluster_split_hostport(server, strlen(server), be->seed_host, sizeof be->seed_host,
+                                        &be->seed_port) != 0 ||
+      be->seed_host[0] == '\0') {
+    redis_destroy(&be->base);
+    return dbr_err(DBR_ERR_INVALID, "DBR_SERVER: expected sock://host:port or redis://host:port, got \"%s\"",
+                   server ? server : "");
+  }
+  if (password && *password) {
+    be->password = strdup(password);
+    if (!be->password) {
+      redis_destroy(&be->base);
+      return dbr_err(DBR_ERR_NOMEMORY, "out of memory");
+    }
+  }
+  char why[200];
+  be->io = rio_start(why, sizeof why);
+  if (!be->io) {
+    redis_destroy(&be->base);
+    return dbr_err(DBR_ERR_GENERIC, "cannot start the Redis I/O thread: %s", why);
+  }
+  /* Nothing runs in the loop yet, so the seed node can be made here. */
+  if (node_get(be, be->seed_host, be->seed_port) != 0) {
+    redis_destroy(&be->base);
+    return dbr_err(DBR_ERR_NOMEMORY, "out of memory");
+  }
+  be->nodes[0]->is_master = 1;
+  atomic_store(&be->nmasters, 1);
+
+  DBR_Errorcode_t err;
+  rcmd_t *cmd = rcmd_new(be, -1);
+  if (!cmd) {
+    redis_destroy(&be->base);
+    return dbr_err(DBR_ERR_NOMEMORY, "out of memory");
+  }
+  rcmd_arg_str(cmd, "PING");
+  cmd->node = 0;
+  redisReply *r = rb_call(be, cmd, &err);
+  if (err != DBR_SUCCESS || !r || r->type == REDIS_REPLY_ERROR) {
+    if (r) {
+      char txt[300];
+      reply_text(r, txt, sizeof txt);
+      err = reply_error_code(r);
+      freeReplyObject(r);
+      dbr_err(err, "redis %s:%d refused PING: %s", be->seed_host, be->seed_port, txt);
+    } else if (err == DBR_ERR_TIMEOUT) {
+      err = DBR_ERR_NOCONNECT;
+      dbr_err(err, "redis %s:%d did not answer within DBR_TIMEOUT; is it running (and not stopped)?",
+              be->seed_host, be->seed_port);
+    } else if (err == DBR_ERR_NOCONNECT) {
+      char msg[768];
+      snprintf(msg, sizeof msg, "%s", dbr_err_message());
+      dbr_err(err, "cannot connect to redis (DBR_SERVER=%s): %s; start redis-server there or fix DBR_SERVER",
+              server, msg);
+    }
+    redis_destroy(&be->base);
+    return err;
+  }
+  freeReplyObject(r);
+
+  /* Cluster or single server? A server without cluster support answers CLUSTER SLOTS with an error. */
+  cmd = rcmd_new(be, -1);
+  if (!cmd) {
+    redis_destroy(&be->base);
+    return dbr_err(DBR_ERR_NOMEMORY, "out of memory");
+  }
+  rcmd_arg_str(cmd, "CLUSTER");
+  rcmd_arg_str(cmd, "SLOTS");
+  cmd->node = 0;
+  r = rb_call(be, cmd, &err);
+  if (err != DBR_SUCCESS) {
+    redis_destroy(&be->base);
+    return err;
+  }
+  if (r->type == REDIS_REPLY_ARRAY) {
+    cluster_range_t *ranges = NULL;
+    int n = cluster_parse_slots(r, be->seed_host, &ranges, why, sizeof why);
+    freeReplyObject(r);
+    if (n <= 0) {
+      free(ranges);
+      redis_destroy(&be->base);
+      return dbr_err(DBR_ERR_NOCONNECT, "redis %s:%d is a cluster node but %s", be->seed_host, be->seed_port,
+                     n == 0 ? "no hash slots are assigned (create the cluster first)" : why);
+    }
+    be->cluster = 1;
+    be->base.name = "redis-cluster";
+    loop_call_t lc = {.ranges = ranges, .n = n};
+    loop_call_run(be, &lc, apply_slots_task);
+    free(ranges);
+  } else {
+    freeReplyObject(r);
+  }
+
+  /* Script digests: EVALSHA everywhere, EVAL where a node answers NOSCRIPT (which also caches it there). */
+  for (int i = 0; i < SCR_COUNT; i++) {
+    cmd = rcmd_new(be, -1);
+    if (!cmd) break;
+    rcmd_arg_str(cmd, "SCRIPT");
+    rcmd_arg_str(cmd, "LOAD");
+    rcmd_arg_str(cmd, rb_script_src[i]);
+    cmd->node = 0;
+    r = rb_call(be, cmd, &err);
+    if (r && r->type == REDIS_REPLY_STRING && r->len == 40) memcpy(be->sha[i], r->str, 40);
+    if (r) freeReplyObject(r);
+  }
+  /* The largest value the server takes (CONFIG may be refused: keep the default then). */
+  cmd = rcmd_new(be, -1);
+  if (cmd) {
+    rcmd_arg_str(cmd, "CONFIG");
+    rcmd_arg_str(cmd, "GET");
+    rcmd_arg_str(cmd, "proto-max-bulk-len");
+    cmd->node = 0;
+    r = rb_call(be, cmd, &err);
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[1]->type == REDIS_REPLY_STRING) {
+      long long v = strtoll(r->element[1]->str, NULL, 10);
+      if (v > 0) be->max_value = v - 64; /* room for the command around the value */
+    }
+    if (r) freeReplyObject(r);
+  }
+  dbr_err_static(DBR_SUCCESS, NULL);
+
+  rb_ns_install(&be->base);
+  rb_wait_install(&be->base);
+  loop_call_t lc = {0};
+  loop_call_run(be, &lc, init_task);
+  atomic_store(&be->opened, 1);
+  *out = &be->base;
+  return DBR_SUCCESS;
+}

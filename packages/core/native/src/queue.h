@@ -1,0 +1,23 @@
+/*
+ * Completion queues (the library side of dbrxQueue*): see libdbr_ext.h for the contract.
+ *
+ * A public dbrx_queue_t* is a registry id, never a pointer; struct dbr_queue is the object behind it. Requests
+ * bound to a queue hold a reference to it, so a completion may post to a queue that was closed meanwhile (the
+ * post then releases the request's tag and result).
+ */
+#ifndef LIBDBR_QUEUE_H_
+#define LIBDBR_QUEUE_H_
+
+#include "libdbr_ext.h"
+#include "request.h"
+
+/** The queue behind a public id, with a reference; NULL (and dbrxLastError set) if invalid or closed. */
+struct dbr_queue *dbr_queue_get(dbrx_queue_t *id);
+void dbr_queue_ref(struct dbr_queue *q);
+void dbr_queue_unref(struct dbr_queue *q);
+/** 1 if the queue was closed. */
+int dbr_queue_closed(struct dbr_queue *q);
+/** Appends a completed request (its tag); called once per request by dbr_req_complete. */
+void dbr_queue_post(struct dbr_queue *q, dbr_req_t *req);
+
+#endif /* LIBDBR_QUEUE_H_ */

@@ -1,0 +1,516 @@
+/*
+ * Waiting and asynchronous requests: blocking calls woken by puts from other threads, timeouts (DBR_TIMEOUT
+ * and per call), the A-calls with dbrTest/dbrCancel, completion queues with their pipe, dbrxTake.
+ * Nothing here measures time tightly: waits have generous bounds, checks are about outcomes.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libdbr_ext.h"
+#define CHECK_LAST_ERROR() dbrxLastError()
+#include "check.h"
+
+static DBR_Handle_t h;
+
+static double now_s(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void sleep_ms(int ms)
+{
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+static DBR_Errorcode_t put_s(const char *name, const char *val)
+{
+  return dbrPut(h, (void *)val, (int64_t)strlen(val), (char *)name, NULL);
+}
+
+typedef struct {
+  int delay_ms;
+  const char *name;
+  const char *val;
+} delayed_put_t;
+
+static void *delayed_put(void *arg)
+{
+  delayed_put_t *d = arg;
+  sleep_ms(d->delay_ms);
+  put_s(d->name, d->val);
+  return NULL;
+}
+
+static pthread_t put_later(delayed_put_t *d)
+{
+  pthread_t t;
+  pthread_create(&t, NULL, delayed_put, d);
+  return t;
+}
+
+static void test_blocking(void)
+{
+  char out[64];
+  int64_t size = sizeof out;
+  /* get blocks until another thread puts */
+  delayed_put_t d = {50, "blk", "hello"};
+  pthread_t t = put_later(&d);
+  CHECK_EQ(dbrxGet(h, out, &size, "blk", NULL, 0, 10000), DBR_SUCCESS);
+  CHECK_EQ(size, 5);
+  CHECK_MEM(out, "hello", 5);
+  pthread_join(t, NULL);
+  /* read too, and the value stays */
+  delayed_put_t d2 = {50, "blk", "world"};
+  t = put_later(&d2);
+  size = sizeof out;
+  CHECK_EQ(dbrxRead(h, out, &size, "blk", NULL, 0, DBRX_TIMEOUT_INFINITE), DBR_SUCCESS);
+  CHECK_MEM(out, "world", 5);
+  pthread_join(t, NULL);
+  CHECK_EQ(dbrTestKey(h, "blk"), DBR_SUCCESS);
+  size = sizeof out;
+  CHECK_EQ(dbrGet(h, out, &size, "blk", NULL, NULL, 0), DBR_SUCCESS);
+  /* a template waiter */
+  delayed_put_t d3 = {50, "job:7", "seven"};
+  t = put_later(&d3);
+  size = sizeof out;
+  CHECK_EQ(dbrxGet(h, out, &size, NULL, "job:*", 0, 10000), DBR_SUCCESS);
+  CHECK_MEM(out, "seven", 5);
+  pthread_join(t, NULL);
+  CHECK_EQ(dbrTestKey(h, "job:7"), DBR_ERR_UNAVAIL);
+  /* a waiting get whose buffer is too small completes with UBUFFER and leaves the value */
+  delayed_put_t d4 = {50, "blk2", "a long value"};
+  t = put_later(&d4);
+  char small[4];
+  size = sizeof small;
+  CHECK_EQ(dbrxGet(h, small, &size, "blk2", NULL, 0, 10000), DBR_ERR_UBUFFER);
+  CHECK_EQ(size, 12);
+  pthread_join(t, NULL);
+  CHECK_EQ(dbrTestKey(h, "blk2"), DBR_SUCCESS);
+  /* a waiting indexed read is served when the index exists */
+  CHECK_EQ(dbrRemove(h, NULL, "blk2", NULL), DBR_SUCCESS);
+  CHECK_EQ(put_s("idx", "v0"), DBR_SUCCESS);
+  delayed_put_t d5 = {50, "idx", "v1"};
+  t = put_later(&d5);
+  size = sizeof out;
+  CHECK_EQ(dbrxRead(h, out, &size, "idx", NULL, 1 << DBR_FLAGS_INDEX_SHIFT, 10000), DBR_SUCCESS);
+  CHECK_MEM(out, "v1", 2);
+  pthread_join(t, NULL);
+  CHECK_EQ(dbrRemove(h, NULL, "idx", NULL), DBR_SUCCESS);
+}
+
+static void test_timeouts(void)
+{
+  char out[16];
+  int64_t size = sizeof out;
+  double t0 = now_s();
+  CHECK_EQ(dbrGet(h, out, &size, "never", NULL, NULL, DBR_FLAGS_NONE), DBR_ERR_TIMEOUT); /* DBR_TIMEOUT=0.3 */
+  double dt = now_s() - t0;
+  CHECK(dt >= 0.25);
+  CHECK(dt < 5.0);
+  CHECK(strstr(dbrxLastError(), "timeout") != NULL);
+  t0 = now_s();
+  CHECK_EQ(dbrRead(h, out, &size, "never", NULL, NULL, DBR_FLAGS_NONE), DBR_ERR_TIMEOUT);
+  CHECK(now_s() - t0 >= 0.25);
+  t0 = now_s();
+  CHECK_EQ(dbrxGet(h, out, &size, "never", NULL, 0, 50), DBR_ERR_TIMEOUT);
+  dt = now_s() - t0;
+  CHECK(dt >= 0.04);
+  CHECK(dt < 5.0);
+  CHECK_EQ(dbrxGet(h, out, &size, "never", NULL, 0, 0), DBR_ERR_UNAVAIL);
+  CHECK_EQ(dbrxGet(h, out, &size, "never", NULL, DBR_FLAGS_NOWAIT, DBRX_TIMEOUT_INFINITE), DBR_ERR_UNAVAIL);
+  CHECK_EQ(dbrxGet(h, out, &size, "never", NULL, 0, -3), DBR_ERR_INVALID);
+  /* a timed-out waiter is gone: a later value stays for the next get */
+  CHECK_EQ(put_s("never", "late"), DBR_SUCCESS);
+  size = sizeof out;
+  CHECK_EQ(dbrGet(h, out, &size, "never", NULL, NULL, DBR_FLAGS_NOWAIT), DBR_SUCCESS);
+  CHECK_MEM(out, "late", 4);
+  /* move-value waits like get */
+  t0 = now_s();
+  CHECK_EQ(dbrxMoveValue(h, "never", h, "x", out, &size, 0, 50), DBR_ERR_TIMEOUT);
+  CHECK(now_s() - t0 >= 0.04);
+}
+
+/* Polls a tag until it leaves INPROGRESS (bounded). */
+static DBR_Errorcode_t wait_tag(DBR_Tag_t tag)
+{
+  DBR_Errorcode_t rc;
+  for (int i = 0; i < 2000 && (rc = dbrTest(tag)) == DBR_ERR_INPROGRESS; i++) sleep_ms(5);
+  return rc;
+}
+
+static void test_a_calls(void)
+{
+  char out[64];
+  int64_t size = sizeof out;
+  DBR_Tag_t tag = dbrGetA(h, out, &size, "ag", NULL, NULL);
+  CHECK(tag != DB_TAG_ERROR);
+  CHECK_EQ(dbrTest(tag), DBR_ERR_INPROGRESS);
+  CHECK_EQ(put_s("ag", "value"), DBR_SUCCESS);
+  CHECK_EQ(dbrTest(tag), DBR_SUCCESS); /* the put completed it synchronously */
+  CHECK_EQ(size, 5);
+  CHECK_MEM(out, "value", 5);
+  CHECK_EQ(dbrTest(tag), DBR_ERR_TAGERROR); /* released */
+  CHECK_EQ(dbrTestKey(h, "ag"), DBR_ERR_UNAVAIL);
+
+  DBR_Tag_t ptag = dbrPutA(h, "abc", 3, "ap", NULL);
+  CHECK(ptag != DB_TAG_ERROR);
+  CHECK(ptag > tag); /* monotonic */
+  CHECK_EQ(wait_tag(ptag), DBR_SUCCESS);
+  size = sizeof out;
+  DBR_Tag_t rtag = dbrReadA(h, out, &size, "ap", NULL, NULL);
+  CHECK_EQ(wait_tag(rtag), DBR_SUCCESS);
+  CHECK_EQ(size, 3);
+  CHECK_MEM(out, "abc", 3);
+  /* readA too small: UBUFFER, size set, value kept */
+  char small[2];
+  int64_t ssize = sizeof small;
+  rtag = dbrReadA(h, small, &ssize, "ap", NULL, NULL);
+  CHECK_EQ(wait_tag(rtag), DBR_ERR_UBUFFER);
+  CHECK_EQ(ssize, 3);
+  CHECK_EQ(dbrTest(rtag), DBR_ERR_TAGERROR);
+
+  /* cancel a pending get: it never consumes the value that comes later */
+  size = sizeof out;
+  tag = dbrGetA(h, out, &size, "cg", NULL, NULL);
+  CHECK_EQ(dbrTest(tag), DBR_ERR_INPROGRESS);
+  CHECK_EQ(dbrCancel(tag), DBR_SUCCESS);
+  CHECK_EQ(dbrTest(tag), DBR_ERR_TAGERROR);
+  CHECK_EQ(dbrCancel(tag), DBR_ERR_TAGERROR);
+  CHECK_EQ(put_s("cg", "kept"), DBR_SUCCESS);
+  CHECK_EQ(dbrTestKey(h, "cg"), DBR_SUCCESS);
+  /* cancel after completion: INVALIDOP, and the result is still there */
+  size = sizeof out;
+  tag = dbrGetA(h, out, &size, "cg", NULL, NULL);
+  CHECK_EQ(dbrCancel(tag), DBR_ERR_INVALIDOP);
+  CHECK_EQ(dbrTest(tag), DBR_SUCCESS);
+  CHECK_MEM(out, "kept", 4);
+  CHECK_EQ(dbrCancel(tag), DBR_ERR_TAGERROR);
+  /* an A-call times out after DBR_TIMEOUT */
+  size = sizeof out;
+  tag = dbrGetA(h, out, &size, "to", NULL, NULL);
+  CHECK_EQ(wait_tag(tag), DBR_ERR_TIMEOUT);
+  CHECK_EQ(dbrTest(tag), DBR_ERR_TAGERROR);
+  /* bad tags */
+  CHECK_EQ(dbrTest(0), DBR_ERR_TAGERROR);
+  CHECK_EQ(dbrTest(-1), DBR_ERR_TAGERROR);
+  CHECK_EQ(dbrTest(INT64_MAX), DBR_ERR_TAGERROR);
+  CHECK_EQ(dbrCancel(12345678), DBR_ERR_TAGERROR);
+  CHECK_EQ(dbrRemove(h, NULL, "ap", NULL), DBR_SUCCESS);
+}
+
+/* Racing cancels against puts: whatever wins, each value ends up exactly once with the getter or in place. */
+typedef struct {
+  int n;
+} racer_t;
+
+static void *race_puts(void *arg)
+{
+  racer_t *r = arg;
+  for (int i = 0; i < r->n; i++) {
+    put_s("race", "v");
+    if (i % 7 == 0) sched_yield();
+  }
+  return NULL;
+}
+
+static void test_cancel_race(void)
+{
+  enum { N = 2000 };
+  racer_t r = {N};
+  pthread_t t;
+  pthread_create(&t, NULL, race_puts, &r);
+  int got = 0, cancelled = 0;
+  for (int i = 0; i < N; i++) {
+    char out[4];
+    int64_t size = sizeof out;
+    DBR_Tag_t tag = dbrGetA(h, out, &size, "race", NULL, NULL);
+    if (i % 2) sched_yield();
+    DBR_Errorcode_t rc = dbrCancel(tag);
+    if (rc == DBR_SUCCESS) {
+      cancelled++;
+    } else {
+      CHECK_EQ(rc, DBR_ERR_INVALIDOP);
+      CHECK_EQ(wait_tag(tag), DBR_SUCCESS);
+      got++;
+    }
+  }
+  pthread_join(t, NULL);
+  int64_t left = 0;
+  CHECK_EQ(dbrxCount(h, "race", &left), DBR_SUCCESS);
+  CHECK_EQ(got + left, N); /* no value lost, none duplicated */
+  CHECK(cancelled + got == N);
+  CHECK_EQ(dbrRemove(h, NULL, "race", NULL), got == N ? DBR_ERR_UNAVAIL : DBR_SUCCESS);
+}
+
+static int readable(int fd, int ms)
+{
+  struct pollfd p = {.fd = fd, .events = POLLIN};
+  return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
+}
+
+static void test_queues(void)
+{
+  dbrx_queue_t *q = dbrxQueueOpen();
+  CHECK(q != NULL);
+  int fd = dbrxQueueFd(q);
+  CHECK(fd >= 0);
+  CHECK(!readable(fd, 0));
+  DBR_Tag_t tags[8];
+  CHECK_EQ(dbrxQueueDrain(q, tags, 8), 0);
+
+  /* three waiting gets, satisfied by a put from another thread */
+  DBR_Tag_t t1 = dbrxGetAsync(q, h, "qa", NULL, 0, DBRX_TIMEOUT_INFINITE);
+  DBR_Tag_t t2 = dbrxGetAsync(q, h, "qb", NULL, 0, 10000);
+  DBR_Tag_t t3 = dbrxReadAsync(q, h, NULL, "q?", 0, 10000);
+  CHECK(t1 > 0 && t2 > t1 && t3 > t2);
+  CHECK_EQ(dbrTest(t1), DBR_ERR_INPROGRESS);
+  CHECK(!readable(fd, 20));
+  delayed_put_t d = {30, "qa", "AAAA"};
+  pthread_t th = put_later(&d);
+  CHECK(readable(fd, 10000));
+  pthread_join(th, NULL);
+  CHECK_EQ(dbrxQueueDrain(q, tags, 8), 2);
+  CHECK(!readable(fd, 0)); /* drained dry: the pipe is empty again */
+  CHECK((tags[0] == t1 && tags[1] == t3) || (tags[0] == t3 && tags[1] == t1));
+  /* dbrTest on a tag holding a value reports SUCCESS and keeps it */
+  CHECK_EQ(dbrTest(t1), DBR_SUCCESS);
+  char small[2], out[64];
+  int64_t size = sizeof small;
+  CHECK_EQ(dbrxTake(t1, small, &size), DBR_ERR_UBUFFER);
+  CHECK_EQ(size, 4);
+  size = sizeof out;
+  CHECK_EQ(dbrxTake(t1, out, &size), DBR_SUCCESS);
+  CHECK_EQ(size, 4);
+  CHECK_MEM(out, "AAAA", 4);
+  CHECK_EQ(dbrxTake(t1, out, &size), DBR_ERR_TAGERROR);
+  size = sizeof out;
+  CHECK_EQ(dbrxTake(t3, out, &size), DBR_SUCCESS);
+  CHECK_MEM(out, "AAAA", 4);
+  CHECK_EQ(dbrTestKey(h, "qa"), DBR_ERR_UNAVAIL); /* the getter took it; the reader saw it */
+
+  /* several completions, drained one at a time: the pipe stays readable until the queue is empty */
+  CHECK_EQ(put_s("qb", "B"), DBR_SUCCESS); /* completes t2 */
+  DBR_Tag_t p1 = dbrxPutAsync(q, h, "x", 1, "qput");
+  DBR_Tag_t p2 = dbrxPutAsync(q, h, NULL, 0, "qput");
+  CHECK(p1 > 0 && p2 > 0);
+  CHECK(readable(fd, 1000));
+  CHECK_EQ(dbrxQueueDrain(q, tags, 1), 1);
+  CHECK_EQ(tags[0], t2);
+  CHECK(readable(fd, 1000));
+  CHECK_EQ(dbrxQueueDrain(q, tags, 1), 1);
+  CHECK_EQ(tags[0], p1);
+  CHECK(readable(fd, 1000));
+  CHECK_EQ(dbrxQueueDrain(q, tags, 8), 1);
+  CHECK_EQ(tags[0], p2);
+  CHECK(!readable(fd, 0));
+  size = sizeof out;
+  CHECK_EQ(dbrxTake(t2, out, &size), DBR_SUCCESS);
+  CHECK_EQ(size, 1);
+  size = sizeof out;
+  CHECK_EQ(dbrxTake(p1, out, &size), DBR_SUCCESS);
+  CHECK_EQ(size, 0);
+  CHECK_EQ(dbrTest(p2), DBR_SUCCESS); /* no value: dbrTest releases it */
+  CHECK_EQ(dbrTest(p2), DBR_ERR_TAGERROR);
+  int64_t n = 0;
+  CHECK_EQ(dbrxCount(h, "qput", &n), DBR_SUCCESS);
+  CHECK_EQ(n, 2);
+
+  /* NOWAIT and timeout outcomes are posted too */
+  DBR_Tag_t u = dbrxGetAsync(q, h, "qnone", NULL, DBR_FLAGS_NOWAIT, DBRX_TIMEOUT_DEFAULT);
+  DBR_Tag_t z = dbrxGetAsync(q, h, "qnone", NULL, 0, 0);
+  DBR_Tag_t to = dbrxGetAsync(q, h, "qnone", NULL, 0, 30);
+  int got = 0;
+  for (int i = 0; i < 100 && got < 3; i++)
+    if (readable(fd, 100)) got += dbrxQueueDrain(q, tags + got, 8 - got);
+  CHECK_EQ(got, 3);
+  size = sizeof out;
+  CHECK_EQ(dbrxTake(u, out, &size), DBR_ERR_UNAVAIL);
+  CHECK_EQ(size, 0);
+  CHECK_EQ(dbrxTake(z, out, &size), DBR_ERR_UNAVAIL);
+  CHECK_EQ(dbrxTake(to, out, &size), DBR_ERR_TIMEOUT);
+
+  /* move-value through a queue: waits, then moves atomically and returns the value */
+  DBR_Tag_t mv = dbrxMoveValueAsync(q, h, "qput", h, "qclaimed", 0, 10000);
+  CHECK(readable(fd, 1000));
+  CHECK_EQ(dbrxQueueDrain(q, tags, 8), 1);
+  size = sizeof out;
+  CHECK_EQ(dbrxTake(mv, out, &size), DBR_SUCCESS);
+  CHECK_EQ(size, 1);
+  CHECK_EQ(dbrxCount(h, "qclaimed", &n), DBR_SUCCESS);
+  CHECK_EQ(n, 1);
+  CHECK_EQ(dbrRemove(h, NULL, NULL, "q*"), DBR_SUCCESS);
+  mv = dbrxMoveValueAsync(q, h, "qsrc", h, "qdst", 0, 10000);
+  CHECK_EQ(dbrTest(mv), DBR_ERR_INPROGRESS);
+  CHECK_EQ(put_s("qsrc", "claim"), DBR_SUCCESS);
+  CHECK(readable(fd, 1000));
+  CHECK_EQ(dbrxQueueDrain(q, tags, 8), 1);
+  size = sizeof out;
+  CHECK_EQ(dbrxTake(mv, out, &size), DBR_SUCCESS);
+  CHECK_MEM(out, "claim", 5);
+  CHECK_EQ(dbrTestKey(h, "qsrc"), DBR_ERR_UNAVAIL);
+  CHECK_EQ(dbrxCount(h, "qdst", &n), DBR_SUCCESS);
+  CHECK_EQ(n, 1);
+
+  /* put-many through a queue */
+  unsigned char pk[32] = {3, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 'p', 'm', 'q', 'h', 'i'};
+  DBR_Tag_t pm = dbrxPutManyAsync(q, h, pk, 17);
+  CHECK(pm > 0);
+  CHECK(readable(fd, 1000));
+  CHECK_EQ(dbrxQueueDrain(q, tags, 8), 1);
+  CHECK_EQ(dbrTest(pm), DBR_SUCCESS);
+  CHECK_EQ(dbrxPutManyAsync(q, h, pk, 16), DB_TAG_ERROR);
+
+  /* close: pending requests are withdrawn (a later value is not consumed), results are released */
+  DBR_Tag_t pend = dbrxGetAsync(q, h, "qlate", NULL, 0, DBRX_TIMEOUT_INFINITE);
+  DBR_Tag_t done = dbrxGetAsync(q, h, "qdst", NULL, 0, 1000);
+  CHECK_EQ(dbrxQueueClose(q), DBR_SUCCESS);
+  CHECK_EQ(dbrTest(pend), DBR_ERR_TAGERROR);
+  CHECK_EQ(dbrTest(done), DBR_ERR_TAGERROR);
+  CHECK_EQ(put_s("qlate", "stays"), DBR_SUCCESS);
+  CHECK_EQ(dbrTestKey(h, "qlate"), DBR_SUCCESS);
+  CHECK_EQ(dbrxQueueClose(q), DBR_ERR_INVALID);
+  CHECK_EQ(dbrxQueueDrain(q, tags, 8), -1);
+  CHECK_EQ(dbrxQueueFd(q), -1);
+  CHECK_EQ(dbrxGetAsync(q, h, "qlate", NULL, 0, 0), DB_TAG_ERROR);
+  CHECK_EQ(dbrRemove(h, NULL, NULL, "q*"), DBR_SUCCESS);
+
+  /* no queue: poll with dbrTest, collect with dbrxTake */
+  DBR_Tag_t nq = dbrxGetAsync(NULL, h, "nq", NULL, 0, 10000);
+  CHECK_EQ(dbrxTake(nq, out, &size), DBR_ERR_INPROGRESS);
+  CHECK_EQ(put_s("nq", "!"), DBR_SUCCESS);
+  CHECK_EQ(dbrTest(nq), DBR_SUCCESS);
+  size = sizeof out;
+  CHECK_EQ(dbrxTake(nq, out, &size), DBR_SUCCESS);
+  CHECK_EQ(size, 1);
+  /* cancel a dbrx request */
+  nq = dbrxGetAsync(NULL, h, "nq", NULL, 0, DBRX_TIMEOUT_INFINITE);
+  CHECK_EQ(dbrCancel(nq), DBR_SUCCESS);
+  CHECK_EQ(dbrxTake(nq, out, &size), DBR_ERR_TAGERROR);
+
+  /* invalid queues */
+  CHECK_EQ(dbrxQueueDrain(NULL, tags, 8), -1);
+  CHECK_EQ(dbrxQueueFd((dbrx_queue_t *)(uintptr_t)0xdead0), -1);
+  CHECK_EQ(dbrxQueueClose(NULL), DBR_ERR_INVALID);
+  CHECK_EQ(dbrxGetAsync((dbrx_queue_t *)h, h, "x", NULL, 0, 0), DB_TAG_ERROR);
+  /* an event loop that closes the fd it watched (net.Socket.destroy) before dbrxQueueClose: the fd number,
+   * reused meanwhile by another file, is not closed by the queue */
+  dbrx_queue_t *q3 = dbrxQueueOpen();
+  int fd3 = dbrxQueueFd(q3);
+  DBR_Tag_t t4 = dbrxGetAsync(q3, h, "q3", NULL, 0, DBRX_TIMEOUT_INFINITE);
+  CHECK_EQ(close(fd3), 0);
+  int other = open("/dev/null", O_RDONLY);
+  CHECK_EQ(other, fd3);
+  CHECK_EQ(put_s("q3", "x"), DBR_SUCCESS); /* posts to the queue; drain reads its own copy of the pipe */
+  CHECK_EQ(dbrxQueueDrain(q3, tags, 8), 1);
+  CHECK_EQ(tags[0], t4);
+  CHECK_EQ(dbrxQueueClose(q3), DBR_SUCCESS);
+  CHECK(fcntl(other, F_GETFD) != -1);
+  close(other);
+
+  dbrx_queue_t *q2 = dbrxQueueOpen();
+  CHECK_EQ(dbrxQueueDrain(q2, NULL, 8), -1);
+  CHECK_EQ(dbrxQueueDrain(q2, tags, -1), -1);
+  CHECK_EQ(dbrxQueueDrain(q2, NULL, 0), 0);
+  CHECK_EQ(dbrxQueueClose(q2), DBR_SUCCESS);
+}
+
+/* Values that arrive by move, move-value and put-many wake waiters too; readers all see a value, the oldest
+ * getter takes it. */
+static void test_wakeups(void)
+{
+  DBR_Handle_t h2 = dbrCreate("test-async-wake", 0, NULL);
+  CHECK(h2 != NULL);
+  char out[16];
+  int64_t size;
+  /* two readers and two getters wait; one value: both readers, one getter */
+  DBR_Tag_t r1 = dbrxReadAsync(NULL, h2, "w", NULL, 0, 10000);
+  DBR_Tag_t g1 = dbrxGetAsync(NULL, h2, "w", NULL, 0, 10000);
+  DBR_Tag_t r2 = dbrxReadAsync(NULL, h2, NULL, "w*", 0, 10000);
+  DBR_Tag_t g2 = dbrxGetAsync(NULL, h2, NULL, "w", 0, 10000);
+  CHECK_EQ(dbrPut(h, "1", 1, "w", NULL), DBR_SUCCESS);
+  CHECK_EQ(dbrMove(h, NULL, "w", NULL, h2, NULL), DBR_SUCCESS); /* arrives by move */
+  CHECK_EQ(dbrTest(r1), DBR_SUCCESS);
+  CHECK_EQ(dbrTest(r2), DBR_SUCCESS);
+  CHECK_EQ(dbrTest(g1), DBR_SUCCESS); /* the older getter */
+  CHECK_EQ(dbrTest(g2), DBR_ERR_INPROGRESS);
+  size = sizeof out;
+  CHECK_EQ(dbrxTake(r2, out, &size), DBR_SUCCESS);
+  CHECK_MEM(out, "1", 1);
+  size = sizeof out;
+  CHECK_EQ(dbrxTake(r1, out, &size), DBR_SUCCESS);
+  size = sizeof out;
+  CHECK_EQ(dbrxTake(g1, out, &size), DBR_SUCCESS);
+  CHECK_EQ(dbrTestKey(h2, "w"), DBR_ERR_UNAVAIL);
+  /* arrives by put-many */
+  unsigned char pk[] = {1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 'w', '2'};
+  CHECK_EQ(dbrxPutMany(h2, pk, sizeof pk), DBR_SUCCESS);
+  size = sizeof out;
+  CHECK_EQ(dbrTest(g2), DBR_SUCCESS);
+  CHECK_EQ(dbrxTake(g2, out, &size), DBR_SUCCESS);
+  CHECK_MEM(out, "2", 1);
+  /* a chain: a move-value waits on h:a -> h2:b, a get waits on h2:b; one put on h:a serves both */
+  DBR_Tag_t mv = dbrxMoveValueAsync(NULL, h, "a", h2, "b", 0, 10000);
+  DBR_Tag_t gb = dbrxGetAsync(NULL, h2, "b", NULL, 0, 10000);
+  CHECK_EQ(dbrPut(h, "3", 1, "a", NULL), DBR_SUCCESS);
+  CHECK_EQ(dbrTest(mv), DBR_SUCCESS);
+  CHECK_EQ(dbrTest(gb), DBR_SUCCESS);
+  size = sizeof out;
+  CHECK_EQ(dbrxTake(mv, out, &size), DBR_SUCCESS);
+  CHECK_MEM(out, "3", 1);
+  size = sizeof out;
+  CHECK_EQ(dbrxTake(gb, out, &size), DBR_SUCCESS);
+  CHECK_MEM(out, "3", 1);
+  CHECK_EQ(dbrTestKey(h, "a"), DBR_ERR_UNAVAIL);
+  CHECK_EQ(dbrTestKey(h2, "b"), DBR_ERR_UNAVAIL);
+  /* a waiting move-value whose destination namespace is deleted still completes; nothing leaks */
+  DBR_Handle_t h3 = dbrCreate("test-async-wake3", 0, NULL);
+  mv = dbrxMoveValueAsync(NULL, h, "c", h3, "d", 0, 10000);
+  CHECK_EQ(dbrDetach(h3), DBR_SUCCESS);
+  CHECK_EQ(dbrDelete("test-async-wake3"), DBR_SUCCESS);
+  CHECK_EQ(dbrPut(h, "4", 1, "c", NULL), DBR_SUCCESS);
+  CHECK_EQ(dbrTest(mv), DBR_SUCCESS);
+  CHECK_EQ(dbrxTake(mv, out, &size), DBR_SUCCESS);
+  CHECK_EQ(dbrDetach(h2), DBR_SUCCESS);
+  CHECK_EQ(dbrDelete("test-async-wake"), DBR_SUCCESS);
+}
+
+/* A namespace deleted under waiters fails them with NSINVAL. */
+static void test_delete_wakes_waiters(void)
+{
+  DBR_Handle_t h2 = dbrCreate("test-async-del", 0, NULL);
+  CHECK(h2 != NULL);
+  DBR_Tag_t t = dbrxGetAsync(NULL, h2, "w", NULL, 0, DBRX_TIMEOUT_INFINITE);
+  DBR_Tag_t t2 = dbrxGetAsync(NULL, h2, NULL, "w*", 0, DBRX_TIMEOUT_INFINITE);
+  CHECK_EQ(dbrTest(t), DBR_ERR_INPROGRESS);
+  CHECK_EQ(dbrDetach(h2), DBR_SUCCESS);
+  CHECK_EQ(dbrTest(t), DBR_ERR_INPROGRESS); /* detaching does not cancel */
+  CHECK_EQ(dbrDelete("test-async-del"), DBR_SUCCESS);
+  CHECK_EQ(dbrTest(t), DBR_ERR_NSINVAL);
+  CHECK_EQ(dbrTest(t2), DBR_ERR_NSINVAL);
+}
+
+int main(void)
+{
+  unsetenv("DBR_SERVER");
+  setenv("DBR_TIMEOUT", "0.3", 1);
+  h = dbrCreate("test-async", 0, NULL);
+  CHECK(h != NULL);
+  if (h == NULL) return CHECK_DONE();
+  test_blocking();
+  test_timeouts();
+  test_a_calls();
+  test_cancel_race();
+  test_queues();
+  test_wakeups();
+  test_delete_wakes_waiters();
+  CHECK_EQ(dbrDetach(h), DBR_SUCCESS);
+  CHECK_EQ(dbrDelete("test-async"), DBR_SUCCESS);
+  return CHECK_DONE();
+}
