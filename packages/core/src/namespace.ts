@@ -10,7 +10,7 @@ import { abortReason, DbrError } from './errors.js';
 import type { NativePointer } from './ffi.js';
 import { type Duration, parseDuration } from './options.js';
 import { Int64Cell } from './int64-cell.js';
-import { blockingTake, checkName, type Describe, type Runtime } from './runtime.js';
+import { blockingTake, checkName, type Describe, onPool, type Runtime } from './runtime.js';
 
 /** A tuple name, or a glob template matching names (Linda-style: the oldest value of the first match). */
 export type TupleSelector = string | { template: string };
@@ -174,9 +174,7 @@ export class Namespace implements AsyncDisposable {
     else {
       // may do I/O: run it on the pool so the event loop stays free
       const fn = this.rt.lib.abi.dbrRead;
-      rc = await new Promise<number>((resolve, reject) =>
-        fn.async(h, buf, size.words, name, null, null, flags, (err: unknown, r: number) => (err ? reject(err) : resolve(r))),
-      );
+      rc = await onPool<number>((done) => fn.async(h, buf, size.words, name, null, null, flags, done));
     }
     if (rc === ErrorCode.DBR_ERR_UNAVAIL) return undefined;
     if (rc !== ErrorCode.DBR_SUCCESS && rc !== ErrorCode.DBR_ERR_UBUFFER) throw this.rt.error(rc, `peek "${name}" in "${this.name}"`);

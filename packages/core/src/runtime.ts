@@ -114,6 +114,26 @@ export function runtime(options?: CompiledBrokerOptions): Runtime {
   return current;
 }
 
+/** At most this many native calls wait on koffi's worker threads at once (koffi refuses more than 256). */
+const POOL_LIMIT = 64;
+let poolActive = 0;
+const poolWaiting: (() => void)[] = [];
+
+/**
+ * Runs a koffi `.async` call, queueing it while POOL_LIMIT calls are already running. For calls that may
+ * block or do I/O where libdbr offers no completion-queue variant.
+ */
+export async function onPool<R>(start: (done: (err: unknown, result: R) => void) => void): Promise<R> {
+  if (poolActive >= POOL_LIMIT) await new Promise<void>((resolve) => poolWaiting.push(resolve));
+  poolActive++;
+  try {
+    return await new Promise<R>((resolve, reject) => start((err, result) => (err ? reject(err) : resolve(result))));
+  } finally {
+    poolActive--;
+    poolWaiting.shift()?.();
+  }
+}
+
 /**
  * A blocking dbrGet/dbrRead of the plain ABI, run on a libuv pool thread so the event loop stays free. When
  * `capacity` is undefined it starts at 64 KiB and retries with the size the library reports (the value stays
@@ -130,9 +150,7 @@ export async function blockingTake(
   for (let cap = capacity ?? 64 * 1024; ; ) {
     const buf = Buffer.allocUnsafe(cap);
     const size = new BigInt64Array([BigInt(cap)]);
-    const rc = await new Promise<number>((resolve, reject) =>
-      fn.async(h, buf, size, name, tmpl, null, flags, (err: unknown, r: number) => (err ? reject(err) : resolve(r))),
-    );
+    const rc = await onPool<number>((done) => fn.async(h, buf, size, name, tmpl, null, flags, done));
     const needed = Number(size[0]);
     if (rc === ErrorCode.DBR_ERR_UBUFFER && capacity === undefined && needed > cap) {
       cap = needed;

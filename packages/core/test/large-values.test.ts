@@ -58,6 +58,9 @@ describe('peek', () => {
       expect(await ns.count('big')).toBe(2);
       expect(await ns.peek('missing')).toBeUndefined();
       expect((await ns.peek('big', { maxBytes: 0 }))?.size).toBe(16 << 20);
+      // many at once (a dashboard page) stay within the native call pool
+      const many = await Promise.all(Array.from({ length: 300 }, () => ns.peek('big', { index: 1, maxBytes: 16 })));
+      expect(many.every((p) => p?.bytes.toString() === 'second')).toBe(true);
     });
   });
 });
