@@ -1,0 +1,70 @@
+/**
+ * `dbr dashboard` through core's CLI (it loads @tsdbr/dashboard/cli): it serves, prints its URL, refuses
+ * unsafe binds with the fix, and stops on SIGTERM.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PACKAGE_DIR } from './support/browser.js';
+
+// core's `dbr` binary; it finds this package through the workspace root's dependency on @tsdbr/dashboard
+const DBR = join(PACKAGE_DIR, 'node_modules', '@tsdbr', 'core', 'dist', 'cli', 'main.js');
+const PLUGIN = join(PACKAGE_DIR, 'dist', 'cli', 'index.js');
+
+function run(args: string[], env: Record<string, string> = {}): { child: ChildProcess; out: Promise<string>; err: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, [DBR, ...args], { env: { ...process.env, DBR_SERVER: '', DBR_DASHBOARD_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const out = new Promise<string>((resolve) => {
+    let buf = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      if (buf.includes('\n')) resolve(buf.trim());
+    });
+    child.on('exit', () => resolve(buf.trim()));
+  });
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, out, err: () => stderr, exit };
+}
+
+describe('dbr dashboard', () => {
+  const children: ChildProcess[] = [];
+  afterEach(() => {
+    for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+  });
+
+  it('needs the built package', () => {
+    expect(existsSync(PLUGIN), 'run `pnpm --filter @tsdbr/dashboard build` first').toBe(true);
+  });
+
+  it('serves on a free loopback port, prints the URL and stops on SIGTERM', async () => {
+    const p = run(['dashboard', '--port', '0']);
+    children.push(p.child);
+    const url = await p.out;
+    expect(url, p.err()).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    const health = await fetch(`${url}health`);
+    expect(await health.json()).toMatchObject({ status: 'ok', backend: 'mem' });
+    expect(p.err()).toMatch(/only this process's tuples/);
+    p.child.kill('SIGTERM');
+    expect(await p.exit).toBe(0);
+  });
+
+  it('refuses to bind beyond loopback without a token, and says how to fix it', async () => {
+    const p = run(['dashboard', '--host', '0.0.0.0', '--port', '0']);
+    children.push(p.child);
+    expect(await p.exit).not.toBe(0);
+    expect(p.err()).toMatch(/--token/);
+  });
+
+  it('generates a token for --write and prints a URL carrying it', async () => {
+    const p = run(['dashboard', '--port', '0', '--write']);
+    children.push(p.child);
+    const url = await p.out;
+    expect(url).toMatch(/\/\?token=[A-Za-z0-9_-]+$/);
+    const session = await fetch(`${url.split('?')[0]}api/session`);
+    expect(await session.json()).toMatchObject({ write: true, authRequired: true, authenticated: false });
+    p.child.kill('SIGTERM');
+    expect(await p.exit).toBe(0);
+  });
+});

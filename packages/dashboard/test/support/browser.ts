@@ -1,0 +1,52 @@
+/**
+ * Debian's chromium driven by playwright-core (no browser is ever downloaded), and the built web UI.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, type BrowserContext, chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const PACKAGE_DIR = join(here, '..', '..');
+export const SCREENSHOT_DIR = join(PACKAGE_DIR, '..', '..', 'docs', 'img');
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Builds the web UI unless dist/web holds a build. */
+export function ensureWebBuilt(): void {
+  if (existsSync(join(PACKAGE_DIR, 'dist', 'web', 'index.html'))) return;
+  execFileSync(join(PACKAGE_DIR, 'node_modules', '.bin', 'vite'), ['build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], { cwd: PACKAGE_DIR, stdio: 'inherit' });
+}
+
+export interface BrowserSession {
+  browser: Browser;
+  context: BrowserContext;
+  close(): Promise<void>;
+}
+
+/** Launches headless chromium; playwright gives every launch a fresh temporary profile. */
+export async function launch(): Promise<BrowserSession> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`No chromium at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (or set CHROMIUM_PATH). Browsers are never downloaded.`);
+  }
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'light' });
+  return {
+    browser,
+    context,
+    async close() {
+      await context.close();
+      await browser.close();
+    },
+  };
+}
+
+/** Where a screenshot of a view goes. */
+export function screenshotPath(name: string): string {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  return join(SCREENSHOT_DIR, `${name}.png`);
+}
