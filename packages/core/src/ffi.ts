@@ -65,6 +65,7 @@ export interface DbrxExtensions {
   dbrxGet: Fn<[Ptr, Mem, Mem, Str, Str, number, number], number>;
   dbrxMoveValue: Fn<[Ptr, Str, Ptr, Str, Mem, Mem, number, number], number>;
   dbrxPutMany: Fn<[Ptr, Mem, number], number>;
+  dbrxPutIfAbsent: Fn<[Ptr, Mem, number, Str, Mem], number>;
   dbrxCount: Fn<[Ptr, Str, Mem], number>;
   dbrxStat: Fn<[Ptr, Mem], number>;
   dbrxNamespaceName: Fn<[Ptr, Mem, number], number>;
@@ -124,6 +125,7 @@ const EXT_DECLARATIONS: Record<keyof DbrxExtensions, string> = {
   dbrxMoveValue:
     'int dbrxMoveValue(void *src, const char *src_name, void *dst, const char *dst_name, void *buf, void *size, int flags, int64_t timeout_ms)',
   dbrxPutMany: 'int dbrxPutMany(void *h, void *packed, int64_t len)',
+  dbrxPutIfAbsent: 'int dbrxPutIfAbsent(void *h, void *buf, int64_t size, const char *name, void *stored)',
   dbrxCount: 'int dbrxCount(void *h, const char *name, void *count)',
   dbrxStat: 'int dbrxStat(void *h, void *stat)',
   dbrxNamespaceName: 'int dbrxNamespaceName(void *h, void *buf, size_t size)',

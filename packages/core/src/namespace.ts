@@ -98,6 +98,19 @@ export class Namespace implements AsyncDisposable {
     this.rt.check(c.status, what);
   }
 
+  /**
+   * Stores a value only if no value is stored under the name, atomically across every client; resolves to
+   * true if it stored it. The basis of deduplication keys and first-writer-wins markers.
+   */
+  async putIfAbsent<T = ValueLike>(name: string, value: T, options: PutOptions<T> = {}): Promise<boolean> {
+    checkName(name, 'Tuple name');
+    const bytes = options.codec ? options.codec.encode(value) : toBytes(value as ValueLike);
+    const stored = new Int32Array(1);
+    const ext = this.requireExt('putIfAbsent');
+    this.rt.check(ext.dbrxPutIfAbsent(this.nativeHandle, bytes, bytes.byteLength, name, stored), () => `putIfAbsent "${name}" in "${this.name}"`);
+    return stored[0] === 1;
+  }
+
   /** Appends many values in one call (one round trip on Redis). Order is kept per name. */
   async putMany<T = ValueLike>(entries: Iterable<readonly [string, T]>, options: PutOptions<T> = {}): Promise<void> {
     const parts: Uint8Array[] = [];

@@ -65,6 +65,18 @@ describe('put and get', () => {
     });
   });
 
+  it('putIfAbsent stores only when the name holds no value', async () => {
+    await withNamespace(async (ns) => {
+      expect(await ns.putIfAbsent('dedup:a', 'first')).toBe(true);
+      expect(await ns.putIfAbsent('dedup:a', 'second')).toBe(false);
+      expect(await ns.count('dedup:a')).toBe(1);
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => ns.putIfAbsent('dedup:race', String(i))));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect((await ns.get('dedup:a')).toString()).toBe('first');
+      expect(await ns.putIfAbsent('dedup:a', 'again')).toBe(true);
+    });
+  });
+
   it('many concurrent consumers each get a distinct value', async () => {
     await withNamespace(async (ns) => {
       const n = 200;

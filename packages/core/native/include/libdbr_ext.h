@@ -97,6 +97,12 @@ DBR_Errorcode_t dbrxMoveValue(DBR_Handle_t src, const char *src_name, DBR_Handle
  */
 DBR_Errorcode_t dbrxPutMany(DBR_Handle_t h, const void *packed, int64_t len);
 
+/**
+ * Stores a value only if no value is stored under the name, atomically (for deduplication keys and
+ * first-writer-wins markers). *stored is 1 if it stored the value, 0 if a value was there already.
+ */
+DBR_Errorcode_t dbrxPutIfAbsent(DBR_Handle_t h, const void *buf, int64_t size, const char *name, int *stored);
+
 /** Number of values stored under a name (0 if none). */
 DBR_Errorcode_t dbrxCount(DBR_Handle_t h, const char *name, int64_t *count);
 

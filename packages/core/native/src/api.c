@@ -385,6 +385,22 @@ DBR_Errorcode_t dbrPut(DBR_Handle_t dbr_handle, void *va_ptr, int64_t size, DBR_
   return rc;
 }
 
+DBR_Errorcode_t dbrxPutIfAbsent(DBR_Handle_t h, const void *buf, int64_t size, const char *name, int *stored)
+{
+  dbr_backend_t *be = backend();
+  if (DBR_UNLIKELY(be == NULL)) return dbr_err_code();
+  if (stored == NULL) return dbr_err_static(DBR_ERR_INVALID, "stored is NULL; pass an int to learn whether the value was stored");
+  DBR_Errorcode_t rc = check_value(buf, size);
+  if (rc == DBR_SUCCESS) rc = check_name("tuple name", name);
+  if (rc != DBR_SUCCESS) return rc;
+  handle_t *hd = handle_get(h);
+  if (hd == NULL) return DBR_ERR_HANDLE;
+  *stored = 0;
+  rc = be->put_if_absent(be, hd->ns, name, buf, size, stored);
+  handle_put(h);
+  return rc;
+}
+
 /* Starts a tagged request on handle h (whose reference the caller holds and this releases). */
 static DBR_Tag_t start_tagged(dbr_req_t *req, DBR_Handle_t h)
 {

@@ -580,7 +580,9 @@ out:
 
 /* ---- backend: data ---- */
 
-static DBR_Errorcode_t store(mem_ns_t *ns, const char *name, mem_node_t *node)
+/* Stores node under name, waking waiters. With stored != NULL it stores only when the name holds no value
+ * (put-if-absent) and reports whether it did. */
+static DBR_Errorcode_t store_maybe(mem_ns_t *ns, const char *name, mem_node_t *node, int *stored)
 {
   size_t len = strlen(name);
   uint64_t h = dbr_hash(name, len);
@@ -590,6 +592,15 @@ static DBR_Errorcode_t store(mem_ns_t *ns, const char *name, mem_node_t *node)
     pthread_mutex_unlock(&ns->mu);
     node_unref(node);
     return err_deleted(ns);
+  }
+  if (stored != NULL) {
+    mem_tuple_t *existing = tuple_find(ns, name, len, h);
+    *stored = existing == NULL || existing->count == 0;
+    if (!*stored) {
+      pthread_mutex_unlock(&ns->mu);
+      node_unref(node);
+      return DBR_SUCCESS;
+    }
   }
   mem_tuple_t *t = tuple_get_or_create(ns, name, len, h);
   if (t == NULL) {
@@ -604,6 +615,11 @@ static DBR_Errorcode_t store(mem_ns_t *ns, const char *name, mem_node_t *node)
   return DBR_SUCCESS;
 }
 
+static DBR_Errorcode_t store(mem_ns_t *ns, const char *name, mem_node_t *node)
+{
+  return store_maybe(ns, name, node, NULL);
+}
+
 static DBR_Errorcode_t mem_put(dbr_backend_t *be, dbr_ns_t *h, const char *name, const void *buf, int64_t size)
 {
   (void)be;
@@ -612,6 +628,17 @@ static DBR_Errorcode_t mem_put(dbr_backend_t *be, dbr_ns_t *h, const char *name,
     return dbr_err(DBR_ERR_NOMEMORY, "out of memory storing a value of %lld bytes under '%s'", (long long)size,
                    name);
   return store(NS(h), name, node);
+}
+
+static DBR_Errorcode_t mem_put_if_absent(dbr_backend_t *be, dbr_ns_t *h, const char *name, const void *buf,
+                                         int64_t size, int *stored)
+{
+  (void)be;
+  mem_node_t *node = node_new(buf, size);
+  if (node == NULL)
+    return dbr_err(DBR_ERR_NOMEMORY, "out of memory storing a value of %lld bytes under '%s'", (long long)size,
+                   name);
+  return store_maybe(NS(h), name, node, stored);
 }
 
 static uint32_t rd32(const unsigned char *p)
@@ -1170,6 +1197,7 @@ static dbr_backend_t g_mem_backend = {
     .ns_stat = mem_ns_stat,
     .ns_list = mem_ns_list,
     .put = mem_put,
+    .put_if_absent = mem_put_if_absent,
     .put_many = mem_put_many,
     .count = mem_count,
     .directory = mem_directory,

@@ -739,6 +739,29 @@ static DBR_Errorcode_t r_put(dbr_backend_t *b, dbr_ns_t *ns, const char *name, c
   return err;
 }
 
+static DBR_Errorcode_t r_put_if_absent(dbr_backend_t *b, dbr_ns_t *ns, const char *name, const void *buf,
+                                       int64_t size, int *stored)
+{
+  rbe_t *be = BE(b);
+  if (rb_ns_check(ns) != DBR_SUCCESS) return DBR_ERR_NSINVAL;
+  if (rb_check_size(be, size) != DBR_SUCCESS) return DBR_ERR_NOMEMORY;
+  size_t klen;
+  char *key = tuple_key(ns, name, &klen);
+  rcmd_t *cmd = key ? cmd_new(be, SCR_PUT_IF_ABSENT) : NULL;
+  if (cmd) {
+    rcmd_arg_int(cmd, 1);
+    rcmd_key(cmd, key, klen, 1);
+    rcmd_arg(cmd, buf, (size_t)size);
+  }
+  free(key);
+  DBR_Errorcode_t err;
+  redisReply *r = call_ok(be, cmd, "put-if-absent (EXISTS + RPUSH)", &err);
+  if (!r) return err;
+  *stored = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+  freeReplyObject(r);
+  return DBR_SUCCESS;
+}
+
 static uint32_t rd32(const unsigned char *p)
 {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -1178,6 +1201,7 @@ void rb_ns_install(dbr_backend_t *b)
   b->ns_stat = r_ns_stat;
   b->ns_list = r_ns_list;
   b->put = r_put;
+  b->put_if_absent = r_put_if_absent;
   b->put_many = r_put_many;
   b->count = r_count;
   b->directory = r_directory;

@@ -46,6 +46,9 @@ struct dbr_backend {
 
   /* Data, synchronous. */
   DBR_Errorcode_t (*put)(dbr_backend_t *be, dbr_ns_t *ns, const char *name, const void *buf, int64_t size);
+  /* Stores the value only if the name holds none, atomically; *stored tells whether it did. */
+  DBR_Errorcode_t (*put_if_absent)(dbr_backend_t *be, dbr_ns_t *ns, const char *name, const void *buf,
+                                   int64_t size, int *stored);
   /* records: already validated by api.c (see dbrxPutMany for the format) */
   DBR_Errorcode_t (*put_many)(dbr_backend_t *be, dbr_ns_t *ns, const void *packed, int64_t len);
   DBR_Errorcode_t (*count)(dbr_backend_t *be, dbr_ns_t *ns, const char *name, int64_t *count);

@@ -37,6 +37,7 @@ enum {
   SCR_NS_RELEASE,  /* 1 key: HINCRBY refcnt -n for attachments of dead processes */
   SCR_UNREG,       /* 1 key: drop this process's attachment record; tells whether it was still there */
   SCR_REAP,        /* 1 key: drop the attachment records of dead processes, return how many */
+  SCR_PUT_IF_ABSENT, /* 1 key: RPUSH only if the list does not exist; 1 if stored */
   SCR_COUNT
 };
 
