@@ -33,6 +33,8 @@ if [ "$node_major" -lt 20 ]; then
 fi
 
 # --- system packages -----------------------------------------------------------------------------------
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo=sudo; fi
 missing=()
 command -v cc >/dev/null 2>&1 || missing+=(build-essential)
 command -v make >/dev/null 2>&1 || missing+=(make)
@@ -44,14 +46,21 @@ command -v nm >/dev/null 2>&1 || missing+=(binutils)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ "${#missing[@]}" -gt 0 ]; then
   say "installing system packages: ${missing[*]}"
-  sudo=""
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null 2>&1 || { echo "setup.sh: need root (or sudo) to install ${missing[*]}" >&2; exit 1; }
-    sudo=sudo
+  if [ -n "$sudo" ] && ! command -v sudo >/dev/null 2>&1; then
+    echo "setup.sh: need root (or sudo) to install ${missing[*]}" >&2
+    exit 1
   fi
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# libFuzzer ships in the compiler-rt package, which some distributions leave out of clang's dependencies.
+if ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }' \
+    | clang -fsanitize=fuzzer -x c - -o /tmp/tsdbr-fuzz-probe >/dev/null 2>&1; then
+  say "installing libFuzzer (compiler-rt)"
+  clang_major=$(clang --version | sed -n 's/.*clang version \([0-9]*\).*/\1/p' | head -1)
+  $sudo apt-get install -y -qq --no-install-recommends "libclang-rt-${clang_major}-dev" >/dev/null
+fi
+rm -f /tmp/tsdbr-fuzz-probe
 # A redis-server installed from Debian starts a system service on 6379; tests use their own ports.
 
 # --- pnpm ----------------------------------------------------------------------------------------------
