@@ -9,7 +9,9 @@ import { Packr } from 'msgpackr';
 export interface Codec<T> {
   /** Short name, shown in errors and the dashboard. */
   readonly name: string;
+  /** The bytes that represent a value. */
   encode(value: T): Uint8Array;
+  /** The value that bytes represent. */
   decode(bytes: Buffer): T;
 }
 

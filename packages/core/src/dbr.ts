@@ -26,27 +26,91 @@ import type { NativePointer } from './ffi.js';
 import { splitNames } from './namespace.js';
 import { blockingTake, runtime } from './runtime.js';
 
-export const {
-  DBR_SUCCESS, DBR_ERR_GENERIC, DBR_ERR_INVALID, DBR_ERR_HANDLE, DBR_ERR_INPROGRESS, DBR_ERR_TIMEOUT,
-  DBR_ERR_UBUFFER, DBR_ERR_UNAVAIL, DBR_ERR_EXISTS, DBR_ERR_NSBUSY, DBR_ERR_NSINVAL, DBR_ERR_NOMEMORY,
-  DBR_ERR_TAGERROR, DBR_ERR_NOFILE, DBR_ERR_NOAUTH, DBR_ERR_NOCONNECT, DBR_ERR_CANCELLED, DBR_ERR_NOTIMPL,
-  DBR_ERR_INVALIDOP, DBR_ERR_BE_POST, DBR_ERR_BE_GENERAL, DBR_ERR_ITERATOR, DBR_ERR_PLUGIN, DBR_ERR_MAXERROR,
-} = ErrorCode;
-export const { DBR_FLAGS_NONE, DBR_FLAGS_NOWAIT, DBR_FLAGS_PARTIAL, DBR_FLAGS_MAX } = Flags;
-export const {
-  DBR_PERST_VOLATILE_SIMPLE, DBR_PERST_VOLATILE_FT, DBR_PERST_TEMPORARY_SIMPLE, DBR_PERST_TEMPORARY_FT,
-  DBR_PERST_PERMANENT_SIMPLE, DBR_PERST_PERMANENT_FT, DBR_PERST_MAX,
-} = PersistLevel;
+/** Status 0: Operation successful. */
+export const DBR_SUCCESS = ErrorCode.DBR_SUCCESS;
+/** Status 1: A general or unknown error has occurred. */
+export const DBR_ERR_GENERIC = ErrorCode.DBR_ERR_GENERIC;
+/** Status 2: Invalid argument. */
+export const DBR_ERR_INVALID = ErrorCode.DBR_ERR_INVALID;
+/** Status 3: An invalid handle was encountered. */
+export const DBR_ERR_HANDLE = ErrorCode.DBR_ERR_HANDLE;
+/** Status 4: Operation in progress. */
+export const DBR_ERR_INPROGRESS = ErrorCode.DBR_ERR_INPROGRESS;
+/** Status 5: Operation timed out. */
+export const DBR_ERR_TIMEOUT = ErrorCode.DBR_ERR_TIMEOUT;
+/** Status 6: Provided user buffer problem (too small, not available). */
+export const DBR_ERR_UBUFFER = ErrorCode.DBR_ERR_UBUFFER;
+/** Status 7: Entry not available. */
+export const DBR_ERR_UNAVAIL = ErrorCode.DBR_ERR_UNAVAIL;
+/** Status 8: Entry already exists. */
+export const DBR_ERR_EXISTS = ErrorCode.DBR_ERR_EXISTS;
+/** Status 9: Namespace still referenced by a client. */
+export const DBR_ERR_NSBUSY = ErrorCode.DBR_ERR_NSBUSY;
+/** Status 10: Namespace is invalid. */
+export const DBR_ERR_NSINVAL = ErrorCode.DBR_ERR_NSINVAL;
+/** Status 11: Insufficient memory or storage. */
+export const DBR_ERR_NOMEMORY = ErrorCode.DBR_ERR_NOMEMORY;
+/** Status 12: Invalid tag. */
+export const DBR_ERR_TAGERROR = ErrorCode.DBR_ERR_TAGERROR;
+/** Status 13: File not found. */
+export const DBR_ERR_NOFILE = ErrorCode.DBR_ERR_NOFILE;
+/** Status 14: Access authorization required or failed. */
+export const DBR_ERR_NOAUTH = ErrorCode.DBR_ERR_NOAUTH;
+/** Status 15: Connection to a storage backend failed. */
+export const DBR_ERR_NOCONNECT = ErrorCode.DBR_ERR_NOCONNECT;
+/** Status 16: Operation was cancelled. */
+export const DBR_ERR_CANCELLED = ErrorCode.DBR_ERR_CANCELLED;
+/** Status 17: Operation not implemented. */
+export const DBR_ERR_NOTIMPL = ErrorCode.DBR_ERR_NOTIMPL;
+/** Status 18: Invalid operation. */
+export const DBR_ERR_INVALIDOP = ErrorCode.DBR_ERR_INVALIDOP;
+/** Status 19: Failed to post request to back-end. */
+export const DBR_ERR_BE_POST = ErrorCode.DBR_ERR_BE_POST;
+/** Status 20: Unspecified back-end error. */
+export const DBR_ERR_BE_GENERAL = ErrorCode.DBR_ERR_BE_GENERAL;
+/** Status 21: Invalid iterator. */
+export const DBR_ERR_ITERATOR = ErrorCode.DBR_ERR_ITERATOR;
+/** Status 22: Plugin error. */
+export const DBR_ERR_PLUGIN = ErrorCode.DBR_ERR_PLUGIN;
+/** One past the largest status code. */
+export const DBR_ERR_MAXERROR = ErrorCode.DBR_ERR_MAXERROR;
+/** Read/get wait for a value until the timeout. */
+export const DBR_FLAGS_NONE = Flags.DBR_FLAGS_NONE;
+/** Read/get return DBR_ERR_UNAVAIL at once when no value exists. */
+export const DBR_FLAGS_NOWAIT = Flags.DBR_FLAGS_NOWAIT;
+/** A too-small buffer receives the first bytes of the value. */
+export const DBR_FLAGS_PARTIAL = Flags.DBR_FLAGS_PARTIAL;
+/** One past the largest flag. */
+export const DBR_FLAGS_MAX = Flags.DBR_FLAGS_MAX;
+/** Persistence level 0 (accepted and ignored by libdbr). */
+export const DBR_PERST_VOLATILE_SIMPLE = PersistLevel.DBR_PERST_VOLATILE_SIMPLE;
+/** Persistence level 1 (accepted and ignored by libdbr). */
+export const DBR_PERST_VOLATILE_FT = PersistLevel.DBR_PERST_VOLATILE_FT;
+/** Persistence level 2 (accepted and ignored by libdbr). */
+export const DBR_PERST_TEMPORARY_SIMPLE = PersistLevel.DBR_PERST_TEMPORARY_SIMPLE;
+/** Persistence level 3 (accepted and ignored by libdbr). */
+export const DBR_PERST_TEMPORARY_FT = PersistLevel.DBR_PERST_TEMPORARY_FT;
+/** Persistence level 4 (accepted and ignored by libdbr). */
+export const DBR_PERST_PERMANENT_SIMPLE = PersistLevel.DBR_PERST_PERMANENT_SIMPLE;
+/** Persistence level 5 (accepted and ignored by libdbr). */
+export const DBR_PERST_PERMANENT_FT = PersistLevel.DBR_PERST_PERMANENT_FT;
+/** Persistence level 6 (accepted and ignored by libdbr). */
+export const DBR_PERST_MAX = PersistLevel.DBR_PERST_MAX;
 
 /** A namespace handle as returned by create/attach (null on failure). */
 export type DbrHandle = NativePointer | null;
 /** An iterator position; null is both DBR_ITERATOR_NEW and DBR_ITERATOR_DONE. */
 export type DbrIterator = NativePointer | null;
 
+/** No group (groups are accepted and ignored). */
 export const DBR_GROUP_EMPTY = null;
+/** An empty group list. */
 export const DBR_GROUP_LIST_EMPTY = null;
+/** An empty unit list. */
 export const DBR_UNIT_LIST_EMPTY = null;
+/** Starts an iteration. */
 export const DBR_ITERATOR_NEW: DbrIterator = null;
+/** The iterator value that ends an iteration. */
 export const DBR_ITERATOR_DONE: DbrIterator = null;
 export { DB_TAG_ERROR, DBR_MAX_KEY_LEN, DBR_STATE_MASK_ALL };
 

@@ -48,6 +48,7 @@ export class DbrError extends Error {
     Object.defineProperty(this, DBR_ERROR, { value: true });
   }
 
+  /** Recognises instances from any copy of this module (worker_threads, duplicated installs). */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return markedInstance(value, DBR_ERROR);
   }
@@ -79,6 +80,7 @@ export class LibraryLoadError extends Error {
     Object.defineProperty(this, LIBRARY_LOAD_ERROR, { value: true });
   }
 
+  /** Recognises instances from any copy of this module (worker_threads, duplicated installs). */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return markedInstance(value, LIBRARY_LOAD_ERROR);
   }
@@ -94,6 +96,7 @@ export class ConfigError extends Error {
     Object.defineProperty(this, CONFIG_ERROR, { value: true });
   }
 
+  /** Recognises instances from any copy of this module (worker_threads, duplicated installs). */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return markedInstance(value, CONFIG_ERROR);
   }
@@ -123,6 +126,7 @@ export class SchemaError extends Error {
     Object.defineProperty(this, SCHEMA_ERROR, { value: true });
   }
 
+  /** Recognises instances from any copy of this module (worker_threads, duplicated installs). */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return markedInstance(value, SCHEMA_ERROR);
   }

@@ -25,5 +25,6 @@ export {
   PersistLevel,
 } from './constants.js';
 export type { BackendKind } from './runtime.js';
+export type { NativePointer } from './ffi.js';
 export * as dbr from './dbr.js';
 export { freePort, type LocalRedis, type LocalRedisOptions, readLocalRedis, type RedisNode, startLocalRedis, stopLocalRedis } from './local-redis.js';

@@ -5,6 +5,7 @@
 import type { ErrorCodeName } from '../constants.js';
 import { ConfigError, DbrError, LibraryLoadError, SchemaError } from '../errors.js';
 
+/** Exit codes of the `dbr` command. */
 export const ExitCode = {
   OK: 0,
   FAILURE: 1,
@@ -16,6 +17,7 @@ export const ExitCode = {
   INTERRUPTED: 130,
 } as const;
 
+/** The exit codes, as shown at the end of `dbr --help`. */
 export const EXIT_CODE_HELP = `Exit codes:
   0  success
   1  failure

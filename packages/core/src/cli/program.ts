@@ -13,6 +13,7 @@ import { registerTupleCommands } from './tuple-commands.js';
 
 /** What a package's `./cli` export provides. */
 export interface CliPlugin {
+  /** Adds the package's commands to the program; `globals()` gives the global options at run time. */
   register(program: Command, globals: () => GlobalOptions): void;
 }
 
