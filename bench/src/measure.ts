@@ -2,6 +2,7 @@
  * Timing helpers shared by the targets, and the C peer.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** Runs `batch` (which performs `batchSize` operations) repeatedly for about `seconds`; returns ops/s. */
@@ -32,4 +33,19 @@ export function human(n: number): string {
   if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
   if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
   return n.toFixed(1);
+}
+
+/** Raw Redis on the same server: redis-benchmark on one connection with pipelining, requests/s per command. */
+export function rawRedis(server: string, authFile: string | undefined, pipeline: number, commands: string[]): Record<string, number> {
+  const port = server.split(':').pop() as string;
+  const auth = authFile ? ['-a', readFileSync(authFile, 'utf8').trim()] : [];
+  const out = execFileSync('redis-benchmark', ['-p', port, ...auth, '-c', '1', '-P', String(pipeline), '-n', '200000', '-d', '64', '-q', '--csv', '-t', commands.join(',')], {
+    encoding: 'utf8',
+  });
+  const rates: Record<string, number> = {};
+  for (const line of out.trim().split('\n').slice(1)) {
+    const [name, rps] = line.split(',').map((c) => c.replace(/"/g, ''));
+    if (name && rps) rates[name.split(' ')[0] as string] = Number(rps);
+  }
+  return rates;
 }

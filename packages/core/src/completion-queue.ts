@@ -35,6 +35,11 @@ export class CompletionQueue {
   private readonly scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
   private readonly size = new Int64Cell();
   private closed = false;
+  private corked = false;
+  private readonly uncork = () => {
+    this.corked = false;
+    if (!this.closed) this.ext.dbrxQueueCork(this.handle, 0);
+  };
 
   constructor(
     private readonly ext: DbrxExtensions,
@@ -50,6 +55,17 @@ export class CompletionQueue {
       /* the pipe only closes when the queue does */
     });
     this.socket.unref();
+  }
+
+  /**
+   * Call before submitting a request: the requests of one event-loop turn are held natively and start
+   * together when the turn's microtasks run, so a backend with an I/O thread sends them in one write.
+   */
+  cork(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.ext.dbrxQueueCork(this.handle, 1);
+    queueMicrotask(this.uncork);
   }
 
   /**

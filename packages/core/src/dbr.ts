@@ -164,7 +164,7 @@ async function take(op: 'read' | 'get', dbrHdl: DbrHandle, tupleName: string, ma
     return blockingTake(op === 'get' ? rt.lib.abi.dbrGet : rt.lib.abi.dbrRead, dbrHdl as NativePointer, name, tmpl, flag, capacity);
   }
   const asyncFn = op === 'get' ? ext.dbrxGetAsync : ext.dbrxReadAsync;
-  const tag = asyncFn(rt.queue.handle, dbrHdl, name, tmpl, flag, -1);
+  const tag = asyncFn(rt.submitQueue().handle, dbrHdl, name, tmpl, flag, -1);
   if (tag < 0) return [Buffer.alloc(0), ext.dbrxLastErrorCode() || ErrorCode.DBR_ERR_GENERIC];
   const c = await rt.queue.track(tag);
   return [c.value ?? Buffer.alloc(0), c.status];

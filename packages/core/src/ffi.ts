@@ -55,6 +55,7 @@ export interface DbrxExtensions {
   dbrxQueueFd: Fn<[Ptr], number>;
   dbrxQueueDrain: Fn<[Ptr, Mem, number], number>;
   dbrxQueueClose: Fn<[Ptr], number>;
+  dbrxQueueCork: Fn<[Ptr, number], number>;
   dbrxReadAsync: Fn<[Ptr, Ptr, Str, Str, number, number], number>;
   dbrxGetAsync: Fn<[Ptr, Ptr, Str, Str, number, number], number>;
   dbrxPutAsync: Fn<[Ptr, Ptr, Mem, number, Str], number>;
@@ -113,6 +114,7 @@ const EXT_DECLARATIONS: Record<keyof DbrxExtensions, string> = {
   dbrxQueueFd: 'int dbrxQueueFd(void *q)',
   dbrxQueueDrain: 'int dbrxQueueDrain(void *q, void *tags, int max)',
   dbrxQueueClose: 'int dbrxQueueClose(void *q)',
+  dbrxQueueCork: 'int dbrxQueueCork(void *q, int corked)',
   dbrxReadAsync: 'int64_t dbrxReadAsync(void *q, void *h, const char *name, const char *tmpl, int flags, int64_t timeout_ms)',
   dbrxGetAsync: 'int64_t dbrxGetAsync(void *q, void *h, const char *name, const char *tmpl, int flags, int64_t timeout_ms)',
   dbrxPutAsync: 'int64_t dbrxPutAsync(void *q, void *h, void *buf, int64_t size, const char *name)',

@@ -94,7 +94,7 @@ export class Namespace implements AsyncDisposable {
       this.rt.check(this.rt.lib.abi.dbrPut(h, bytes, bytes.byteLength, name, null), what);
       return;
     }
-    const c = await this.rt.wait(ext.dbrxPutAsync(this.rt.queue.handle, h, bytes, bytes.byteLength, name), what, bytes);
+    const c = await this.rt.wait(ext.dbrxPutAsync(this.rt.submitQueue().handle, h, bytes, bytes.byteLength, name), what, bytes);
     this.rt.check(c.status, what);
   }
 
@@ -147,7 +147,7 @@ export class Namespace implements AsyncDisposable {
       this.rt.check(ext.dbrxPutMany(h, packed, packed.length), what);
       return;
     }
-    const c = await this.rt.wait(ext.dbrxPutManyAsync(this.rt.queue.handle, h, packed, packed.length), what, packed);
+    const c = await this.rt.wait(ext.dbrxPutManyAsync(this.rt.submitQueue().handle, h, packed, packed.length), what, packed);
     this.rt.check(c.status, what);
   }
 
@@ -223,7 +223,7 @@ export class Namespace implements AsyncDisposable {
       if (now !== undefined) return decode(now, options.codec);
       if (timeoutMs === 0) throw this.rt.error(ErrorCode.DBR_ERR_UNAVAIL, what);
     }
-    const tag = ext.dbrxMoveValueAsync(this.rt.queue.handle, h, name, dh, dstName, flags, nativeTimeout(timeoutMs));
+    const tag = ext.dbrxMoveValueAsync(this.rt.submitQueue().handle, h, name, dh, dstName, flags, nativeTimeout(timeoutMs));
     return decode(await this.completion(tag, what, options.signal), options.codec);
   }
 
@@ -360,7 +360,7 @@ export class Namespace implements AsyncDisposable {
     }
     const asyncFn = op === 'get' ? ext.dbrxGetAsync : ext.dbrxReadAsync;
     const waitFlags = timeoutMs === 0 ? flags | Flags.DBR_FLAGS_NOWAIT : flags;
-    const tag = asyncFn(this.rt.queue.handle, h, name, tmpl, waitFlags, nativeTimeout(timeoutMs));
+    const tag = asyncFn(this.rt.submitQueue().handle, h, name, tmpl, waitFlags, nativeTimeout(timeoutMs));
     return decode(await this.completion(tag, what, options.signal), options.codec);
   }
 

@@ -36,6 +36,16 @@ export class Runtime {
     return this.backend === 'mem';
   }
 
+  /**
+   * The completion queue (libdbr only), opened on first use, corked for this event-loop turn: the caller is
+   * about to submit a request on it.
+   */
+  submitQueue(): CompletionQueue {
+    const q = this.queue;
+    q.cork();
+    return q;
+  }
+
   /** The completion queue (libdbr only), opened on first use. */
   get queue(): CompletionQueue {
     const ext = this.lib.ext;

@@ -411,7 +411,7 @@ static DBR_Tag_t start_tagged(dbr_req_t *req, DBR_Handle_t h)
     dbr_tag_drop(tag);
     tag = DB_TAG_ERROR;
     dbr_err_static(DBR_ERR_INVALID, "the queue was closed");
-  } else {
+  } else if (!(req->queue && dbr_queue_hold(req->queue, req))) {
     dbr_req_start(req);
   }
   handle_put(h);
@@ -705,7 +705,10 @@ DBR_Errorcode_t dbrCancel(DBR_Tag_t req_tag)
   dbr_req_t *req = dbr_tag_get(req_tag);
   if (req == NULL) return tag_error(req_tag);
   DBR_Errorcode_t rc = DBR_SUCCESS;
-  if (!atomic_load_explicit(&req->finished, memory_order_acquire) && dbr_req_withdraw(req))
+  int withdrawn = !atomic_load_explicit(&req->finished, memory_order_acquire) &&
+                  ((req->queue && dbr_queue_unhold(req->queue, req) && dbr_req_withdraw_unstarted(req)) ||
+                   dbr_req_withdraw(req));
+  if (withdrawn)
     dbr_tag_drop(req_tag);
   else
     rc = dbr_err(DBR_ERR_INVALIDOP,

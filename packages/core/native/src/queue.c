@@ -31,6 +31,8 @@ struct dbr_queue {
   ino_t ino;
   int closed;
   dbr_req_t *head, *tail; /* completed requests not yet drained (each holds a reference) */
+  int corked;             /* dbrxQueueCork: new requests wait in held until uncorked */
+  dbr_req_t *held_head, *held_tail; /* each holds a reference */
 };
 
 static reg_t g_queues = REG_INITIALIZER(REG_KIND_QUEUE);
@@ -195,6 +197,71 @@ int dbrxQueueDrain(dbrx_queue_t *id, DBR_Tag_t *tags, int max)
   return n;
 }
 
+int dbr_queue_hold(struct dbr_queue *q, dbr_req_t *req)
+{
+  pthread_mutex_lock(&q->mu);
+  int hold = q->corked && !q->closed;
+  if (hold) {
+    dbr_req_ref(req);
+    req->held = 1;
+    req->held_next = NULL;
+    if (q->held_tail)
+      q->held_tail->held_next = req;
+    else
+      q->held_head = req;
+    q->held_tail = req;
+  }
+  pthread_mutex_unlock(&q->mu);
+  return hold;
+}
+
+int dbr_queue_unhold(struct dbr_queue *q, dbr_req_t *req)
+{
+  pthread_mutex_lock(&q->mu);
+  int was = req->held;
+  if (was) {
+    dbr_req_t **pp = &q->held_head, *prev = NULL;
+    while (*pp != req) {
+      prev = *pp;
+      pp = &(*pp)->held_next;
+    }
+    *pp = req->held_next;
+    if (q->held_tail == req) q->held_tail = prev;
+    req->held = 0;
+  }
+  pthread_mutex_unlock(&q->mu);
+  if (was) dbr_req_unref(req);
+  return was;
+}
+
+/* Detaches the held list (queue lock held), clearing each request's held flag. */
+static dbr_req_t *take_held(struct dbr_queue *q)
+{
+  dbr_req_t *list = q->held_head;
+  q->held_head = q->held_tail = NULL;
+  for (dbr_req_t *r = list; r; r = r->held_next) r->held = 0;
+  return list;
+}
+
+DBR_Errorcode_t dbrxQueueCork(dbrx_queue_t *id, int corked)
+{
+  struct dbr_queue *q = dbr_queue_get(id);
+  if (q == NULL) return DBR_ERR_INVALID;
+  pthread_mutex_lock(&q->mu);
+  q->corked = corked != 0;
+  dbr_req_t *list = corked ? NULL : take_held(q);
+  pthread_mutex_unlock(&q->mu);
+  /* started back to back, so a backend with an I/O thread sends them together */
+  while (list) {
+    dbr_req_t *next = list->held_next;
+    dbr_req_start(list);
+    dbr_req_unref(list);
+    list = next;
+  }
+  dbr_queue_unref(q);
+  return DBR_SUCCESS;
+}
+
 DBR_Errorcode_t dbrxQueueClose(dbrx_queue_t *id)
 {
   struct dbr_queue *q = dbr_queue_get(id);
@@ -206,6 +273,7 @@ DBR_Errorcode_t dbrxQueueClose(dbrx_queue_t *id)
   }
   pthread_mutex_lock(&q->mu);
   q->closed = 1;
+  dbr_req_t *held = take_held(q);
   dbr_req_t *list = q->head;
   q->head = q->tail = NULL;
   /* An event loop may have closed pubfd already (Node's net.Socket closes its fd on destroy): close it only
@@ -220,6 +288,12 @@ DBR_Errorcode_t dbrxQueueClose(dbrx_queue_t *id)
     dbr_req_t *next = list->q_next;
     dbr_req_unref(list);
     list = next;
+  }
+  while (held) { /* never started: cancelled without the backend */
+    dbr_req_t *next = held->held_next;
+    dbr_req_withdraw_unstarted(held);
+    dbr_req_unref(held);
+    held = next;
   }
 
   /* Every tag still bound to the queue: withdraw it if pending, release it if completed. A request whose

@@ -19,5 +19,9 @@ void dbr_queue_unref(struct dbr_queue *q);
 int dbr_queue_closed(struct dbr_queue *q);
 /** Appends a completed request (its tag); called once per request by dbr_req_complete. */
 void dbr_queue_post(struct dbr_queue *q, dbr_req_t *req);
+/** If the queue is corked, keeps req (with a reference) to start it at uncork and returns 1; else 0. */
+int dbr_queue_hold(struct dbr_queue *q, dbr_req_t *req);
+/** Takes req out of its queue's held list (for a cancel): 1 if it was held, 0 if it has been started. */
+int dbr_queue_unhold(struct dbr_queue *q, dbr_req_t *req);
 
 #endif /* LIBDBR_QUEUE_H_ */

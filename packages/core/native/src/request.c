@@ -149,6 +149,15 @@ int dbr_req_withdraw(dbr_req_t *req)
   return 1;
 }
 
+int dbr_req_withdraw_unstarted(dbr_req_t *req)
+{
+  int expected = DBR_REQ_PENDING;
+  if (!atomic_compare_exchange_strong(&req->state, &expected, DBR_REQ_CANCELLED)) return 0;
+  req->status = DBR_ERR_CANCELLED;
+  atomic_store_explicit(&req->finished, 1, memory_order_release);
+  return 1;
+}
+
 /* ---- synchronous waits ---- */
 
 typedef struct {

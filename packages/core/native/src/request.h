@@ -81,6 +81,8 @@ struct dbr_req {
   atomic_int armed;        /* set before the timer looks at the request: completion then disarms it */
   int strings_inline;      /* name/tmpl/dst_name live in the request's own allocation */
   struct dbr_req *q_next;  /* link in its queue's list of completed requests */
+  struct dbr_req *held_next; /* link in its corked queue's list of requests not yet started */
+  int held;                /* waiting in that list (guarded by the queue's lock) */
 };
 
 dbr_req_t *dbr_req_new(dbr_op_t op);
@@ -115,6 +117,8 @@ void dbr_req_start(dbr_req_t *req);
  * has completed or its completion is under way.
  */
 int dbr_req_withdraw(dbr_req_t *req);
+/** Cancels a request that was never started (held by a corked queue): 1 if this call cancelled it. */
+int dbr_req_withdraw_unstarted(dbr_req_t *req);
 
 /** Gives req a new tag (monotonic, never reused); the tag table holds a reference. DB_TAG_ERROR on ENOMEM. */
 DBR_Tag_t dbr_tag_new(dbr_req_t *req);

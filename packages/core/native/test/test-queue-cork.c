@@ -1,0 +1,68 @@
+/*
+ * dbrxQueueCork: requests of a corked queue wait until it is uncorked, can be cancelled meanwhile, and are
+ * cancelled when the queue closes.
+ */
+#include <poll.h>
+#include <stdio.h>
+#include "libdbr_ext.h"
+#define CHECK_LAST_ERROR() dbrxLastError()
+#include "check.h"
+
+static int drain_all(dbrx_queue_t *q, DBR_Tag_t *tags, int max)
+{
+  int n = 0;
+  for (int spins = 0; spins < 200 && n < max; spins++) {
+    n += dbrxQueueDrain(q, tags + n, max - n);
+    if (n < max) poll(NULL, 0, 5);
+  }
+  return n;
+}
+
+int main(void)
+{
+  DBR_Handle_t h = dbrCreate("cork", DBR_PERST_VOLATILE_SIMPLE, DBR_GROUP_LIST_EMPTY);
+  CHECK(h != NULL);
+  dbrx_queue_t *q = dbrxQueueOpen();
+  CHECK(q != NULL);
+
+  CHECK_EQ(dbrxQueueCork(q, 1), DBR_SUCCESS);
+  DBR_Tag_t put = dbrxPutAsync(q, h, "v1", 2, "k");
+  DBR_Tag_t get = dbrxGetAsync(q, h, "k", NULL, DBR_FLAGS_NONE, 5000);
+  DBR_Tag_t cancelled = dbrxGetAsync(q, h, "other", NULL, DBR_FLAGS_NONE, 5000);
+  CHECK(put > 0 && get > 0 && cancelled > 0);
+  int64_t count = -1;
+  CHECK_EQ(dbrxCount(h, "k", &count), DBR_SUCCESS);
+  CHECK_EQ(count, 0); /* held: not applied yet */
+  CHECK_EQ(dbrTest(put), DBR_ERR_INPROGRESS);
+  CHECK_EQ(dbrCancel(cancelled), DBR_SUCCESS); /* a held request can be withdrawn */
+  CHECK_EQ(dbrTest(cancelled), DBR_ERR_TAGERROR);
+
+  CHECK_EQ(dbrxQueueCork(q, 0), DBR_SUCCESS);
+  DBR_Tag_t tags[4];
+  CHECK_EQ(drain_all(q, tags, 2), 2);
+  char buf[8];
+  int64_t size = sizeof buf;
+  CHECK_EQ(dbrxTake(put, buf, &size), DBR_SUCCESS);
+  size = sizeof buf;
+  CHECK_EQ(dbrxTake(get, buf, &size), DBR_SUCCESS);
+  CHECK_EQ(size, 2);
+  CHECK_MEM(buf, "v1", 2);
+
+  /* the cancelled request never ran: a later value under its name is still there */
+  CHECK_EQ(dbrPut(h, "x", 1, "other", DBR_GROUP_EMPTY), DBR_SUCCESS);
+  CHECK_EQ(dbrxCount(h, "other", &count), DBR_SUCCESS);
+  CHECK_EQ(count, 1);
+
+  /* closing a corked queue cancels what it holds, and nothing runs */
+  CHECK_EQ(dbrxQueueCork(q, 1), DBR_SUCCESS);
+  DBR_Tag_t lost = dbrxGetAsync(q, h, "other", NULL, DBR_FLAGS_NONE, 5000);
+  CHECK(lost > 0);
+  CHECK_EQ(dbrxQueueClose(q), DBR_SUCCESS);
+  CHECK_EQ(dbrTest(lost), DBR_ERR_TAGERROR);
+  CHECK_EQ(dbrxCount(h, "other", &count), DBR_SUCCESS);
+  CHECK_EQ(count, 1);
+  CHECK_EQ(dbrxQueueCork(q, 0), DBR_ERR_INVALID); /* closed */
+
+  CHECK_EQ(dbrDelete("cork"), DBR_SUCCESS);
+  return CHECK_DONE();
+}
