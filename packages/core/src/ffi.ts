@@ -14,7 +14,8 @@ import { LibraryLoadError } from './errors.js';
 /** An opaque native pointer: a namespace handle, an iterator or a completion queue. */
 export type NativePointer = bigint;
 
-type Fn<A extends unknown[], R> = ((...args: A) => R) & {
+/** A declared C function: call it directly, or with `.async(...args, callback)` on koffi's worker threads. */
+export type Fn<A extends unknown[], R> = ((...args: A) => R) & {
   async: (...args: [...A, (err: unknown, result: R) => void]) => void;
 };
 type Str = string | null;

@@ -107,7 +107,8 @@ export class Namespace implements AsyncDisposable {
     const bytes = options.codec ? options.codec.encode(value) : toBytes(value as ValueLike);
     const stored = new Int32Array(1);
     const ext = this.requireExt('putIfAbsent');
-    this.rt.check(ext.dbrxPutIfAbsent(this.nativeHandle, bytes, bytes.byteLength, name, stored), () => `putIfAbsent "${name}" in "${this.name}"`);
+    const rc = await this.rt.nonWaiting(ext.dbrxPutIfAbsent, this.nativeHandle, bytes, bytes.byteLength, name, stored);
+    this.rt.checkNonWaiting(rc, () => `putIfAbsent "${name}" in "${this.name}"`);
     return stored[0] === 1;
   }
 
@@ -230,9 +231,9 @@ export class Namespace implements AsyncDisposable {
   /** True if at least one value is stored under the name. */
   async has(name: string): Promise<boolean> {
     checkName(name, 'Tuple name');
-    const rc = this.rt.lib.abi.dbrTestKey(this.nativeHandle, name);
+    const rc = await this.rt.nonWaiting(this.rt.lib.abi.dbrTestKey, this.nativeHandle, name);
     if (rc === ErrorCode.DBR_ERR_UNAVAIL) return false;
-    this.rt.check(rc, `has "${name}" in "${this.name}"`);
+    this.rt.checkNonWaiting(rc, `has "${name}" in "${this.name}"`);
     return true;
   }
 
@@ -241,7 +242,7 @@ export class Namespace implements AsyncDisposable {
     checkName(name, 'Tuple name');
     const ext = this.requireExt('count');
     const out = new BigInt64Array(1);
-    this.rt.check(ext.dbrxCount(this.nativeHandle, name, out), `count "${name}" in "${this.name}"`);
+    this.rt.checkNonWaiting(await this.rt.nonWaiting(ext.dbrxCount, this.nativeHandle, name, out), `count "${name}" in "${this.name}"`);
     return Number(out[0]);
   }
 
@@ -251,18 +252,18 @@ export class Namespace implements AsyncDisposable {
    */
   async move(selector: TupleSelector, dst: Namespace): Promise<boolean> {
     const [name, tmpl] = splitSelector(selector);
-    const rc = this.rt.lib.abi.dbrMove(this.nativeHandle, null, name, tmpl, dst.nativeHandle, null);
+    const rc = await this.rt.nonWaiting(this.rt.lib.abi.dbrMove, this.nativeHandle, null, name, tmpl, dst.nativeHandle, null);
     if (rc === ErrorCode.DBR_ERR_UNAVAIL) return false;
-    this.rt.check(rc, `move ${describe(selector)} from "${this.name}" to "${dst.name}"`);
+    this.rt.checkNonWaiting(rc, `move ${describe(selector)} from "${this.name}" to "${dst.name}"`);
     return true;
   }
 
   /** Removes every value under a name (or under every name matching a template). Resolves to false when nothing matched. */
   async remove(selector: TupleSelector): Promise<boolean> {
     const [name, tmpl] = splitSelector(selector);
-    const rc = this.rt.lib.abi.dbrRemove(this.nativeHandle, null, name, tmpl);
+    const rc = await this.rt.nonWaiting(this.rt.lib.abi.dbrRemove, this.nativeHandle, null, name, tmpl);
     if (rc === ErrorCode.DBR_ERR_UNAVAIL) return false;
-    this.rt.check(rc, `remove ${describe(selector)} from "${this.name}"`);
+    this.rt.checkNonWaiting(rc, `remove ${describe(selector)} from "${this.name}"`);
     return true;
   }
 
@@ -274,10 +275,10 @@ export class Namespace implements AsyncDisposable {
     const retSize = new BigInt64Array(1);
     for (let size = 64 * 1024; ; size *= 4) {
       const buf = Buffer.allocUnsafe(size);
-      const rc = this.rt.lib.abi.dbrDirectory(h, pattern, null, limit, buf, size, retSize);
+      const rc = await this.rt.nonWaiting(this.rt.lib.abi.dbrDirectory, h, pattern, null, limit, buf, size, retSize);
       if (rc === ErrorCode.DBR_ERR_UBUFFER && size < 1 << 30) continue;
       if (rc === ErrorCode.DBR_ERR_UNAVAIL) return [];
-      this.rt.check(rc, `list "${pattern}" in "${this.name}"`);
+      this.rt.checkNonWaiting(rc, `list "${pattern}" in "${this.name}"`);
       return splitNames(buf, Number(retSize[0]));
     }
   }
@@ -287,11 +288,11 @@ export class Namespace implements AsyncDisposable {
     const h = this.nativeHandle;
     const out = Buffer.alloc(NAME_BYTES);
     const { dbrIterator } = this.rt.lib.abi;
-    let it = dbrIterator(h, null, null, pattern, out);
+    let it = await this.rt.nonWaiting(dbrIterator, h, null, null, pattern, out);
     try {
       while (it !== null) {
         yield out.toString('utf8', 0, out.indexOf(0));
-        it = dbrIterator(h, it, null, pattern, out);
+        it = await this.rt.nonWaiting(dbrIterator, h, it, null, pattern, out);
       }
     } finally {
       if (it !== null) this.rt.lib.ext?.dbrxIteratorFree(it);
@@ -307,7 +308,7 @@ export class Namespace implements AsyncDisposable {
       return { name: this.name, names: -1, values: -1, bytes: -1, attached: state[0] ?? 0, deletePending: false };
     }
     const st = new BigInt64Array(5);
-    this.rt.check(ext.dbrxStat(this.nativeHandle, st), `query "${this.name}"`);
+    this.rt.checkNonWaiting(await this.rt.nonWaiting(ext.dbrxStat, this.nativeHandle, st), `query "${this.name}"`);
     return {
       name: this.name,
       names: Number(st[0]),

@@ -8,7 +8,7 @@ import { CompletionQueue, type Completion } from './completion-queue.js';
 import { Int64Cell } from './int64-cell.js';
 import { DBR_MAX_KEY_LEN, ErrorCode } from './constants.js';
 import { abortReason, ConfigError, DbrError } from './errors.js';
-import { type DataBrokerAbi, loadLibrary, type NativeLibrary, type NativePointer } from './ffi.js';
+import { type DataBrokerAbi, type Fn, loadLibrary, type NativeLibrary, type NativePointer } from './ffi.js';
 import { backendKindOf, type CompiledBrokerOptions } from './options.js';
 
 /** The backend behind a runtime. `foreign` is a Data Broker library without libdbr's extensions. */
@@ -67,6 +67,23 @@ export class Runtime {
   /** Throws unless code is DBR_SUCCESS. */
   check(code: number, what: Describe): void {
     if (code !== ErrorCode.DBR_SUCCESS) throw this.error(code, what);
+  }
+
+  /**
+   * Runs a native call that does not wait for values: directly on the embedded backend, on koffi's worker
+   * threads when the backend does network I/O (so a slow or dead server never stalls the event loop). The
+   * library's error detail is per thread, so errors of pool calls carry the generic description.
+   */
+  async nonWaiting<A extends unknown[], R>(fn: Fn<A, R>, ...args: A): Promise<R> {
+    if (this.inProcess) return fn(...args);
+    return onPool<R>((done) => fn.async(...args, done));
+  }
+
+  /** check() for a result of nonWaiting(). */
+  checkNonWaiting(code: number, what: Describe): void {
+    if (code === ErrorCode.DBR_SUCCESS) return;
+    if (this.inProcess) throw this.error(code, what);
+    throw DbrError.fromCode(code, typeof what === 'string' ? what : what());
   }
 
   /** Waits for a tag from the completion queue; an abort withdraws the native request. */

@@ -70,4 +70,25 @@ describe('worker_threads share the embedded backend', () => {
     await broker.close();
     await broker.delete(name);
   });
+
+  it.skipIf(process.env.DBR_SERVER)('a terminated thread leaves no waiting get behind to take values', async () => {
+    const broker = testBroker();
+    const name = uniqueName();
+    const ns = await broker.create(name);
+    const w = new Worker(
+      `const { workerData, parentPort } = require('node:worker_threads');
+       import('${distIndex}').then(async ({ Broker }) => {
+         const ns = await new Broker().attach(workerData.name);
+         ns.get('work', { timeout: 'infinite' });
+         parentPort.postMessage('waiting');
+       });`,
+      { eval: true, workerData: { name } },
+    );
+    await new Promise((resolve) => w.once('message', resolve));
+    await w.terminate();
+    await ns.put('work', 'for a live consumer');
+    expect(await ns.count('work')).toBe(1);
+    await broker.close();
+    await broker.delete(name).catch(() => undefined);
+  });
 });

@@ -100,6 +100,66 @@ void dbr_queue_post(struct dbr_queue *q, dbr_req_t *req)
   pthread_mutex_unlock(&q->mu);
 }
 
+/* ---- queues die with the thread that opened them ----
+ * An event loop's thread may end without closing its queue (a Node worker_thread that is terminated). Its
+ * pending requests would then wait forever for a consumer that is gone, and a get or move-value among them
+ * would still take values for nobody. So each thread keeps the ids of the queues it opened, and a
+ * thread-exit destructor closes those still open (closing cancels their pending requests). */
+
+typedef struct {
+  uintptr_t *ids;
+  int n, cap;
+} thread_queues_t;
+
+static pthread_key_t g_thread_queues;
+static pthread_once_t g_thread_queues_once = PTHREAD_ONCE_INIT;
+
+static void close_thread_queues(void *arg)
+{
+  thread_queues_t *tq = arg;
+  for (int i = 0; i < tq->n; i++) dbrxQueueClose((dbrx_queue_t *)tq->ids[i]); /* INVALID if closed already */
+  free(tq->ids);
+  free(tq);
+}
+
+static void thread_queues_init(void)
+{
+  pthread_key_create(&g_thread_queues, close_thread_queues);
+}
+
+static void remember_queue(uintptr_t id)
+{
+  pthread_once(&g_thread_queues_once, thread_queues_init);
+  thread_queues_t *tq = pthread_getspecific(g_thread_queues);
+  if (tq == NULL) {
+    tq = calloc(1, sizeof *tq);
+    if (tq == NULL || pthread_setspecific(g_thread_queues, tq) != 0) {
+      free(tq);
+      return; /* best effort: the queue still works, it just is not closed at thread exit */
+    }
+  }
+  if (tq->n == tq->cap) {
+    int cap = tq->cap ? tq->cap * 2 : 4;
+    uintptr_t *ids = realloc(tq->ids, (size_t)cap * sizeof *ids);
+    if (ids == NULL) return;
+    tq->ids = ids;
+    tq->cap = cap;
+  }
+  tq->ids[tq->n++] = id;
+}
+
+static void forget_queue(uintptr_t id)
+{
+  pthread_once(&g_thread_queues_once, thread_queues_init);
+  thread_queues_t *tq = pthread_getspecific(g_thread_queues);
+  if (tq == NULL) return;
+  for (int i = 0; i < tq->n; i++)
+    if (tq->ids[i] == id) {
+      tq->ids[i] = tq->ids[--tq->n];
+      return;
+    }
+}
+
 dbrx_queue_t *dbrxQueueOpen(void)
 {
   struct dbr_queue *q = calloc(1, sizeof *q);
@@ -143,6 +203,7 @@ dbrx_queue_t *dbrxQueueOpen(void)
     dbr_err(DBR_ERR_NOMEMORY, "too many open queues (or out of memory); close queues you no longer use");
     return NULL;
   }
+  remember_queue(id);
   return (dbrx_queue_t *)id;
 }
 
@@ -264,6 +325,7 @@ DBR_Errorcode_t dbrxQueueCork(dbrx_queue_t *id, int corked)
 
 DBR_Errorcode_t dbrxQueueClose(dbrx_queue_t *id)
 {
+  forget_queue((uintptr_t)id);
   struct dbr_queue *q = dbr_queue_get(id);
   if (q == NULL) return DBR_ERR_INVALID;
   void *dead = NULL;

@@ -39,11 +39,19 @@ const BY_CODE: Partial<Record<ErrorCodeName, number>> = {
   DBR_ERR_INVALID: ExitCode.USAGE,
 };
 
+const USAGE_ERROR = Symbol.for('tsdbr.UsageError');
+
 /** A mistake in how a command was called (exit code 2). */
 export class UsageError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'UsageError';
+    Object.defineProperty(this, USAGE_ERROR, { value: true });
+  }
+
+  /** Recognises instances from any copy of this module. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[USAGE_ERROR] === true;
   }
 }
 

@@ -1,0 +1,28 @@
+/**
+ * Dedup keys: at most one live task per key, decided by an atomic put-if-absent of the task id under the
+ * key's tuple name.
+ * @module
+ */
+import { isDbrError, type Namespace } from '@tsdbr/core';
+
+/**
+ * Claims `name` for task `id` and returns the id of the task that owns it: `id` if this call won, else the
+ * live task's.
+ */
+export async function claimDedupKey(ns: Namespace, name: string, id: string): Promise<string> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    if (await ns.putIfAbsent(name, id)) return id;
+    try {
+      return (await ns.read(name, { timeout: 0 })).toString('utf8');
+    } catch (err) {
+      // released between our attempt and the read (the owner finished): claim again
+      if (!isDbrError(err, 'DBR_ERR_UNAVAIL')) throw err;
+    }
+  }
+  throw new Error(`Could not claim dedup key ${name}: it was released 10 times in a row while claiming; retry the submit.`);
+}
+
+/** Ends the key's dedup window (called when its task reached a final state). */
+export async function releaseDedupKey(ns: Namespace, name: string): Promise<void> {
+  await ns.remove(name);
+}

@@ -1,0 +1,52 @@
+/**
+ * @tsdbr/worker: typed tasks, workers with leases and retries, and workflows on the Data Broker tuple space.
+ *
+ * - {@link defineTask}: a task typed by zod schemas.
+ * - {@link TaskClient}: submit tasks, get {@link TaskHandle}s with result(), status(), cancel().
+ * - {@link Worker}: claims and runs tasks (at-least-once: leases, recovery, retries, dead letters).
+ * - {@link workflow}: DAGs of tasks by dataflow, fan-out/fan-in, waits on outside tuples, resumable.
+ * @module
+ */
+export { defineTask, isTask, type AnyTask, type Progress, type RateLimit, type Task, type TaskContext, type TaskDefinition, type TaskInput, type TaskOutput } from './task.js';
+export { TaskClient, newTaskId, type SubmitManyOptions, type SubmitOptions, type TaskClientOptions } from './client.js';
+export { TaskHandle, type ResultOptions, type TaskState, type TaskStatus } from './task-handle.js';
+export { Worker, type WorkerEvents } from './worker.js';
+export { compileWorkerOptions, defaultNamespace, type CompiledWorkerOptions, type WorkerOptions } from './worker-options.js';
+export type { HeartbeatTask, HeartbeatValue, WorkerStats } from './lease.js';
+export { backoffDelay, compileBackoff, type BackoffOptions, type CompiledBackoff } from './retry.js';
+export type { ExecOptions, ExecResult } from './exec.js';
+export { createLogger, type LoggerOptions } from './logger.js';
+export type { DeadLetter, ResultEnvelope, TaskEnvelope } from './envelope.js';
+export { BANDS, type Band, DEFAULT_QUEUE, DELAY_BUCKET_MS, QueueNames, WorkflowNames, workerName } from './protocol.js';
+export {
+  DependencyFailedError,
+  ExecError,
+  InvalidInputError,
+  InvalidOutputError,
+  type Issue,
+  NonRetryableError,
+  ResultTimeoutError,
+  TaskCancelledError,
+  TaskFailedError,
+  TaskTimeoutError,
+  UnknownTaskError,
+  WorkerShutdownError,
+  WorkflowFailedError,
+} from './errors.js';
+export {
+  type FailurePolicy,
+  isStepRef,
+  isWorkflow,
+  type Refs,
+  runWorkflow,
+  type RunWorkflowOptions,
+  StepRef,
+  type StepReport,
+  type StepState,
+  stepTaskId,
+  type Workflow,
+  workflow,
+  type WorkflowContext,
+  type WorkflowOptions,
+  type WorkflowReport,
+} from './workflow.js';

@@ -1,0 +1,146 @@
+/**
+ * The worker's lease: a heartbeat tuple `worker:<id>` replaced every few seconds (put the new value, then pop
+ * the old, so readers always find one). Every task in the worker's slots is leased by it. Other workers judge
+ * liveness by seeing the heartbeat's sequence number change, on their own clocks, so clock skew between
+ * nodes does not matter.
+ * @module
+ */
+import { hostname } from 'node:os';
+import { isDbrError, type Namespace } from '@tsdbr/core';
+import { workerName } from './protocol.js';
+
+/** A running task as shown in a heartbeat. */
+export interface HeartbeatTask {
+  id: string;
+  task: string;
+  queue: string;
+  attempt: number;
+  startedAt: number;
+  progress?: unknown;
+}
+
+/** Cumulative counters of a worker. */
+export interface WorkerStats {
+  claimed: number;
+  completed: number;
+  failed: number;
+  retried: number;
+  dead: number;
+  cancelled: number;
+  recovered: number;
+}
+
+/** The JSON value of `worker:<id>`. */
+export interface HeartbeatValue {
+  id: string;
+  host: string;
+  pid: number;
+  startedAt: number;
+  lastBeat: number;
+  /** Increases with every beat. */
+  seq: number;
+  leaseTtlMs: number;
+  queues: string[];
+  concurrency: number;
+  tasks: HeartbeatTask[];
+  stats: WorkerStats;
+}
+
+/** Writes a worker's heartbeat periodically. */
+export class Heartbeat {
+  private seq = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private beating: Promise<void> | undefined;
+  private readonly startedAt = Date.now();
+  private readonly name: string;
+
+  constructor(
+    private readonly ns: Namespace,
+    private readonly id: string,
+    private readonly intervalMs: number,
+    private readonly describe: () => Pick<HeartbeatValue, 'queues' | 'concurrency' | 'tasks' | 'stats' | 'leaseTtlMs'>,
+    private readonly onError: (err: unknown) => void,
+  ) {
+    this.name = workerName(id);
+  }
+
+  /** Writes the first beat, then beats every interval. */
+  async start(): Promise<void> {
+    await this.beat();
+    this.timer = setInterval(() => {
+      if (this.beating === undefined) {
+        this.beating = this.beat()
+          .catch(this.onError)
+          .finally(() => (this.beating = undefined));
+      }
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Writes one beat now. */
+  async beat(): Promise<void> {
+    const value: HeartbeatValue = { id: this.id, host: hostname(), pid: process.pid, startedAt: this.startedAt, lastBeat: Date.now(), seq: ++this.seq, ...this.describe() };
+    await this.ns.put(this.name, JSON.stringify(value));
+    while ((await this.ns.count(this.name)) > 1) await this.ns.tryGet(this.name);
+  }
+
+  /** Stops beating and removes the heartbeat (the worker left cleanly). */
+  async stop(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.beating;
+    await this.ns.remove(this.name).catch(() => undefined);
+  }
+}
+
+/** Reads a heartbeat; undefined if there is none. */
+export async function readHeartbeat(ns: Namespace, workerId: string): Promise<HeartbeatValue | undefined> {
+  try {
+    return JSON.parse((await ns.read(workerName(workerId), { timeout: 0 })).toString('utf8')) as HeartbeatValue;
+  } catch (err) {
+    if (isDbrError(err, 'DBR_ERR_UNAVAIL') || err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Judges other workers' liveness from what this process observes: a worker is dead when its heartbeat is
+ * missing, or when its sequence number has not changed for longer than the lease.
+ */
+export class LivenessTracker {
+  private readonly seen = new Map<string, { seq: number; since: number }>();
+  private readonly last = new Map<string, HeartbeatValue>();
+
+  constructor(
+    private readonly ns: Namespace,
+    private readonly leaseTtlMs: number,
+  ) {}
+
+  /** True if the worker holds a live lease. */
+  async isAlive(workerId: string, now = Date.now()): Promise<boolean> {
+    const hb = await readHeartbeat(this.ns, workerId);
+    if (hb === undefined) {
+      this.seen.delete(workerId);
+      return false;
+    }
+    this.last.set(workerId, hb);
+    const prev = this.seen.get(workerId);
+    if (prev === undefined || prev.seq !== hb.seq) {
+      this.seen.set(workerId, { seq: hb.seq, since: now });
+      // A heartbeat far older than the lease on our clock is dead too (tolerates skew up to 3 leases).
+      return now - hb.lastBeat < 3 * Math.max(this.leaseTtlMs, hb.leaseTtlMs ?? 0);
+    }
+    return now - prev.since <= Math.max(this.leaseTtlMs, hb.leaseTtlMs ?? 0);
+  }
+
+  /** Forgets a worker (after its slots were recovered). */
+  forget(workerId: string): void {
+    this.seen.delete(workerId);
+    this.last.delete(workerId);
+  }
+
+  /** Ids of the tasks the worker's last heartbeat seen here listed as running. */
+  runningAtLastBeat(workerId: string): Set<string> {
+    return new Set((this.last.get(workerId)?.tasks ?? []).map((t) => t.id));
+  }
+}

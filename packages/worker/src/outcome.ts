@@ -1,0 +1,83 @@
+/**
+ * Finishing a claimed task crash-safely with only the tuple space's atomic steps. The outcome values
+ * (result, dead letter, or the task again for a retry) are first appended to the slot's outbox, then the task
+ * is dropped from its slot, then each outbox value is moved to its destination with moveValue. A worker that
+ * dies at any point leaves either the task in its slot (no outcome yet: it is requeued) or outcome values in
+ * its outbox (the task is done: they are forwarded). Outbox and destinations share the queue's hash tag.
+ * @module
+ */
+import type { Namespace } from '@tsdbr/core';
+import { BELL, encode, type DeadLetter, type ResultEnvelope, type Stored, type TaskEnvelope } from './envelope.js';
+import { bandOf, delayBucketOf, expireBucketOf, type QueueNames } from './protocol.js';
+
+/** One value to deliver and where it goes. */
+export interface Delivery {
+  bytes: Uint8Array;
+  /** Destination tuple name. */
+  to: string;
+  /** Ring the normal band's bell after delivering (the destination is the hi or lo band). */
+  bell: boolean;
+}
+
+/** Where a stored outcome or task goes. */
+export function destinationOf(names: QueueNames, stored: Stored, now = Date.now()): { to: string; bell: boolean } | undefined {
+  switch (stored.kind) {
+    case 'result':
+      return { to: names.result(stored.env.id), bell: false };
+    case 'dead':
+      return { to: names.dead(), bell: false };
+    case 'task':
+      return taskDestination(names, stored.env, now);
+    default:
+      return undefined;
+  }
+}
+
+/** Where a task envelope waits: its delayed bucket if due later, else its band. */
+export function taskDestination(names: QueueNames, env: TaskEnvelope, now = Date.now()): { to: string; bell: boolean } {
+  if (env.due !== undefined && env.due > now) return { to: names.delayed(delayBucketOf(env.due)), bell: false };
+  const band = bandOf(env.pri);
+  return { to: names.pending(band), bell: band !== 'normal' };
+}
+
+/** A delivery of a task envelope. */
+export function taskDelivery(names: QueueNames, env: TaskEnvelope, asJson: boolean): Delivery {
+  return { bytes: encode(env, asJson), ...taskDestination(names, env) };
+}
+
+/** A delivery of a result envelope. */
+export function resultDelivery(names: QueueNames, env: ResultEnvelope, asJson: boolean): Delivery {
+  return { bytes: encode(env, asJson), to: names.result(env.id), bell: false };
+}
+
+/** A delivery of a dead letter. */
+export function deadDelivery(names: QueueNames, env: DeadLetter): Delivery {
+  return { bytes: encode(env), to: names.dead(), bell: false };
+}
+
+/** The expiry-index entry for a result (or any name) that may be dropped `ttlMs` from now. */
+export function expiryEntry(names: QueueNames, name: string, ttlMs: number, now = Date.now()): [string, Uint8Array] {
+  return [names.expire(expireBucketOf(now + ttlMs)), Buffer.from(name, 'utf8')];
+}
+
+/**
+ * Delivers outcomes of the task held in `slot`: outbox first, then drop the task, then forward. `extra` puts
+ * (expiry entries) travel with the outbox batch.
+ */
+export async function finishSlot(ns: Namespace, names: QueueNames, slot: string | undefined, outbox: string, deliveries: Delivery[], extra: [string, Uint8Array][] = []): Promise<void> {
+  if (deliveries.length > 0 || extra.length > 0) {
+    await ns.putMany<Uint8Array>([...deliveries.map((d): [string, Uint8Array] => [outbox, d.bytes]), ...extra]);
+  }
+  if (slot !== undefined) await ns.tryGet(slot);
+  await forward(ns, names, outbox, deliveries);
+}
+
+/** Moves each delivery's value from the head of the outbox to its destination, in order. */
+export async function forward(ns: Namespace, names: QueueNames, outbox: string, deliveries: Delivery[]): Promise<void> {
+  let bell = false;
+  for (const d of deliveries) {
+    await ns.moveValue(outbox, ns, d.to, { timeout: 0 });
+    bell ||= d.bell;
+  }
+  if (bell) await ns.put(names.pending('normal'), BELL);
+}

@@ -1,0 +1,37 @@
+/**
+ * The program a pool member runs: loads the tasks module, starts a Worker, and shuts it down gracefully on
+ * SIGTERM/SIGINT (processes) or a 'shutdown' message (threads).
+ * @module
+ */
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import type { LevelWithSilent } from 'pino';
+import { loadTasks } from './load-module.js';
+import { createLogger } from './logger.js';
+import { POOL_CONFIG_ENV, type PoolMemberConfig } from './pool.js';
+import { onShutdownSignals } from './shutdown.js';
+import { Worker } from './worker.js';
+import type { Duration } from '@tsdbr/core';
+
+const config = (isMainThread ? JSON.parse(process.env[POOL_CONFIG_ENV] ?? '{}') : workerData) as PoolMemberConfig & { index: number };
+const log = createLogger({ ...(config.logLevel ? { level: config.logLevel as LevelWithSilent } : {}), base: { pid: process.pid, member: config.index } });
+const tasks = await loadTasks(config.tasksModule);
+const worker = new Worker({
+  tasks,
+  concurrency: config.concurrency,
+  logger: log,
+  ...(config.queues ? { queues: config.queues } : {}),
+  ...(config.namespace ? { namespace: config.namespace } : {}),
+  ...(config.leaseTtl ? { leaseTtl: config.leaseTtl as Duration } : {}),
+  ...(config.shutdownGrace ? { shutdownGrace: config.shutdownGrace as Duration } : {}),
+});
+// handlers first: a signal that arrives while starting still shuts down gracefully
+if (isMainThread) onShutdownSignals(() => worker.close(), log);
+await worker.start();
+if (isMainThread) {
+  process.send?.({ type: 'ready', id: worker.id });
+} else {
+  parentPort?.postMessage({ type: 'ready', id: worker.id });
+  parentPort?.on('message', (msg: { type?: string }) => {
+    if (msg?.type === 'shutdown') void worker.close().then(() => process.exit(0));
+  });
+}

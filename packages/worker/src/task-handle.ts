@@ -1,0 +1,144 @@
+/**
+ * A handle on a submitted task: wait for its result, ask its status, cancel it.
+ * @module
+ */
+import { type Duration, isDbrError, type Namespace, parseDuration } from '@tsdbr/core';
+import { classify, encode, type ResultEnvelope } from './envelope.js';
+import { ResultTimeoutError, TaskCancelledError, TaskFailedError } from './errors.js';
+import { type QueueNames, WORKER_PATTERN } from './protocol.js';
+import type { HeartbeatValue } from './lease.js';
+import { expiryEntry } from './outcome.js';
+
+/** Where a task is. */
+export type TaskState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+/** What status() reports. */
+export interface TaskStatus {
+  id: string;
+  state: TaskState;
+  /** The worker running it (state 'running'). */
+  worker?: string;
+  /** Its attempt (state 'running', or attempts made when finished). */
+  attempt?: number;
+  /** Last reported progress (state 'running'). */
+  progress?: unknown;
+  /** The error, when failed or cancelled. */
+  error?: { name: string; message: string };
+}
+
+/** Options of result(). */
+export interface ResultOptions {
+  /** How long to wait (default 'infinite'). Rejects with ResultTimeoutError after it. */
+  timeout?: Duration;
+  /** Aborting stops waiting (the task keeps running). */
+  signal?: AbortSignal;
+}
+
+/** How long a cancel marker for a task that already finished lingers before it is dropped. */
+const CANCEL_MARKER_TTL_MS = 24 * 3_600_000;
+
+/** A submitted task. `O` is the output type of its task's schema. */
+export class TaskHandle<O = unknown> {
+  private settled: { ok: true; output: O } | { ok: false; error: Error } | undefined;
+
+  /** @internal Use TaskClient.submit() or TaskClient.handle(). */
+  constructor(
+    private readonly ns: Namespace,
+    private readonly names: QueueNames,
+    /** The task's id. */
+    readonly id: string,
+    /** Keep the result after reading it (dedup'd and workflow tasks: several readers may wait for it). */
+    private readonly keep: boolean,
+  ) {}
+
+  /** The queue the task is in. */
+  get queue(): string {
+    return this.names.queue;
+  }
+
+  /**
+   * Waits for the task's result. Resolves with the output; rejects with TaskFailedError (it failed for
+   * good), TaskCancelledError, or ResultTimeoutError. The result is consumed (deleted) by the first call,
+   * unless the task was submitted with a dedup key; later calls on the same handle return the same outcome.
+   */
+  async result(options: ResultOptions = {}): Promise<O> {
+    if (this.settled === undefined) {
+      const timeout = options.timeout ?? 'infinite';
+      const name = this.names.result(this.id);
+      let bytes: Buffer;
+      try {
+        const take = { timeout, ...(options.signal ? { signal: options.signal } : {}) };
+        bytes = this.keep ? await this.ns.read(name, take) : await this.ns.get(name, take);
+      } catch (err) {
+        if (isDbrError(err, 'DBR_ERR_TIMEOUT') || isDbrError(err, 'DBR_ERR_UNAVAIL')) throw new ResultTimeoutError(this.id, parseDuration(timeout, 'timeout'));
+        throw err;
+      }
+      this.settle(bytes);
+    }
+    const s = this.settled!;
+    if (s.ok) return s.output;
+    throw s.error;
+  }
+
+  /** Where the task is now. Reads heartbeats to find running tasks: not for hot loops. */
+  async status(): Promise<TaskStatus> {
+    if (this.settled === undefined) {
+      try {
+        this.settle(await this.ns.read(this.names.result(this.id), { timeout: 0 }));
+      } catch (err) {
+        if (!isDbrError(err, 'DBR_ERR_UNAVAIL')) throw err;
+      }
+    }
+    if (this.settled !== undefined) {
+      const s = this.settled;
+      if (s.ok) return { id: this.id, state: 'completed' };
+      const error = { name: s.error.name, message: s.error.message };
+      return s.error instanceof TaskCancelledError ? { id: this.id, state: 'cancelled', error } : { id: this.id, state: 'failed', error, attempt: (s.error as TaskFailedError).attempts };
+    }
+    const running = await findRunning(this.ns, this.id);
+    if (running) return { id: this.id, state: 'running', worker: running.worker, attempt: running.attempt, progress: running.progress };
+    return { id: this.id, state: 'queued' };
+  }
+
+  /**
+   * Asks for the task to be cancelled. A queued task is dropped when a worker claims it; a running task's
+   * ctx.signal aborts at once. Either way result() rejects with TaskCancelledError. No effect on a task that
+   * already finished.
+   */
+  async cancel(): Promise<void> {
+    await cancelTask(this.ns, this.names, this.id);
+  }
+
+  private settle(bytes: Buffer): void {
+    const stored = classify(bytes);
+    if (stored.kind !== 'result') {
+      this.settled = { ok: false, error: new Error(`The value under ${this.names.result(this.id)} is not a result envelope; something else wrote there.`) };
+      return;
+    }
+    const r: ResultEnvelope = stored.env;
+    if (r.ok) this.settled = { ok: true, output: r.output as O };
+    else if (r.cancelled) this.settled = { ok: false, error: new TaskCancelledError(this.id) };
+    else this.settled = { ok: false, error: new TaskFailedError(this.id, r.task, r.attempts, r.error ?? { name: 'Error', message: 'unknown error' }) };
+  }
+}
+
+/** Puts a task's cancel marker (and schedules its removal, in case the task finished already). */
+export async function cancelTask(ns: Namespace, names: QueueNames, id: string): Promise<void> {
+  const marker = names.cancel(id);
+  await ns.putMany<Uint8Array>([[marker, encode({ at: Date.now() })], expiryEntry(names, marker, CANCEL_MARKER_TTL_MS)]);
+}
+
+/** Finds a task in the workers' heartbeats. */
+export async function findRunning(ns: Namespace, id: string): Promise<{ worker: string; attempt: number; progress?: unknown } | undefined> {
+  for (const name of await ns.list(WORKER_PATTERN)) {
+    let hb: HeartbeatValue;
+    try {
+      hb = JSON.parse((await ns.read(name, { timeout: 0 })).toString('utf8')) as HeartbeatValue;
+    } catch {
+      continue;
+    }
+    const t = hb.tasks?.find((x) => x.id === id);
+    if (t) return { worker: hb.id, attempt: t.attempt, ...(t.progress !== undefined ? { progress: t.progress } : {}) };
+  }
+  return undefined;
+}

@@ -1,0 +1,388 @@
+/**
+ * Workflows: a function that calls wf.run(task, input) builds a DAG by dataflow. wf.run returns a reference
+ * (a StepRef, also awaitable) that can be placed anywhere inside another step's input; that step is submitted
+ * once every reference in its input has resolved. State lives in the namespace (`wf:<name>:<run>:*`), so
+ * running the same workflow with the same run id after the driver died resumes it: steps whose output was
+ * saved are not run again, and steps already submitted are waited for, not resubmitted.
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { type Duration, isDbrError, type Namespace } from '@tsdbr/core';
+import type { output as zOutput, ZodType } from 'zod';
+import type { TaskClient } from './client.js';
+import { decode, encode } from './envelope.js';
+import { DependencyFailedError, InvalidInputError, toIssues, WorkflowFailedError } from './errors.js';
+import { WorkflowNames } from './protocol.js';
+import type { AnyTask, TaskInput, TaskOutput } from './task.js';
+
+const STEP_REF = Symbol.for('tsdbr.worker.StepRef');
+
+/** A reference to a step's future output. Await it, or pass it inside another step's input. */
+export class StepRef<T> implements PromiseLike<T> {
+  /** @internal */
+  readonly [STEP_REF] = true;
+
+  /** @internal */
+  constructor(
+    /** The step's key, unique in its run. */
+    readonly key: string,
+    /** @internal */
+    readonly promise: Promise<T>,
+  ) {
+    promise.catch(() => undefined); // failures are reported by the run; awaiting still rejects
+  }
+
+  then<A = T, B = never>(onfulfilled?: ((value: T) => A | PromiseLike<A>) | null, onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+    return this.promise.then(onfulfilled, onrejected);
+  }
+}
+
+/** True if value is a StepRef (works across module copies). */
+export function isStepRef(value: unknown): value is StepRef<unknown> {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[STEP_REF] === true;
+}
+
+/** A value in which any part may be a StepRef (or another promise) to that part. */
+export type Refs<T> = T | StepRef<T> | PromiseLike<T> | (T extends readonly (infer E)[] ? readonly Refs<E>[] : T extends object ? { [K in keyof T]: Refs<T[K]> } : never);
+
+/** What happens when a step fails. */
+export type FailurePolicy = 'fail-fast' | 'continue';
+
+/** Options of workflow(). */
+export interface WorkflowOptions {
+  /** 'fail-fast' (default): the first failure cancels the rest. 'continue': independent steps go on; dependents are skipped; the run reports every failure. */
+  failurePolicy?: FailurePolicy;
+}
+
+/** State of a step. */
+export type StepState = 'waiting' | 'queued' | 'done' | 'cached' | 'failed' | 'skipped';
+
+/** A step as reported by a run. */
+export interface StepReport {
+  key: string;
+  task: string;
+  state: StepState;
+  /** Task id (steps that were submitted). */
+  taskId?: string;
+  startedAt?: number;
+  finishedAt?: number;
+  error?: string;
+}
+
+/** What the workflow function gets. */
+export interface WorkflowContext {
+  /** The workflow's name. */
+  readonly name: string;
+  /** This run's id. */
+  readonly runId: string;
+  /** The namespace the run lives in. */
+  readonly ns: Namespace;
+  /** Aborts when the run fails fast or is aborted. */
+  readonly signal: AbortSignal;
+  /** Adds a step: runs `task` once the references in `input` resolve. `key` names the step (default task name + index). */
+  run<T extends AnyTask>(task: T, input: Refs<TaskInput<T>>, options?: { key?: string; priority?: number }): StepRef<TaskOutput<T>>;
+  /** Fan-out: one step per input (keys `<key>.<i>`). Pass the returned array inside another step's input to fan in. */
+  map<T extends AnyTask>(task: T, inputs: readonly Refs<TaskInput<T>>[], options?: { key?: string; priority?: number }): StepRef<TaskOutput<T>>[];
+  /**
+   * Waits until any program puts a value under `tupleName` in the namespace (it is read, not consumed), parses
+   * it (JSON, or msgpack, else UTF-8 text) and validates it with `schema`.
+   */
+  waitFor<S extends ZodType>(tupleName: string, schema: S, options?: { key?: string; timeout?: Duration }): StepRef<zOutput<S>>;
+}
+
+/** A workflow definition. */
+export interface Workflow<A = void, R = unknown> {
+  readonly kind: 'tsdbr.workflow';
+  readonly name: string;
+  readonly options: Required<WorkflowOptions>;
+  readonly fn: (wf: WorkflowContext, args: A) => Promise<Refs<R>> | Refs<R>;
+}
+
+/** Defines a workflow. */
+export function workflow<R, A = void>(name: string, fn: (wf: WorkflowContext, args: A) => Promise<Refs<R>> | Refs<R>, options: WorkflowOptions = {}): Workflow<A, R> {
+  if (!/^[A-Za-z0-9_.-]{1,100}$/.test(name)) throw new TypeError(`Workflow name ${JSON.stringify(name)} is invalid: use 1-100 characters from A-Z a-z 0-9 _ . -.`);
+  return Object.freeze({ kind: 'tsdbr.workflow' as const, name, fn, options: { failurePolicy: options.failurePolicy ?? 'fail-fast' } });
+}
+
+/** True if value is a workflow made by workflow(). */
+export function isWorkflow(value: unknown): value is Workflow<unknown, unknown> {
+  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'tsdbr.workflow';
+}
+
+/** Options of runWorkflow. */
+export interface RunWorkflowOptions<A> {
+  /** Client whose namespace holds the run and to which steps are submitted. */
+  client: TaskClient;
+  /** Run id (default: the workflow's name). The same id resumes an unfinished run. */
+  runId?: string;
+  /** Arguments of the workflow function. */
+  args?: A;
+  /** Called whenever a step changes state. */
+  onStep?: (step: StepReport, all: readonly StepReport[]) => void;
+  /** Aborting cancels the run's queued steps and rejects. */
+  signal?: AbortSignal;
+}
+
+/** The outcome of a run. */
+export interface WorkflowReport<R> {
+  workflow: string;
+  runId: string;
+  status: 'completed' | 'failed';
+  output?: R;
+  steps: StepReport[];
+  failures: { step: string; error: string }[];
+  /** Steps whose saved outputs were reused (resume). */
+  resumed: number;
+  durationMs: number;
+}
+
+/** Runs (or resumes) a workflow. Resolves with the report; rejects with WorkflowFailedError when it failed. */
+export async function runWorkflow<A, R>(wfDef: Workflow<A, R>, options: RunWorkflowOptions<A>): Promise<WorkflowReport<R>> {
+  const report = await new WorkflowRun(wfDef, options).execute();
+  if (report.status === 'failed') {
+    const err = new WorkflowFailedError(report.workflow, report.runId, report.failures);
+    (err as WorkflowFailedError & { report: WorkflowReport<R> }).report = report;
+    throw err;
+  }
+  return report;
+}
+
+class WorkflowRun<A, R> {
+  private readonly steps = new Map<string, StepReport>();
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly counters = new Map<string, number>();
+  private readonly controller = new AbortController();
+  private readonly names: WorkflowNames;
+  private readonly runId: string;
+  private readonly started = Date.now();
+  private ns!: Namespace;
+  private resumed = 0;
+  private failed = false;
+  private infoTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly def: Workflow<A, R>,
+    private readonly o: RunWorkflowOptions<A>,
+  ) {
+    this.runId = o.runId ?? def.name;
+    if (!/^[A-Za-z0-9_.-]{1,100}$/.test(this.runId)) throw new TypeError(`Run id ${JSON.stringify(this.runId)} is invalid: use 1-100 characters from A-Z a-z 0-9 _ . -.`);
+    this.names = new WorkflowNames(def.name, this.runId);
+    o.signal?.addEventListener('abort', () => this.controller.abort(o.signal!.reason), { once: true });
+  }
+
+  async execute(): Promise<WorkflowReport<R>> {
+    this.ns = await this.o.client.namespace();
+    const ctx = this.context();
+    let output: R | undefined;
+    let fnError: unknown;
+    try {
+      output = (await resolveRefs(await this.def.fn(ctx, this.o.args as A), 'result')) as R;
+    } catch (err) {
+      fnError = err;
+    }
+    // let every started step settle (fail-fast has aborted the rest)
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    const failures = [...this.steps.values()].filter((s) => s.state === 'failed' || s.state === 'skipped').map((s) => ({ step: s.key, error: s.error ?? s.state }));
+    if (fnError !== undefined && failures.length === 0) failures.push({ step: '(workflow function)', error: (fnError as Error)?.message ?? String(fnError) });
+    const status = failures.length === 0 ? 'completed' : 'failed';
+    if (this.infoTimer !== undefined) clearTimeout(this.infoTimer);
+    if (status === 'completed') {
+      await this.ns.remove({ template: `${this.names.prefix}out:*` });
+      await this.ns.remove({ template: `${this.names.prefix}sub:*` });
+    }
+    await this.writeInfo(status);
+    const rep: WorkflowReport<R> = { workflow: this.def.name, runId: this.runId, status, steps: [...this.steps.values()], failures, resumed: this.resumed, durationMs: Date.now() - this.started };
+    if (status === 'completed') rep.output = output as R;
+    return rep;
+  }
+
+  private context(): WorkflowContext {
+    const self = this;
+    return {
+      name: this.def.name,
+      runId: this.runId,
+      ns: this.ns,
+      signal: this.controller.signal,
+      run(task, input, options = {}) {
+        return self.step(task, input, options.key ?? self.nextKey(task.name), options.priority);
+      },
+      map(task, inputs, options = {}) {
+        const base = options.key ?? self.nextKey(`${task.name}.map`);
+        return inputs.map((input, i) => self.step(task, input, `${base}.${i}`, options.priority));
+      },
+      waitFor(tupleName, schema, options = {}) {
+        const key = options.key ?? self.nextKey(`waitFor.${tupleName.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60)}`);
+        return self.track(key, 'waitFor', async (report) => {
+          report.state = 'queued';
+          self.changed(report);
+          const bytes = await self.ns.read(tupleName, { timeout: options.timeout ?? 'infinite', signal: self.controller.signal });
+          const parsed = schema.safeParse(decodeLoose(bytes));
+          if (!parsed.success) throw new InvalidInputError(`waitFor ${tupleName}`, toIssues(parsed.error.issues));
+          return parsed.data;
+        });
+      },
+    };
+  }
+
+  private nextKey(base: string): string {
+    const n = this.counters.get(base) ?? 0;
+    this.counters.set(base, n + 1);
+    return `${base}.${n}`.replace(/[^A-Za-z0-9_.@-]/g, '_');
+  }
+
+  private step<T extends AnyTask>(task: T, input: unknown, key: string, priority: number | undefined): StepRef<TaskOutput<T>> {
+    return this.track(key, task.name, async (report) => {
+      const resolved = await resolveRefs(input, key);
+      return this.executeStep(task, resolved, key, priority, report) as Promise<TaskOutput<T>>;
+    });
+  }
+
+  private track<T>(key: string, task: string, body: (report: StepReport) => Promise<T>): StepRef<T> {
+    if (this.steps.has(key)) throw new TypeError(`Workflow "${this.def.name}" has two steps with key "${key}"; give one of them another { key }.`);
+    const report: StepReport = { key, task, state: 'waiting' };
+    this.steps.set(key, report);
+    this.changed(report);
+    const p = (async () => {
+      try {
+        if (this.controller.signal.aborted) throw this.controller.signal.reason;
+        const out = await body(report);
+        if (report.state !== 'cached') report.state = 'done';
+        report.finishedAt = Date.now();
+        this.changed(report);
+        return out;
+      } catch (err) {
+        report.state = err instanceof DependencyFailedError || (this.failed && this.controller.signal.aborted) ? 'skipped' : 'failed';
+        report.error = (err as Error)?.message ?? String(err);
+        report.finishedAt = Date.now();
+        this.changed(report);
+        if (report.state === 'failed' && this.def.options.failurePolicy === 'fail-fast' && !this.failed) {
+          this.failed = true;
+          this.controller.abort(new DependencyFailedError(key, err));
+          void this.cancelQueued();
+        }
+        throw err;
+      }
+    })();
+    this.pending.add(p);
+    p.then(
+      () => this.pending.delete(p),
+      () => this.pending.delete(p),
+    );
+    return new StepRef<T>(key, p);
+  }
+
+  private async executeStep(task: AnyTask, input: unknown, key: string, priority: number | undefined, report: StepReport): Promise<unknown> {
+    const ns = this.ns;
+    const client = this.o.client;
+    const saved = await tryRead(ns, this.names.output(key));
+    if (saved !== undefined) {
+      report.state = 'cached';
+      this.resumed++;
+      return (decode(saved) as { output: unknown }).output;
+    }
+    const id = stepTaskId(this.def.name, this.runId, key);
+    report.taskId = id;
+    report.startedAt = Date.now();
+    const names = client.names(task.queue);
+    const handle = await client.handle(task, id, { keep: true });
+    if (!(await ns.has(this.names.submitted(key)))) {
+      await client.submit(task, input as never, { id, ...(priority !== undefined ? { priority } : {}) });
+      await ns.put(this.names.submitted(key), JSON.stringify({ id, queue: task.queue }));
+    }
+    report.state = 'queued';
+    this.changed(report);
+    try {
+      const output = await handle.result({ signal: this.controller.signal });
+      await ns.put(this.names.output(key), encode({ output }));
+      await ns.remove(names.result(id));
+      return output;
+    } catch (err) {
+      if (!this.controller.signal.aborted) {
+        // a failed step runs again when the run is resumed
+        await ns.remove(this.names.submitted(key));
+        await ns.remove(names.result(id));
+      }
+      throw err;
+    }
+  }
+
+  private async cancelQueued(): Promise<void> {
+    for (const s of this.steps.values()) {
+      if (s.state === 'queued' && s.taskId !== undefined && s.task !== 'waitFor') {
+        const sub = await tryRead(this.ns, this.names.submitted(s.key));
+        if (sub === undefined) continue;
+        const { queue } = JSON.parse(sub.toString('utf8')) as { queue: string };
+        await this.o.client.cancel(queue, s.taskId).catch(() => undefined);
+        await this.ns.remove(this.names.submitted(s.key)).catch(() => undefined);
+      }
+    }
+  }
+
+  private changed(step: StepReport): void {
+    this.o.onStep?.(step, [...this.steps.values()]);
+    if (this.infoTimer === undefined && this.ns !== undefined) {
+      this.infoTimer = setTimeout(() => {
+        this.infoTimer = undefined;
+        void this.writeInfo('running').catch(() => undefined);
+      }, 500);
+      this.infoTimer.unref();
+    }
+  }
+
+  private async writeInfo(status: string): Promise<void> {
+    const counts: Record<string, number> = {};
+    for (const s of this.steps.values()) counts[s.state] = (counts[s.state] ?? 0) + 1;
+    const info = { workflow: this.def.name, runId: this.runId, status, startedAt: this.started, updatedAt: Date.now(), steps: this.steps.size, ...counts };
+    const name = this.names.info();
+    await this.ns.put(name, JSON.stringify(info));
+    while ((await this.ns.count(name)) > 1) await this.ns.tryGet(name);
+  }
+}
+
+/** The deterministic task id of a step, so a resumed run finds its tasks. */
+export function stepTaskId(workflow: string, runId: string, key: string): string {
+  const h = createHash('sha1').update(`${workflow}\0${runId}\0${key}`).digest('hex').slice(0, 24);
+  return `wf-${h}`;
+}
+
+/** Replaces every StepRef inside value with its output (deeply, in arrays and plain objects). */
+export async function resolveRefs(value: unknown, step: string): Promise<unknown> {
+  if (isStepRef(value) || (typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function')) {
+    try {
+      return await (value as PromiseLike<unknown>);
+    } catch (err) {
+      throw err instanceof DependencyFailedError ? err : new DependencyFailedError(step, err);
+    }
+  }
+  if (Array.isArray(value)) return Promise.all(value.map((v) => resolveRefs(v, step)));
+  if (typeof value === 'object' && value !== null) {
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) return value;
+    const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await resolveRefs(v, step)] as const));
+    return Object.fromEntries(entries);
+  }
+  return value;
+}
+
+async function tryRead(ns: Namespace, name: string): Promise<Buffer | undefined> {
+  try {
+    return await ns.read(name, { timeout: 0 });
+  } catch (err) {
+    if (isDbrError(err, 'DBR_ERR_UNAVAIL')) return undefined;
+    throw err;
+  }
+}
+
+/** JSON, else msgpack, else UTF-8 text: how values put by other programs are read. */
+function decodeLoose(bytes: Buffer): unknown {
+  const text = bytes.toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    try {
+      return decode(bytes);
+    } catch {
+      return text;
+    }
+  }
+}
