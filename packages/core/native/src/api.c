@@ -432,6 +432,23 @@ static dbr_req_t *new_req(dbr_op_t op, dbr_backend_t *be, handle_t *hd, const ch
   return req;
 }
 
+/* A put request with the caller's buffer on handle h, holding the handle's reference (released on failure). */
+static dbr_req_t *new_put_req(dbr_op_t op, dbr_backend_t *be, DBR_Handle_t h, const char *name, const void *buf,
+                              int64_t len)
+{
+  handle_t *hd = handle_get(h);
+  if (hd == NULL) return NULL;
+  dbr_req_t *req = new_req(op, be, hd, name, NULL, NULL);
+  if (req == NULL) {
+    handle_put(h);
+    return NULL;
+  }
+  req->in = buf;
+  req->in_len = len;
+  req->deadline_ns = dbr_now_ns() + g_timeout_ns;
+  return req;
+}
+
 DBR_Tag_t dbrPutA(DBR_Handle_t dbr_handle, void *va_ptr, int64_t size, DBR_Tuple_name_t tuple_name,
                   DBR_Group_t group)
 {
@@ -440,17 +457,8 @@ DBR_Tag_t dbrPutA(DBR_Handle_t dbr_handle, void *va_ptr, int64_t size, DBR_Tuple
   if (be == NULL) return DB_TAG_ERROR;
   if (check_value(va_ptr, size) != DBR_SUCCESS || check_name("tuple name", tuple_name) != DBR_SUCCESS)
     return DB_TAG_ERROR;
-  handle_t *hd = handle_get(dbr_handle);
-  if (hd == NULL) return DB_TAG_ERROR;
-  dbr_req_t *req = new_req(DBR_OP_PUT, be, hd, tuple_name, NULL, NULL);
-  if (req == NULL) {
-    handle_put(dbr_handle);
-    return DB_TAG_ERROR;
-  }
-  req->in = va_ptr;
-  req->in_len = size;
-  req->deadline_ns = dbr_now_ns() + g_timeout_ns;
-  return start_tagged(req, dbr_handle);
+  dbr_req_t *req = new_put_req(DBR_OP_PUT, be, dbr_handle, tuple_name, va_ptr, size);
+  return req ? start_tagged(req, dbr_handle) : DB_TAG_ERROR;
 }
 
 /* ---- data access: read / get ---- */
@@ -940,27 +948,8 @@ DBR_Tag_t dbrxPutAsync(dbrx_queue_t *q, DBR_Handle_t h, const void *buf, int64_t
   dbr_backend_t *be = backend();
   if (be == NULL) return DB_TAG_ERROR;
   if (check_value(buf, size) != DBR_SUCCESS || check_name("tuple name", name) != DBR_SUCCESS) return DB_TAG_ERROR;
-  handle_t *hd = handle_get(h);
-  if (hd == NULL) return DB_TAG_ERROR;
-  dbr_req_t *req = new_req(DBR_OP_PUT, be, hd, name, NULL, NULL);
-  if (req == NULL) {
-    handle_put(h);
-    return DB_TAG_ERROR;
-  }
-  req->in = buf;
-  req->in_len = size;
-  req->deadline_ns = dbr_now_ns() + g_timeout_ns;
-  return start_queued(req, q, h);
-}
-
-static uint32_t rd32(const unsigned char *p)
-{
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t rd64(const unsigned char *p)
-{
-  return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
+  dbr_req_t *req = new_put_req(DBR_OP_PUT, be, h, name, buf, size);
+  return req ? start_queued(req, q, h) : DB_TAG_ERROR;
 }
 
 /* Validates a whole packed batch (see dbrxPutMany) before anything is stored. */
@@ -974,8 +963,8 @@ static DBR_Errorcode_t check_packed(const void *packed, int64_t len)
     if (total - off < 12)
       return dbr_err(DBR_ERR_INVALID, "batch record %llu at byte %llu: truncated header (12 bytes needed, %llu left)",
                      (unsigned long long)rec, (unsigned long long)off, (unsigned long long)(total - off));
-    uint32_t nl = rd32(p + off);
-    uint64_t vl = rd64(p + off + 4);
+    uint32_t nl = dbr_rd32(p + off);
+    uint64_t vl = dbr_rd64(p + off + 4);
     if (nl == 0 || nl > DBR_MAX_KEY_LEN)
       return dbr_err(DBR_ERR_INVALID, "batch record %llu at byte %llu: name length %u is not in 1..%d",
                      (unsigned long long)rec, (unsigned long long)off, nl, DBR_MAX_KEY_LEN);
@@ -1011,17 +1000,8 @@ DBR_Tag_t dbrxPutManyAsync(dbrx_queue_t *q, DBR_Handle_t h, const void *packed, 
   dbr_backend_t *be = backend();
   if (be == NULL) return DB_TAG_ERROR;
   if (check_packed(packed, len) != DBR_SUCCESS) return DB_TAG_ERROR;
-  handle_t *hd = handle_get(h);
-  if (hd == NULL) return DB_TAG_ERROR;
-  dbr_req_t *req = new_req(DBR_OP_PUT_MANY, be, hd, NULL, NULL, NULL);
-  if (req == NULL) {
-    handle_put(h);
-    return DB_TAG_ERROR;
-  }
-  req->in = packed;
-  req->in_len = len;
-  req->deadline_ns = dbr_now_ns() + g_timeout_ns;
-  return start_queued(req, q, h);
+  dbr_req_t *req = new_put_req(DBR_OP_PUT_MANY, be, h, NULL, packed, len);
+  return req ? start_queued(req, q, h) : DB_TAG_ERROR;
 }
 
 /* Validates a move-value and builds its request (holding both handles; NULL on error, handles released). */

@@ -641,23 +641,13 @@ static DBR_Errorcode_t mem_put_if_absent(dbr_backend_t *be, dbr_ns_t *h, const c
   return store_maybe(NS(h), name, node, stored);
 }
 
-static uint32_t rd32(const unsigned char *p)
-{
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t rd64(const unsigned char *p)
-{
-  return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
-
 static DBR_Errorcode_t mem_put_many(dbr_backend_t *be, dbr_ns_t *h, const void *packed, int64_t len)
 {
   (void)be;
   mem_ns_t *ns = NS(h);
   const unsigned char *p = packed, *end = p + len;
   size_t n = 0;
-  for (const unsigned char *q = p; q < end; n++) q += 12 + rd32(q) + rd64(q + 4);
+  for (const unsigned char *q = p; q < end; n++) q += 12 + dbr_rd32(q) + dbr_rd64(q + 4);
   if (n == 0) return DBR_SUCCESS;
 
   mem_node_t **nodes = calloc(n, sizeof *nodes);
@@ -671,8 +661,8 @@ static DBR_Errorcode_t mem_put_many(dbr_backend_t *be, dbr_ns_t *h, const void *
   }
   const unsigned char *q = p;
   for (size_t i = 0; i < n; i++) {
-    uint32_t nl = rd32(q);
-    uint64_t vl = rd64(q + 4);
+    uint32_t nl = dbr_rd32(q);
+    uint64_t vl = dbr_rd64(q + 4);
     names[i] = (const char *)q + 12;
     nlens[i] = nl;
     nodes[i] = node_new(q + 12 + nl, (int64_t)vl);

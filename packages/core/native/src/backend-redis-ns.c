@@ -762,16 +762,6 @@ static DBR_Errorcode_t r_put_if_absent(dbr_backend_t *b, dbr_ns_t *ns, const cha
   return DBR_SUCCESS;
 }
 
-static uint32_t rd32(const unsigned char *p)
-{
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t rd64(const unsigned char *p)
-{
-  return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
-
 int rb_build_put_many(rbe_t *be, const dbr_ns_t *ns, const void *packed, int64_t len, rcmd_t ***out)
 {
   const unsigned char *p = packed, *end = p + len;
@@ -779,8 +769,8 @@ int rb_build_put_many(rbe_t *be, const dbr_ns_t *ns, const void *packed, int64_t
   rcmd_t **cmds = NULL;
   int n = 0, cap = 0;
   while (p + 12 <= end) {
-    uint32_t nl = rd32(p);
-    uint64_t vl = rd64(p + 4);
+    uint32_t nl = dbr_rd32(p);
+    uint64_t vl = dbr_rd64(p + 4);
     const char *name = (const char *)p + 12;
     const unsigned char *val = p + 12 + nl;
     p = val + vl;

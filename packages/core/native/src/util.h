@@ -24,6 +24,17 @@ DBR_Errorcode_t dbr_err_static(DBR_Errorcode_t code, const char *msg);
 const char *dbr_err_message(void);
 DBR_Errorcode_t dbr_err_code(void);
 
+/** Little-endian fields of dbrxPutMany's packed records. */
+static inline uint32_t dbr_rd32(const unsigned char *p)
+{
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t dbr_rd64(const unsigned char *p)
+{
+  return (uint64_t)dbr_rd32(p) | (uint64_t)dbr_rd32(p + 4) << 32;
+}
+
 /** 64-bit hash of a byte string (not cryptographic; seeded once per process). */
 uint64_t dbr_hash(const void *data, size_t len);
 

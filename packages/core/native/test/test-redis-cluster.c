@@ -27,85 +27,7 @@
 #define CHECK_LAST_ERROR() dbrxLastError()
 #include "check.h"
 
-/* ---- servers (the same helpers in every test-redis-*.c) ---- */
-
-static char g_dir[256];
-static char g_script[512];
-
-static const char *script(void)
-{
-  if (g_script[0]) return g_script;
-  if (access("test/redis-servers.sh", X_OK) == 0) {
-    snprintf(g_script, sizeof g_script, "test/redis-servers.sh");
-  } else {
-    char exe[400] = "";
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) exe[n] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (slash) *slash = '\0';
-    snprintf(g_script, sizeof g_script, "%s/../../test/redis-servers.sh", exe);
-  }
-  return g_script;
-}
-
-static int run_script(char *out, size_t outlen, const char *fmt, ...)
-{
-  char args[1024], cmd[1600];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(args, sizeof args, fmt, ap);
-  va_end(ap);
-  snprintf(cmd, sizeof cmd, "%s %s", script(), args);
-  FILE *p = popen(cmd, "r");
-  if (!p) return -1;
-  char line[256] = "";
-  if (!fgets(line, sizeof line, p)) line[0] = '\0';
-  int st = pclose(p);
-  line[strcspn(line, "\n")] = '\0';
-  if (out) snprintf(out, outlen, "%s", line);
-  return (WIFEXITED(st) && WEXITSTATUS(st) == 0) ? 0 : -1;
-}
-
-static redisContext *rc_open(int port)
-{
-  redisContext *c = redisConnect("127.0.0.1", port);
-  if (!c || c->err) {
-    fprintf(stderr, "hiredis: cannot connect to 127.0.0.1:%d: %s\n", port, c ? c->errstr : "oom");
-    exit(2);
-  }
-  return c;
-}
-
-static int supervise(int (*body)(void))
-{
-  fflush(NULL);
-  pid_t pid = fork();
-  if (pid < 0) return 2;
-  if (pid == 0) exit(body());
-  int st = 0;
-  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-  }
-  if (g_dir[0]) run_script(NULL, 0, "stop %s", g_dir);
-  if (WIFSIGNALED(st)) {
-    printf("0 passed, 1 failed (the test process died of signal %d)\n", WTERMSIG(st));
-    return 1;
-  }
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
-}
-
-static double now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static void sleep_ms(int ms)
-{
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
+#include "redis-harness.h"
 
 /* ---- this test ---- */
 
@@ -485,7 +407,7 @@ static void test_killed_master(DBR_Handle_t h)
 
 static int body(void)
 {
-  for (int i = 0; i < 3; i++) g_rc[i] = rc_open(g_ports[i]);
+  for (int i = 0; i < 3; i++) g_rc[i] = rc_open(g_ports[i], NULL);
   load_slots();
   CHECK_STR(dbrxBackend(), "redis-cluster");
   DBR_Handle_t h = dbrCreate("cl", 0, NULL);
