@@ -5,15 +5,29 @@
  */
 import { ERROR_MESSAGES, type ErrorCodeName, errorCodeName } from './constants.js';
 
-function brand(name: string): symbol {
+function brandOf(name: string): symbol {
   return Symbol.for(`tsdbr.${name}`);
 }
 
-function markedInstance(value: unknown, mark: symbol): boolean {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[mark] === true;
-}
+/**
+ * Base of tsdbr's error classes. `instanceof` recognises instances by registered symbols, not prototype
+ * identity, so it works across duplicated module copies and worker_threads realms. Subclasses need nothing
+ * but `extends TsdbrError`.
+ */
+export class TsdbrError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    for (let c: unknown = new.target; typeof c === 'function' && c !== Error; c = Object.getPrototypeOf(c)) {
+      Object.defineProperty(this, brandOf((c as { name: string }).name), { value: true });
+    }
+  }
 
-const DBR_ERROR = brand('DbrError');
+  /** Recognises instances from any copy of the module that defines the class. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brandOf(this.name)] === true;
+  }
+}
 
 /** What to do about each error, appended to messages. */
 const HINTS: Partial<Record<ErrorCodeName, string>> = {
@@ -34,7 +48,7 @@ const HINTS: Partial<Record<ErrorCodeName, string>> = {
 };
 
 /** An error reported by the Data Broker, carrying its code's name and number. */
-export class DbrError extends Error {
+export class DbrError extends TsdbrError {
   /** The error code's name, for example `'DBR_ERR_TIMEOUT'`. */
   readonly code: ErrorCodeName | 'DBR_ERR_UNKNOWN';
   /** The numeric error code of the C API. */
@@ -42,15 +56,8 @@ export class DbrError extends Error {
 
   constructor(errno: number, message: string) {
     super(message);
-    this.name = 'DbrError';
     this.errno = errno;
     this.code = errorCodeName(errno);
-    Object.defineProperty(this, DBR_ERROR, { value: true });
-  }
-
-  /** Recognises instances from any copy of this module (worker_threads, duplicated installs). */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return markedInstance(value, DBR_ERROR);
   }
 
   /**
@@ -70,39 +77,11 @@ export function isDbrError(err: unknown, code?: ErrorCodeName): err is DbrError 
   return err instanceof DbrError && (code === undefined || err.code === code);
 }
 
-const LIBRARY_LOAD_ERROR = brand('LibraryLoadError');
-
 /** The native library could not be found or loaded. */
-export class LibraryLoadError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'LibraryLoadError';
-    Object.defineProperty(this, LIBRARY_LOAD_ERROR, { value: true });
-  }
-
-  /** Recognises instances from any copy of this module (worker_threads, duplicated installs). */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return markedInstance(value, LIBRARY_LOAD_ERROR);
-  }
-}
-
-const CONFIG_ERROR = brand('ConfigError');
+export class LibraryLoadError extends TsdbrError {}
 
 /** Invalid configuration (options or environment). */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-    Object.defineProperty(this, CONFIG_ERROR, { value: true });
-  }
-
-  /** Recognises instances from any copy of this module (worker_threads, duplicated installs). */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return markedInstance(value, CONFIG_ERROR);
-  }
-}
-
-const SCHEMA_ERROR = brand('SchemaError');
+export class ConfigError extends TsdbrError {}
 
 /** One problem found by a schema, with the path to the offending field. */
 export interface SchemaIssue {
@@ -111,7 +90,7 @@ export interface SchemaIssue {
 }
 
 /** A value did not match a channel's schema. */
-export class SchemaError extends Error {
+export class SchemaError extends TsdbrError {
   /** The tuple name involved. */
   readonly tuple: string;
   /** What the schema found wrong. */
@@ -120,15 +99,8 @@ export class SchemaError extends Error {
   constructor(tuple: string, direction: 'put' | 'get' | 'read', issues: SchemaIssue[]) {
     const lines = issues.map((i) => `  - ${i.path.length > 0 ? i.path.join('.') : '(value)'}: ${i.message}`);
     super(`Value ${direction === 'put' ? 'put under' : 'taken from'} "${tuple}" does not match the channel's schema:\n${lines.join('\n')}`);
-    this.name = 'SchemaError';
     this.tuple = tuple;
     this.issues = issues;
-    Object.defineProperty(this, SCHEMA_ERROR, { value: true });
-  }
-
-  /** Recognises instances from any copy of this module (worker_threads, duplicated installs). */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return markedInstance(value, SCHEMA_ERROR);
   }
 }
 

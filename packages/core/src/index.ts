@@ -10,7 +10,7 @@ export { Broker, type CreateOptions } from './broker.js';
 export { Namespace, type NamespaceInfo, type PutOptions, type ReadOptions, type TakeOptions, type TupleSelector } from './namespace.js';
 export { Channel, type ChannelOptions, type ChannelTakeOptions } from './channel.js';
 export { type Codec, codecs, json, msgpack, raw, toBytes, utf8, type ValueLike } from './codecs.js';
-export { ConfigError, DbrError, isDbrError, LibraryLoadError, SchemaError, type SchemaIssue } from './errors.js';
+export { ConfigError, DbrError, isDbrError, LibraryLoadError, SchemaError, type SchemaIssue, TsdbrError } from './errors.js';
 export { type BrokerOptions, type CompiledBrokerOptions, compileBrokerOptions, type Duration, parseDuration } from './options.js';
 export {
   DB_TAG_ERROR,

@@ -3,7 +3,7 @@
  * @module
  */
 import type { ErrorCodeName } from '../constants.js';
-import { ConfigError, DbrError, LibraryLoadError, SchemaError } from '../errors.js';
+import { ConfigError, DbrError, LibraryLoadError, SchemaError, TsdbrError } from '../errors.js';
 
 /** Exit codes of the `dbr` command. */
 export const ExitCode = {
@@ -39,21 +39,8 @@ const BY_CODE: Partial<Record<ErrorCodeName, number>> = {
   DBR_ERR_INVALID: ExitCode.USAGE,
 };
 
-const USAGE_ERROR = Symbol.for('tsdbr.UsageError');
-
 /** A mistake in how a command was called (exit code 2). */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-    Object.defineProperty(this, USAGE_ERROR, { value: true });
-  }
-
-  /** Recognises instances from any copy of this module. */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[USAGE_ERROR] === true;
-  }
-}
+export class UsageError extends TsdbrError {}
 
 /** The exit code for an error thrown by a command. */
 export function exitCodeOf(err: unknown): number {
