@@ -1,17 +1,10 @@
 /**
  * Errors of @tsdbr/worker. Each class has a name that says when it is thrown and a message that names the
- * problem and the fix. `instanceof` works across duplicated module copies and worker_threads realms: each
- * class recognises instances by a registered symbol, not by prototype identity.
+ * problem and the fix. As TsdbrErrors, `instanceof` works across duplicated module copies and worker_threads
+ * realms.
  * @module
  */
-
-function brand(name: string): symbol {
-  return Symbol.for(`tsdbr.worker.${name}`);
-}
-
-function isMarked(value: unknown, mark: symbol): boolean {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[mark] === true;
-}
+import { TsdbrError } from '@tsdbr/core';
 
 /** One problem a zod schema found, with the path to the offending field. */
 export interface Issue {
@@ -28,25 +21,15 @@ function formatIssues(issues: Issue[]): string {
   return issues.map((i) => `  - ${i.path.length > 0 ? i.path.join('.') : '(value)'}: ${i.message}`).join('\n');
 }
 
-const NON_RETRYABLE = brand('NonRetryableError');
-
 /**
  * Throw this from a task's `run` to fail the task at once: remaining attempts are skipped and the task goes
  * to the dead-letter list. Subclass it for your own permanent failures.
  */
-export class NonRetryableError extends Error {
+export class NonRetryableError extends TsdbrError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = 'NonRetryableError';
-    Object.defineProperty(this, NON_RETRYABLE, { value: true });
-  }
-
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return isMarked(value, NON_RETRYABLE);
   }
 }
-
-const INVALID_INPUT = brand('InvalidInputError');
 
 /** The input of a task does not match its `input` schema (thrown by submit, or by a worker for foreign submitters). */
 export class InvalidInputError extends NonRetryableError {
@@ -57,21 +40,13 @@ export class InvalidInputError extends NonRetryableError {
 
   constructor(task: string, issues: Issue[]) {
     super(`Input of task "${task}" does not match its input schema; fix the input (or the schema):\n${formatIssues(issues)}`);
-    this.name = 'InvalidInputError';
     this.task = task;
     this.issues = issues;
-    Object.defineProperty(this, INVALID_INPUT, { value: true });
-  }
-
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return isMarked(value, INVALID_INPUT);
   }
 }
 
-const INVALID_OUTPUT = brand('InvalidOutputError');
-
 /** A task's `run` returned a value that does not match its `output` schema; the attempt fails (and may retry). */
-export class InvalidOutputError extends Error {
+export class InvalidOutputError extends TsdbrError {
   /** The task's name. */
   readonly task: string;
   /** What the schema found wrong. */
@@ -79,55 +54,31 @@ export class InvalidOutputError extends Error {
 
   constructor(task: string, issues: Issue[]) {
     super(`Task "${task}" returned a value that does not match its output schema; fix run() or the schema:\n${formatIssues(issues)}`);
-    this.name = 'InvalidOutputError';
     this.task = task;
     this.issues = issues;
-    Object.defineProperty(this, INVALID_OUTPUT, { value: true });
-  }
-
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return isMarked(value, INVALID_OUTPUT);
   }
 }
-
-const TASK_TIMEOUT = brand('TaskTimeoutError');
 
 /** An attempt ran longer than the task's `timeout`; ctx.signal was aborted with this error. Retryable. */
-export class TaskTimeoutError extends Error {
+export class TaskTimeoutError extends TsdbrError {
   constructor(task: string, timeoutMs: number) {
     super(`Task "${task}" ran longer than its timeout of ${timeoutMs} ms and was aborted; raise \`timeout\` in defineTask (or per submit), or make run() honour ctx.signal sooner.`);
-    this.name = 'TaskTimeoutError';
-    Object.defineProperty(this, TASK_TIMEOUT, { value: true });
-  }
-
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return isMarked(value, TASK_TIMEOUT);
   }
 }
 
-const TASK_CANCELLED = brand('TaskCancelledError');
-
 /** The task was cancelled (handle.cancel() or `dbr tasks cancel`); result() rejects with it. Never retried. */
-export class TaskCancelledError extends Error {
+export class TaskCancelledError extends TsdbrError {
   /** The task's id. */
   readonly taskId: string;
 
   constructor(taskId: string) {
     super(`Task ${taskId} was cancelled.`);
-    this.name = 'TaskCancelledError';
     this.taskId = taskId;
-    Object.defineProperty(this, TASK_CANCELLED, { value: true });
-  }
-
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return isMarked(value, TASK_CANCELLED);
   }
 }
 
-const TASK_FAILED = brand('TaskFailedError');
-
 /** What result() rejects with when a task failed for good: the remote error's name, message and stack. */
-export class TaskFailedError extends Error {
+export class TaskFailedError extends TsdbrError {
   /** The task's id. */
   readonly taskId: string;
   /** The task's name. */
@@ -141,58 +92,34 @@ export class TaskFailedError extends Error {
 
   constructor(taskId: string, task: string, attempts: number, remote: { name: string; message: string; stack?: string | undefined }) {
     super(`Task "${task}" (${taskId}) failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${remote.name}: ${remote.message}`);
-    this.name = 'TaskFailedError';
     this.taskId = taskId;
     this.task = task;
     this.attempts = attempts;
     this.remoteName = remote.name;
     this.remoteStack = remote.stack;
-    Object.defineProperty(this, TASK_FAILED, { value: true });
-  }
-
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return isMarked(value, TASK_FAILED);
   }
 }
 
-const RESULT_TIMEOUT = brand('ResultTimeoutError');
-
 /** result({timeout}) saw no result in time. The task may still be queued or running: call result() again. */
-export class ResultTimeoutError extends Error {
+export class ResultTimeoutError extends TsdbrError {
   /** The task's id. */
   readonly taskId: string;
 
   constructor(taskId: string, timeoutMs: number) {
     super(`No result for task ${taskId} within ${timeoutMs} ms; it may still be queued or running (check \`dbr tasks inspect ${taskId}\` and that a worker serves its queue), or wait longer.`);
-    this.name = 'ResultTimeoutError';
     this.taskId = taskId;
-    Object.defineProperty(this, RESULT_TIMEOUT, { value: true });
-  }
-
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return isMarked(value, RESULT_TIMEOUT);
   }
 }
-
-const UNKNOWN_TASK = brand('UnknownTaskError');
 
 /** A worker claimed a task whose name it does not know. Every worker of a queue must load all of its tasks. */
 export class UnknownTaskError extends NonRetryableError {
   constructor(task: string, queue: string, known: string[]) {
     super(`No task named "${task}" is registered on this worker (queue "${queue}"; known: ${known.join(', ') || 'none'}); load it with --tasks, or give the task its own queue.`);
-    this.name = 'UnknownTaskError';
-    Object.defineProperty(this, UNKNOWN_TASK, { value: true });
-  }
-
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return isMarked(value, UNKNOWN_TASK);
   }
 }
 
-const EXEC_ERROR = brand('ExecError');
-
 /** ctx.exec(): the program exited non-zero, was killed, or could not start. */
-export class ExecError extends Error {
+export class ExecError extends TsdbrError {
   /** Exit code, or null when killed by a signal or not started. */
   readonly exitCode: number | null;
   /** The signal that killed it, if any. */
@@ -203,56 +130,32 @@ export class ExecError extends Error {
   constructor(command: string, exitCode: number | null, signal: NodeJS.Signals | null, stderrTail: string, cause?: unknown) {
     const how = cause !== undefined ? `could not start (${(cause as Error).message ?? String(cause)}); check the program name and PATH` : signal !== null ? `was killed by ${signal}` : `exited with code ${exitCode}`;
     super(`Command \`${command}\` ${how}${stderrTail ? `; last stderr:\n${stderrTail}` : ''}`, cause !== undefined ? { cause } : undefined);
-    this.name = 'ExecError';
     this.exitCode = exitCode;
     this.signal = signal;
     this.stderrTail = stderrTail;
-    Object.defineProperty(this, EXEC_ERROR, { value: true });
-  }
-
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return isMarked(value, EXEC_ERROR);
   }
 }
-
-const WORKER_SHUTDOWN = brand('WorkerShutdownError');
 
 /** The reason ctx.signal aborts with when the worker shuts down before the task finished; the task is requeued. */
-export class WorkerShutdownError extends Error {
+export class WorkerShutdownError extends TsdbrError {
   constructor() {
     super('The worker is shutting down; this task was released back to its queue and will run again elsewhere.');
-    this.name = 'WorkerShutdownError';
-    Object.defineProperty(this, WORKER_SHUTDOWN, { value: true });
-  }
-
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return isMarked(value, WORKER_SHUTDOWN);
   }
 }
 
-const DEPENDENCY_FAILED = brand('DependencyFailedError');
-
 /** A workflow step was skipped because a step it depends on (a reference in its input) failed. */
-export class DependencyFailedError extends Error {
+export class DependencyFailedError extends TsdbrError {
   /** The step that was skipped. */
   readonly step: string;
 
   constructor(step: string, cause: unknown) {
     super(`Workflow step "${step}" was skipped: a step it depends on failed (${(cause as Error)?.message ?? String(cause)})`, { cause });
-    this.name = 'DependencyFailedError';
     this.step = step;
-    Object.defineProperty(this, DEPENDENCY_FAILED, { value: true });
-  }
-
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return isMarked(value, DEPENDENCY_FAILED);
   }
 }
 
-const WORKFLOW_FAILED = brand('WorkflowFailedError');
-
 /** A workflow run failed: some steps failed (listed), or the workflow function threw. */
-export class WorkflowFailedError extends Error {
+export class WorkflowFailedError extends TsdbrError {
   /** Keys of the failed steps with their error messages. */
   readonly failures: { step: string; error: string }[];
 
@@ -262,13 +165,7 @@ export class WorkflowFailedError extends Error {
       `Workflow "${workflow}" run "${runId}" failed${failures.length > 0 ? ` (${failures.length} step${failures.length === 1 ? '' : 's'}):\n${list}` : `: ${(cause as Error)?.message ?? String(cause)}`}\nFix the cause and run it again with the same run id: completed steps are not re-run.`,
       cause !== undefined ? { cause } : undefined,
     );
-    this.name = 'WorkflowFailedError';
     this.failures = failures;
-    Object.defineProperty(this, WORKFLOW_FAILED, { value: true });
-  }
-
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return isMarked(value, WORKFLOW_FAILED);
   }
 }
 
