@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { escapeGlob, globMatch } from '../src/server/glob.js';
 import { buildPreview, hexDump } from '../src/server/preview.js';
 import { paced } from '../src/server/state.js';
-import { normalizeProgress, queueOf } from '../src/server/worker-protocol.js';
+import { queueOf } from '@tsdbr/worker';
+import { normalizeProgress } from '../src/server/progress.js';
 
 describe('globs as the Data Broker reads them', () => {
   it('matches *, ?, classes and escapes', () => {

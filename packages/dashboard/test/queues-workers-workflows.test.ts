@@ -100,6 +100,15 @@ describe('queues, workers and workflows from the worker tuple layout', () => {
     expect(again.statusCode).toBe(404);
   });
 
+  it('answers 400 with the naming rule for an invalid queue name or task id', async () => {
+    const badQueue = await post(`/api/queues/${encodeURIComponent(ns.name)}/${encodeURIComponent('bad queue')}/retry`, { id: 'bad-1' });
+    expect(badQueue.statusCode).toBe(400);
+    expect(badQueue.json().error.message).toContain('A-Z a-z 0-9 _ . -');
+    const badId = await post(`/api/queues/${encodeURIComponent(ns.name)}/render/cancel`, { id: 'no spaces' });
+    expect(badId.statusCode).toBe(400);
+    expect(badId.json().error.message).toContain('is invalid');
+  });
+
   it('cancels a task with the protocol marker and purges the waiting tasks', async () => {
     expect((await post(`/api/queues/${encodeURIComponent(ns.name)}/render/cancel`, { id: 't4' })).statusCode).toBe(200);
     expect(await ns.has(q('render').cancel('t4'))).toBe(true);

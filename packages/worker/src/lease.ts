@@ -30,6 +30,14 @@ export interface WorkerStats {
   recovered: number;
 }
 
+/** Per-queue counters of a worker. */
+export interface QueueStats {
+  /** Tasks of the queue completed. */
+  completed: number;
+  /** Tasks of the queue that failed for good (dead-lettered). */
+  failed: number;
+}
+
 /** The JSON value of `worker:<id>`. */
 export interface HeartbeatValue {
   id: string;
@@ -44,6 +52,8 @@ export interface HeartbeatValue {
   concurrency: number;
   tasks: HeartbeatTask[];
   stats: WorkerStats;
+  /** Per-queue counters (absent in heartbeats of older workers). */
+  byQueue?: Record<string, QueueStats>;
 }
 
 /** Writes a worker's heartbeat periodically. */
@@ -58,7 +68,7 @@ export class Heartbeat {
     private readonly ns: Namespace,
     private readonly id: string,
     private readonly intervalMs: number,
-    private readonly describe: () => Pick<HeartbeatValue, 'queues' | 'concurrency' | 'tasks' | 'stats' | 'leaseTtlMs'>,
+    private readonly describe: () => Pick<HeartbeatValue, 'queues' | 'concurrency' | 'tasks' | 'stats' | 'byQueue' | 'leaseTtlMs'>,
     private readonly onError: (err: unknown) => void,
   ) {
     this.name = workerName(id);

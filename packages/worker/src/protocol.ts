@@ -60,6 +60,7 @@ export class QueueNames {
   /** Prefix shared by every name of the queue: `q:{<queue>}:`. */
   readonly prefix: string;
 
+  /** @param queue the queue's name (checked: see checkQueue). */
   constructor(readonly queue: string) {
     checkQueue(queue);
     this.prefix = `q:{${queue}}:`;
@@ -120,6 +121,11 @@ export class QueueNames {
     return `${this.prefix}cancel:${id}`;
   }
 
+  /** Holds a dead letter while `retryDeadLetter` (or `dbr tasks retry`) requeues its task. */
+  retrying(id: string): string {
+    return `${this.prefix}retrying:${id}`;
+  }
+
   /** Dedup claim: the FIFO head is the id of the live task that owns the key. */
   dedup(key: string): string {
     return `${this.prefix}dedup:${key}`;
@@ -167,8 +173,10 @@ export const WORKER_PATTERN = 'worker:*';
 
 /** Names of a workflow run's state. */
 export class WorkflowNames {
+  /** Prefix shared by every name of the run: `wf:<workflow>:<run>:`. */
   readonly prefix: string;
 
+  /** @param workflow the workflow's name; @param runId the run's id. */
   constructor(
     readonly workflow: string,
     readonly runId: string,

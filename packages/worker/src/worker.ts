@@ -13,7 +13,7 @@ import { classify, type DeadLetter, isJson, type ResultEnvelope, type TaskEnvelo
 import { InvalidInputError, InvalidOutputError, NonRetryableError, serializeError, TaskCancelledError, TaskTimeoutError, toIssues, UnknownTaskError, WorkerShutdownError } from './errors.js';
 import { execProgram } from './exec.js';
 import { ExpirySweeper } from './expiry.js';
-import { Heartbeat, type HeartbeatTask, LivenessTracker, type WorkerStats } from './lease.js';
+import { Heartbeat, type HeartbeatTask, LivenessTracker, type QueueStats, type WorkerStats } from './lease.js';
 import { createLogger } from './logger.js';
 import { deadDelivery, type Delivery, expiryEntry, finishSlot, resultDelivery, taskDelivery } from './outcome.js';
 import { type Band, QueueNames } from './protocol.js';
@@ -71,6 +71,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly id: string;
   /** Cumulative counters (also in the heartbeat). */
   readonly stats: WorkerStats = { claimed: 0, completed: 0, failed: 0, retried: 0, dead: 0, cancelled: 0, recovered: 0 };
+  /** Completed and failed-for-good counts per queue (also in the heartbeat, for dashboards). */
+  private readonly byQueue: Record<string, QueueStats> = {};
   private readonly log: Logger;
   private readonly scheduler: Scheduler;
   private readonly running = new Map<string, Execution>();
@@ -418,6 +420,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       deliveries.push(resultDelivery(names, r, json));
       resultExpiry();
       this.stats.completed++;
+      this.queueStats(names.queue).completed++;
       await finishSlot(ns, names, ex.slot, ex.outbox, deliveries, extra);
       this.emit('completed', { ...base, output });
     } else {
@@ -450,6 +453,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         else {
           this.stats.failed++;
           this.stats.dead++;
+          this.queueStats(names.queue).failed++;
         }
         await finishSlot(ns, names, ex.slot, ex.outbox, deliveries, extra);
         if (!ex.cancelled) await this.trimDead(q);
@@ -480,6 +484,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
   }
 
+  private queueStats(queue: string): QueueStats {
+    return (this.byQueue[queue] ??= { completed: 0, failed: 0 });
+  }
+
   private describe() {
     const tasks: HeartbeatTask[] = [];
     for (const ex of this.running.values()) {
@@ -488,7 +496,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       tasks.push(t);
       if (tasks.length >= 256) break; // bounded
     }
-    return { queues: this.options.queues, concurrency: this.options.concurrency, tasks, stats: { ...this.stats }, leaseTtlMs: this.options.leaseTtlMs };
+    return { queues: this.options.queues, concurrency: this.options.concurrency, tasks, stats: { ...this.stats }, byQueue: structuredClone(this.byQueue), leaseTtlMs: this.options.leaseTtlMs };
   }
 
   private fail(err: unknown, where: string): void {

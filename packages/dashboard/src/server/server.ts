@@ -2,7 +2,7 @@
  * The dashboard's HTTP server: Fastify on @tsdbr/core's public API, in the process that owns the broker.
  * @module
  */
-import { isDbrError } from '@tsdbr/core';
+import { ConfigError, isDbrError } from '@tsdbr/core';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { DashboardHttpError } from '../errors.js';
 import { compileDashboardOptions, type CompiledDashboardOptions, type DashboardOptions } from '../options.js';
@@ -142,6 +142,8 @@ async function produceTopic(ctx: DashboardContext, event: string, args: string[]
 
 function describeError(err: FastifyError | Error): { status: number; code: string; message: string } {
   if (err instanceof DashboardHttpError) return { status: err.statusCode, code: err.code, message: err.message };
+  // an invalid queue name or task id, as @tsdbr/worker's protocol checks them; the message names the rule
+  if (err instanceof ConfigError) return { status: 400, code: 'BAD_REQUEST', message: err.message };
   if (isDbrError(err)) {
     switch (err.code) {
       case 'DBR_ERR_UNAVAIL':

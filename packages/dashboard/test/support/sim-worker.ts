@@ -1,20 +1,16 @@
 /**
- * Writes tuples exactly as @tsdbr/worker does (docs/protocol.md): task envelopes in the bands, a worker
- * that claims them into its slot, beats its heartbeat, puts results and dead letters. The dashboard's task
- * views are tested against this layout without a dependency on the worker package.
+ * Writes tuples exactly as @tsdbr/worker does (docs/protocol.md), with its tuple names: task envelopes in the
+ * bands, a worker that claims them into its slot, beats its heartbeat, puts results and dead letters. The
+ * dashboard's task views are tested step by step against it (browser-real-workers.test.ts runs real workers).
  */
 import { hostname } from 'node:os';
 import { msgpack, type Namespace } from '@tsdbr/core';
+import { QueueNames } from '@tsdbr/worker';
 
 const mp = msgpack<unknown>();
 
-export const q = (queue: string) => ({
-  pending: (band: 'hi' | 'normal' | 'lo' = 'normal') => (band === 'normal' ? `q:{${queue}}:pending` : `q:{${queue}}:pending:${band}`),
-  run: (worker: string, slot: number) => `q:{${queue}}:run:${worker}:${slot}`,
-  result: (id: string) => `q:{${queue}}:result:${id}`,
-  dead: () => `q:{${queue}}:dead`,
-  cancel: (id: string) => `q:{${queue}}:cancel:${id}`,
-});
+/** Tuple names of a queue (@tsdbr/worker's). */
+export const q = (queue: string) => new QueueNames(queue);
 
 /** Submits tasks (msgpack envelopes) like TaskClient.submit. */
 export async function submit(ns: Namespace, queue: string, task: string, inputs: unknown[], prefix = 't'): Promise<string[]> {

@@ -14,6 +14,7 @@ import { WorkerPool } from '../pool.js';
 import { countSteps, ProgressBar, stepTable } from '../progress.js';
 import { runWorkflow, type StepReport, type Workflow, type WorkflowReport } from '../workflow.js';
 import { namespaceOption, openNamespace, parseJson, positiveInt } from './common.js';
+import { loadDashboard } from './load-dashboard.js';
 
 interface RunOptions {
   id?: string;
@@ -24,6 +25,8 @@ interface RunOptions {
   tasks?: string;
   namespace?: string;
   json?: boolean;
+  dashboard?: boolean;
+  port?: string;
 }
 
 /** Runs a workflow module; shared by `dbr run` and `dbr demo`. Returns the exit code. */
@@ -35,6 +38,10 @@ export async function runWorkflowModule(path: string, opts: RunOptions, globals:
   else if (workflows.length > 1) throw new UsageError(`${path} exports ${workflows.length} workflows (${workflows.map((w) => w.name).join(', ')}): pick one with --workflow NAME.`);
   if (wf === undefined) throw new UsageError(`${path} exports no workflow${opts.workflow ? ` named "${opts.workflow}"` : ''}: export the value returned by workflow(name, fn).`);
   const log = createLogger({ level: (process.env.DBR_LOG_LEVEL as 'warn' | undefined) ?? 'warn' });
+  const port = opts.port === undefined ? undefined : Number(opts.port);
+  if (port !== undefined && (!/^\d+$/.test(opts.port ?? '') || port > 65535)) throw new UsageError(`--port must be a port number (0-65535; 0 picks a free one), got "${opts.port}".`);
+  if (port !== undefined && !opts.dashboard) throw new UsageError('--port is the dashboard\'s port: add --dashboard.');
+  const dashboardModule = opts.dashboard ? await loadDashboard() : undefined;
   const { broker, ns } = await openNamespace(globals, opts.namespace, true);
   const onMem = broker.backend === 'mem';
   const workers = opts.workers !== undefined ? Number(opts.workers) : onMem ? Math.max(1, Math.min(availableParallelism(), 8)) : 0;
@@ -48,6 +55,17 @@ export async function runWorkflowModule(path: string, opts: RunOptions, globals:
   if (workers > 0) {
     pool = new WorkerPool({ member: { tasksModule, concurrency: positiveInt(opts.concurrency, '--concurrency', 1), namespace: ns.name, logLevel: process.env.DBR_LOG_LEVEL ?? 'warn', leaseTtl: '10s' }, size: workers, kind: onMem ? 'threads' : 'processes', log });
     pool.start();
+  }
+  let dashboard: { url: string; close(): Promise<void> } | undefined;
+  if (dashboardModule !== undefined) {
+    try {
+      dashboard = await dashboardModule.startDashboard({ broker, ...(port !== undefined ? { port } : {}) });
+    } catch (err) {
+      await pool?.close();
+      await broker.close();
+      throw err;
+    }
+    process.stderr.write(`dashboard: ${dashboard.url}\n`);
   }
   const bar = new ProgressBar();
   const abort = new AbortController();
@@ -77,6 +95,7 @@ export async function runWorkflowModule(path: string, opts: RunOptions, globals:
     }
   } finally {
     process.off('SIGINT', onSigint);
+    await dashboard?.close();
     await pool?.close();
     await broker.close();
   }
@@ -95,7 +114,9 @@ export function registerRunCommand(program: Command, globals: () => GlobalOption
     .option('--workers <n>', 'local worker threads (embedded backend; default: CPUs, max 8) or processes (Redis; default 0: use `dbr worker`)')
     .option('-c, --concurrency <n>', 'tasks at once per local worker (default 1)')
     .option('-t, --tasks <file>', 'module with the tasks for local workers (default: the workflow module)')
-    .option('--json', 'print the report as JSON');
+    .option('--json', 'print the report as JSON')
+    .option('--dashboard', 'serve the dashboard in this process while the workflow runs (needs @tsdbr/dashboard); prints its URL')
+    .option('--port <n>', 'port of --dashboard (default 8642; 0 picks a free one)');
   namespaceOption(cmd).action(async (file: string, opts: RunOptions) => {
     process.exitCode = await runWorkflowModule(file, opts, globals());
   });

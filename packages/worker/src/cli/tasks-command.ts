@@ -2,53 +2,20 @@
  * `dbr tasks ls|inspect|retry|cancel`: look at queues, one task, dead letters; requeue or cancel tasks.
  * @module
  */
-import { isDbrError, type Namespace } from '@tsdbr/core';
-import { ExitCode, type GlobalOptions, UsageError } from '@tsdbr/core/cli';
+import type { Namespace } from '@tsdbr/core';
+import { ExitCode, type GlobalOptions } from '@tsdbr/core/cli';
 import type { Command } from 'commander';
-import { classify, decode, encode, type DeadLetter, type TaskEnvelope } from '../envelope.js';
-import { taskDestination } from '../outcome.js';
+import { cancelTask, retryDeadLetter } from '../admin.js';
+import type { DeadLetter } from '../envelope.js';
+import { failedTasks, findFailedTask, listQueues, peekResult, queueCounts } from '../inspect.js';
 import { table } from '../progress.js';
-import { BANDS, checkId, QueueNames } from '../protocol.js';
-import { cancelTask, TaskHandle } from '../task-handle.js';
+import { checkId, checkQueue, QueueNames } from '../protocol.js';
+import { TaskHandle } from '../task-handle.js';
 import { namespaceOption, openNamespace } from './common.js';
 
-/** Queue names found in a namespace. */
-export async function discoverQueues(ns: Namespace): Promise<string[]> {
-  const queues = new Set<string>();
-  for (const name of await ns.list('q:{*}:*')) {
-    const m = /^q:\{([^}]+)\}:/.exec(name);
-    if (m) queues.add(m[1]!);
-  }
-  return [...queues].sort();
-}
-
-/** Counts of one queue. */
-export async function queueCounts(ns: Namespace, queue: string) {
-  const n = new QueueNames(queue);
-  const pending: Record<string, number> = {};
-  for (const b of BANDS) pending[b] = await ns.count(n.pending(b));
-  let delayed = 0;
-  for (const name of await ns.list(n.delayedPattern())) delayed += await ns.count(name);
-  let running = 0;
-  for (const name of await ns.list(n.runPattern())) running += await ns.count(name);
-  const results = (await ns.list(n.resultPattern())).length;
-  return { queue, pending, delayed, running, dead: await ns.count(n.dead()), results };
-}
-
-async function findDead(ns: Namespace, names: QueueNames, id: string): Promise<{ index: number; letter: DeadLetter } | undefined> {
-  const total = await ns.count(names.dead());
-  for (let i = 0; i < total; i++) {
-    let bytes: Buffer;
-    try {
-      bytes = await ns.read(names.dead(), { timeout: 0, index: i });
-    } catch (err) {
-      if (isDbrError(err, 'DBR_ERR_UNAVAIL')) return undefined;
-      throw err;
-    }
-    const s = classify(bytes);
-    if (s.kind === 'dead' && s.env.id === id) return { index: i, letter: s.env };
-  }
-  return undefined;
+/** Queue names found in a namespace (any queue with a tuple). */
+export function discoverQueues(ns: Namespace): Promise<string[]> {
+  return listQueues(ns, { scope: 'all' });
 }
 
 /** Registers `dbr tasks ...`. */
@@ -69,19 +36,18 @@ export function registerTasksCommand(program: Command, globals: () => GlobalOpti
       if (opts.dead) {
         const rows: DeadLetter[] = [];
         for (const q of queues) {
-          const names = new QueueNames(q);
-          const total = await ns.count(names.dead());
-          for (let i = 0; i < total; i++) {
-            const s = classify(await ns.read(names.dead(), { timeout: 0, index: i }));
-            if (s.kind === 'dead') rows.push(s.env);
-          }
+          const page = await failedTasks(ns, checkQueue(q), { order: 'oldest', limit: Number.MAX_SAFE_INTEGER });
+          for (const t of page.tasks) if (t.letter !== undefined) rows.push(t.letter);
         }
         if (opts.json) process.stdout.write(`${JSON.stringify(rows)}\n`);
         else process.stdout.write(`${table(['queue', 'id', 'task', 'attempts', 'failed at', 'error'], rows.map((d) => [d.queue, d.id, d.task, String(d.attempts), new Date(d.failedAt).toISOString(), `${d.error.name}: ${d.error.message}`.split('\n')[0]!.slice(0, 80)]))}\n`);
         return;
       }
       const counts = [];
-      for (const q of queues) counts.push(await queueCounts(ns, q));
+      for (const q of queues) {
+        const c = await queueCounts(ns, checkQueue(q), { detail: true });
+        counts.push({ queue: c.queue, pending: c.pending, delayed: c.delayed ?? 0, running: c.running ?? 0, dead: c.dead, results: c.results ?? 0 });
+      }
       if (opts.json) process.stdout.write(`${JSON.stringify(counts)}\n`);
       else process.stdout.write(`${table(['queue', 'pending hi', 'pending', 'pending lo', 'delayed', 'running', 'dead', 'results'], counts.map((c) => [c.queue, String(c.pending.hi), String(c.pending.normal), String(c.pending.lo), String(c.delayed), String(c.running), String(c.dead), String(c.results)]))}\n`);
     } finally {
@@ -100,10 +66,16 @@ export function registerTasksCommand(program: Command, globals: () => GlobalOpti
     try {
       const names = new QueueNames(opts.queue);
       const status = await new TaskHandle(ns, names, checkId(id), true).status();
-      const dead = await findDead(ns, names, id);
+      const dead = await findFailedTask(ns, opts.queue, id);
       const out: Record<string, unknown> = { ...status, queue: opts.queue };
-      if (dead) out.deadLetter = { attempts: dead.letter.attempts, failedAt: new Date(dead.letter.failedAt).toISOString(), error: dead.letter.error, input: dead.letter.env.input };
-      if (status.state === 'completed') out.result = (decode(await ns.read(names.result(id), { timeout: 0 })) as { output: unknown }).output;
+      if (dead) {
+        out.deadLetter = { attempts: dead.attempts, failedAt: new Date(dead.failedAt).toISOString(), error: dead.error, input: dead.env?.input };
+        // its failure result may have been read (and so removed) already: the dead letter still tells
+        if (status.state === 'queued') Object.assign(out, { state: 'failed', attempt: dead.attempts, error: { name: dead.error.name, message: dead.error.message } });
+      } else if (status.state === 'queued') {
+        out.note = 'queued, or finished with its result already read by result() (results are consumed); `dbr tasks ls` shows the queue';
+      }
+      if (status.state === 'completed') out.result = (await peekResult(ns, opts.queue, id))?.output;
       process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     } finally {
       await broker.close();
@@ -119,24 +91,12 @@ export function registerTasksCommand(program: Command, globals: () => GlobalOpti
   ).action(async (id: string, opts: { queue: string; namespace?: string }) => {
     const { broker, ns } = await openNamespace(globals(), opts.namespace);
     try {
-      const names = new QueueNames(opts.queue);
-      const found = await findDead(ns, names, checkId(id));
-      if (found === undefined) {
-        process.stderr.write(`dbr: no dead letter for task ${id} in queue ${opts.queue} (see \`dbr tasks ls --dead\`).\n`);
+      const env = await retryDeadLetter(ns, opts.queue, checkId(id));
+      if (env === undefined) {
+        process.stderr.write(`dbr: no dead letter for task ${id} in queue ${opts.queue}: list them with \`dbr tasks ls --dead -Q ${opts.queue}\`.\n`);
         process.exitCode = ExitCode.NOT_FOUND;
         return;
       }
-      // rotate the FIFO (atomic moveValue onto itself) until the letter is at the head, then take it
-      for (let i = 0; i < found.index; i++) await ns.moveValue(names.dead(), ns, names.dead(), { timeout: 0 });
-      const head = classify(await ns.read(names.dead(), { timeout: 0 }));
-      if (head.kind !== 'dead' || head.env.id !== id) throw new UsageError('The dead-letter list changed while retrying; run the command again.');
-      const env: TaskEnvelope = { ...head.env.env, att: 1 };
-      delete env.due;
-      delete env.rec;
-      const dest = taskDestination(names, env);
-      await ns.remove(names.result(id));
-      await ns.put(dest.to, encode(env));
-      await ns.tryGet(names.dead());
       process.stdout.write(`requeued ${id}\n`);
     } finally {
       await broker.close();
@@ -152,7 +112,7 @@ export function registerTasksCommand(program: Command, globals: () => GlobalOpti
   ).action(async (id: string, opts: { queue: string; namespace?: string }) => {
     const { broker, ns } = await openNamespace(globals(), opts.namespace);
     try {
-      await cancelTask(ns, new QueueNames(opts.queue), checkId(id));
+      await cancelTask(ns, opts.queue, id);
       process.stdout.write(`cancel requested for ${id}\n`);
     } finally {
       await broker.close();

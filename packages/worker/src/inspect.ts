@@ -1,0 +1,330 @@
+/**
+ * Read-only inspection of the task protocol's tuples (docs/protocol.md): which queues a namespace holds, their
+ * counts, dead letters, worker heartbeats and workflow runs. Dashboards and `dbr tasks` read through these
+ * functions, so the tuple layout is known in one package only. Nothing here writes: see admin.ts for retry,
+ * cancel and purge.
+ * @module
+ */
+import { isDbrError, type Namespace } from '@tsdbr/core';
+import { classify, type DeadLetter, decode, type ResultEnvelope } from './envelope.js';
+import type { HeartbeatValue } from './lease.js';
+import { BANDS, type Band, QueueNames, WORKER_PATTERN, WORKFLOW_INFO_PATTERN, WorkflowNames } from './protocol.js';
+import type { StepState } from './workflow.js';
+
+/** Globs whose names reveal a queue: its waiting bands and its dead letters. */
+export const QUEUE_DISCOVERY_PATTERNS: readonly string[] = ['q:{*}:pending', 'q:{*}:pending:hi', 'q:{*}:pending:lo', 'q:{*}:dead'];
+
+const QUEUE_IN_NAME = /^q:\{([A-Za-z0-9_.-]{1,100})\}:/;
+
+/** The queue a tuple name belongs to (`q:{<queue>}:...`), or undefined if it is no queue's. */
+export function queueOf(name: string): string | undefined {
+  return QUEUE_IN_NAME.exec(name)?.[1];
+}
+
+/** Options of {@link listQueues}. */
+export interface ListQueuesOptions {
+  /**
+   * `'active'` (default): queues with a waiting band or dead letters (a few globs). `'all'`: every queue with
+   * any tuple, including only delayed tasks or unread results (one glob over all queue tuples: slower).
+   */
+  scope?: 'active' | 'all';
+  /** At most this many names per glob (default 10,000). */
+  limit?: number;
+}
+
+/** Names of the queues found in a namespace, sorted. Queues named only by workers' heartbeats are not included. */
+export async function listQueues(ns: Namespace, options: ListQueuesOptions = {}): Promise<string[]> {
+  const limit = options.limit ?? 10_000;
+  const patterns = options.scope === 'all' ? ['q:{*}:*'] : QUEUE_DISCOVERY_PATTERNS;
+  const found = new Set<string>();
+  for (const pattern of patterns) {
+    for (const name of await ns.list(pattern, { limit })) {
+      const q = queueOf(name);
+      if (q !== undefined) found.add(q);
+    }
+  }
+  return [...found].sort();
+}
+
+/** Counts of one queue, from {@link queueCounts}. */
+export interface QueueCounts {
+  /** The queue. */
+  queue: string;
+  /** Values in each waiting band (doorbells included). */
+  pending: Record<Band, number>;
+  /** Sum of the bands. */
+  waiting: number;
+  /** Dead letters (tasks that failed for good). */
+  dead: number;
+  /** Tasks in delayed buckets (only with `detail: true`). */
+  delayed?: number;
+  /** Tasks in claim slots, i.e. running (only with `detail: true`). */
+  running?: number;
+  /** Unread results (only with `detail: true`). */
+  results?: number;
+}
+
+/**
+ * Counts of a queue. Without `detail` it costs four O(1) calls; with it, also a glob walk each for the
+ * delayed buckets, the claim slots and the results.
+ */
+export async function queueCounts(ns: Namespace, queue: string, options: { detail?: boolean } = {}): Promise<QueueCounts> {
+  const names = new QueueNames(queue);
+  const pending = { hi: 0, normal: 0, lo: 0 } as Record<Band, number>;
+  for (const band of BANDS) pending[band] = await ns.count(names.pending(band));
+  const counts: QueueCounts = { queue, pending, waiting: pending.hi + pending.normal + pending.lo, dead: await ns.count(names.dead()) };
+  if (options.detail) {
+    let delayed = 0;
+    for (const name of await ns.list(names.delayedPattern())) delayed += await ns.count(name);
+    let running = 0;
+    for (const name of await ns.list(names.runPattern())) running += await ns.count(name);
+    counts.delayed = delayed;
+    counts.running = running;
+    counts.results = (await ns.list(names.resultPattern())).length;
+  }
+  return counts;
+}
+
+/** One dead letter as {@link failedTasks} returns it. */
+export interface FailedTaskEntry {
+  /** Position in the page's order (0 = first of the whole list in that order). */
+  position: number;
+  /** The dead letter, or undefined if the value is not one (`problem` says why). */
+  letter: DeadLetter | undefined;
+  /** Why the value could not be read as a dead letter. */
+  problem?: string;
+}
+
+/** Options of {@link failedTasks}. */
+export interface FailedTasksOptions {
+  /** Skip this many (default 0). */
+  offset?: number;
+  /** At most this many (default 50). */
+  limit?: number;
+  /** `'newest'` (default) or `'oldest'` first. */
+  order?: 'newest' | 'oldest';
+}
+
+/** A page of a queue's dead letters, and how many there are in all. */
+export async function failedTasks(ns: Namespace, queue: string, options: FailedTasksOptions = {}): Promise<{ total: number; tasks: FailedTaskEntry[] }> {
+  const names = new QueueNames(queue);
+  const offset = options.offset ?? 0;
+  const limit = options.limit ?? 50;
+  const total = await ns.count(names.dead());
+  const tasks: FailedTaskEntry[] = [];
+  for (let i = offset; i < Math.min(total, offset + limit); i++) {
+    const bytes = await readAt(ns, names.dead(), options.order === 'oldest' ? i : total - 1 - i);
+    if (bytes === undefined) break; // trimmed meanwhile
+    const s = classify(bytes);
+    tasks.push(s.kind === 'dead' ? { position: i, letter: s.env } : { position: i, letter: undefined, problem: `not a dead letter (${s.kind})` });
+  }
+  return { total, tasks };
+}
+
+/** Finds a queue's dead letter by task id. */
+export async function findFailedTask(ns: Namespace, queue: string, id: string): Promise<DeadLetter | undefined> {
+  const names = new QueueNames(queue);
+  const total = await ns.count(names.dead());
+  for (let i = 0; i < total; i++) {
+    const bytes = await readAt(ns, names.dead(), i);
+    if (bytes === undefined) return undefined;
+    const s = classify(bytes);
+    if (s.kind === 'dead' && s.env.id === id) return s.env;
+  }
+  return undefined;
+}
+
+/** A task's result envelope, read without consuming it; undefined if there is none (yet). */
+export async function peekResult(ns: Namespace, queue: string, id: string): Promise<ResultEnvelope | undefined> {
+  const bytes = await readAt(ns, new QueueNames(queue).result(id), 0);
+  if (bytes === undefined) return undefined;
+  const s = classify(bytes);
+  return s.kind === 'result' ? s.env : undefined;
+}
+
+/**
+ * The heartbeats of the workers in a namespace, as they wrote them. They may be stale (a crashed worker's
+ * stays until another worker recovers its tasks): judge liveness by `seq` changing within `leaseTtlMs`.
+ */
+export async function workers(ns: Namespace, options: { limit?: number } = {}): Promise<HeartbeatValue[]> {
+  const out: HeartbeatValue[] = [];
+  for (const name of await ns.list(WORKER_PATTERN, { limit: options.limit ?? 10_000 })) {
+    const hb = decodeLoose(await readAt(ns, name, 0)) as HeartbeatValue | undefined;
+    if (hb !== undefined && typeof hb === 'object' && hb !== null && typeof hb.id === 'string') out.push(hb);
+  }
+  return out;
+}
+
+/** The summary a workflow run keeps under `wf:<workflow>:<run>:info`, with step counts by state. */
+export interface WorkflowRunInfo {
+  workflow: string;
+  runId: string;
+  /** 'running', 'done' or 'failed'. */
+  status: string;
+  startedAt: number;
+  updatedAt: number;
+  /** Number of steps seen so far. */
+  steps: number;
+  /** Steps per state (absent states are 0). */
+  counts: Partial<Record<StepState, number>>;
+  /**
+   * Per-step detail, when the info's writer records it (`steps` or `nodes` as a list). @tsdbr/worker itself
+   * records counts only; use {@link workflowRun} for its steps.
+   */
+  stepList?: WorkflowInfoStep[];
+}
+
+/** A step as listed in a run summary that carries its steps. */
+export interface WorkflowInfoStep {
+  key: string;
+  task?: string;
+  /** The writer's state name, e.g. 'done', 'queued', 'failed'. */
+  state: string;
+  deps: string[];
+  progress?: unknown;
+  error?: string;
+}
+
+/** A workflow run found by {@link workflowRuns}. */
+export interface WorkflowRunSummary {
+  workflow: string;
+  runId: string;
+  /** The run's summary, or undefined if it is unreadable. */
+  info: WorkflowRunInfo | undefined;
+}
+
+const INFO_NAME = /^wf:([A-Za-z0-9_.-]{1,100}):(.+):info$/;
+const STEP_STATES: readonly StepState[] = ['waiting', 'queued', 'done', 'cached', 'failed', 'skipped'];
+
+/** The workflow runs of a namespace, with their summaries. */
+export async function workflowRuns(ns: Namespace, options: { limit?: number } = {}): Promise<WorkflowRunSummary[]> {
+  const out: WorkflowRunSummary[] = [];
+  for (const name of await ns.list(WORKFLOW_INFO_PATTERN, { limit: options.limit ?? 1000 })) {
+    const m = INFO_NAME.exec(name);
+    if (!m) continue;
+    out.push({ workflow: m[1]!, runId: m[2]!, info: toRunInfo(decodeLoose(await readAt(ns, name, 0))) });
+  }
+  return out;
+}
+
+/** A step of a workflow run, from its saved state. */
+export interface WorkflowStepState {
+  /** The step's key. */
+  key: string;
+  /** The step's output is saved: it is done and will not run again. */
+  done: boolean;
+  /** The task submitted for the step (absent for steps not submitted yet). */
+  task?: { id: string; queue: string };
+}
+
+/** One workflow run: its summary and the state of each step (at most `limit`, default 2,000); undefined if there is no trace of it. */
+export async function workflowRun(ns: Namespace, workflow: string, runId: string, options: { limit?: number } = {}): Promise<{ info: WorkflowRunInfo | undefined; steps: WorkflowStepState[] } | undefined> {
+  const names = new WorkflowNames(workflow, runId);
+  const infoBytes = await readAt(ns, names.info(), 0);
+  const byKey = new Map<string, WorkflowStepState>();
+  const limit = options.limit ?? 2000;
+  for await (const name of ns.keys(`${escapeGlob(names.prefix)}*`)) {
+    const rest = name.slice(names.prefix.length);
+    const kind = rest.startsWith('sub:') ? 'sub' : rest.startsWith('out:') ? 'out' : undefined;
+    if (kind === undefined) continue;
+    const key = rest.slice(4);
+    const step = byKey.get(key) ?? { key, done: false };
+    if (kind === 'out') step.done = true;
+    else {
+      const sub = decodeLoose(await readAt(ns, name, 0)) as { id?: unknown; queue?: unknown } | undefined;
+      if (typeof sub?.id === 'string' && typeof sub.queue === 'string') step.task = { id: sub.id, queue: sub.queue };
+    }
+    byKey.set(key, step);
+    if (byKey.size >= limit) break;
+  }
+  if (infoBytes === undefined && byKey.size === 0) return undefined;
+  return { info: toRunInfo(decodeLoose(infoBytes)), steps: [...byKey.values()].sort((a, b) => a.key.localeCompare(b.key)) };
+}
+
+/** The inspection functions bound to one namespace. */
+export class QueueInspector {
+  /** @param ns the namespace the workers and clients use. */
+  constructor(readonly ns: Namespace) {}
+
+  /** See {@link listQueues}. */
+  listQueues(options?: ListQueuesOptions): Promise<string[]> {
+    return listQueues(this.ns, options);
+  }
+
+  /** See {@link queueCounts}. */
+  queueCounts(queue: string, options?: { detail?: boolean }): Promise<QueueCounts> {
+    return queueCounts(this.ns, queue, options);
+  }
+
+  /** See {@link failedTasks}. */
+  failedTasks(queue: string, options?: FailedTasksOptions): Promise<{ total: number; tasks: FailedTaskEntry[] }> {
+    return failedTasks(this.ns, queue, options);
+  }
+
+  /** See {@link findFailedTask}. */
+  findFailedTask(queue: string, id: string): Promise<DeadLetter | undefined> {
+    return findFailedTask(this.ns, queue, id);
+  }
+
+  /** See {@link peekResult}. */
+  peekResult(queue: string, id: string): Promise<ResultEnvelope | undefined> {
+    return peekResult(this.ns, queue, id);
+  }
+
+  /** See {@link workers}. */
+  workers(options?: { limit?: number }): Promise<HeartbeatValue[]> {
+    return workers(this.ns, options);
+  }
+
+  /** See {@link workflowRuns}. */
+  workflowRuns(options?: { limit?: number }): Promise<WorkflowRunSummary[]> {
+    return workflowRuns(this.ns, options);
+  }
+
+  /** See {@link workflowRun}. */
+  workflowRun(workflow: string, runId: string, options?: { limit?: number }): ReturnType<typeof workflowRun> {
+    return workflowRun(this.ns, workflow, runId, options);
+  }
+}
+
+function toRunInfo(v: unknown): WorkflowRunInfo | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const o = v as Record<string, unknown>;
+  const n = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : 0);
+  const counts: Partial<Record<StepState, number>> = {};
+  for (const s of STEP_STATES) if (typeof o[s] === 'number') counts[s] = o[s] as number;
+  const list = Array.isArray(o.nodes) ? o.nodes : Array.isArray(o.steps) ? o.steps : undefined;
+  const info: WorkflowRunInfo = { workflow: String(o.workflow ?? ''), runId: String(o.runId ?? ''), status: String(o.status ?? 'unknown'), startedAt: n(o.startedAt), updatedAt: n(o.updatedAt), steps: list?.length ?? n(o.steps), counts };
+  if (list !== undefined) {
+    info.stepList = list.slice(0, 2000).map((raw: Record<string, unknown>) => {
+      const step: WorkflowInfoStep = { key: String(raw?.key ?? raw?.id ?? '?'), state: String(raw?.state ?? 'unknown'), deps: Array.isArray(raw?.deps) ? raw.deps.map(String) : [] };
+      if (typeof raw?.task === 'string') step.task = raw.task;
+      if (raw?.progress !== undefined) step.progress = raw.progress;
+      if (typeof raw?.error === 'string') step.error = raw.error;
+      return step;
+    });
+  }
+  return info;
+}
+
+async function readAt(ns: Namespace, name: string, index: number): Promise<Buffer | undefined> {
+  try {
+    return await ns.read(name, { index, timeout: 0 });
+  } catch (err) {
+    if (isDbrError(err, 'DBR_ERR_UNAVAIL') || isDbrError(err, 'DBR_ERR_TIMEOUT')) return undefined;
+    throw err;
+  }
+}
+
+function decodeLoose(bytes: Buffer | undefined): unknown {
+  if (bytes === undefined) return undefined;
+  try {
+    return decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (m) => `\\${m}`);
+}

@@ -1,0 +1,94 @@
+/**
+ * `dbr tasks ls|inspect|retry|cancel` end to end on Redis: a `dbr worker` process runs the tasks, the test
+ * submits them, and each `dbr tasks` command is its own process against the same server. (On the embedded
+ * backend separate processes share nothing, so the file runs on redis and cluster only.)
+ */
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TaskCancelledError, TaskFailedError } from '../src/index.js';
+import { gated, hangs } from './fixtures/ops-tasks.js';
+import { clientOn, onRedis, until } from './support/harness.js';
+import { dbr, type RunningDbr, spawnDbr } from './support/dbr-cli.js';
+import { Broker, type Namespace } from '@tsdbr/core';
+
+const tasksModule = fileURLToPath(new URL('./fixtures/ops-tasks.ts', import.meta.url));
+
+describe.skipIf(!onRedis)('dbr tasks on Redis', () => {
+  const name = `wt-ops-${process.pid}-${Date.now().toString(36)}`;
+  let broker: Broker;
+  let ns: Namespace;
+  let worker: RunningDbr;
+
+  beforeAll(async () => {
+    broker = new Broker();
+    ns = await broker.create(name);
+    worker = spawnDbr(['worker', '--tasks', tasksModule, '-n', name, '--concurrency', '2', '--lease', '5s', '--grace', '1s'], { DBR_LOG_LEVEL: 'info' });
+    await until(async () => (await ns.list('worker:*')).length > 0, 'the dbr worker process to beat');
+  }, 120_000);
+
+  afterAll(async () => {
+    worker?.child.kill('SIGTERM');
+    await worker?.exited;
+    await ns?.remove({ template: '*' }).catch(() => undefined);
+    await broker?.close();
+    await new Broker().delete(name).catch(() => undefined);
+  });
+
+  const tasks = (...args: string[]) => dbr(['tasks', ...args, '-n', name]);
+
+  it('lists a failed task, inspects it, retries it to success, and inspects the result', async () => {
+    const client = clientOn(ns);
+    const first = await client.submit(gated, { key: 'k1' }, { id: 'gated-1' });
+    await expect(first.result()).rejects.toBeInstanceOf(TaskFailedError);
+
+    const ls = await tasks('ls', '--json');
+    expect(ls.code).toBe(0);
+    expect(JSON.parse(ls.stdout)).toContainEqual(expect.objectContaining({ queue: 'ops', dead: 1, pending: { hi: 0, normal: 0, lo: 0 } }));
+    const table = await tasks('ls');
+    expect(table.stdout).toMatch(/ops\s+0\s+0\s+0\s+0\s+\d+\s+1/);
+
+    const dead = await tasks('ls', '--dead', '--json');
+    expect(JSON.parse(dead.stdout)).toEqual([expect.objectContaining({ id: 'gated-1', task: 'gated', queue: 'ops', attempts: 1, error: expect.objectContaining({ message: 'key k1 is not allowed yet' }) })]);
+
+    const inspect = await tasks('inspect', 'gated-1', '-Q', 'ops');
+    expect(inspect.code).toBe(0);
+    expect(JSON.parse(inspect.stdout)).toMatchObject({ id: 'gated-1', state: 'failed', queue: 'ops', deadLetter: { attempts: 1, input: { key: 'k1' }, error: { message: 'key k1 is not allowed yet' } } });
+
+    await ns.put('allow:k1', 'yes');
+    const retry = await tasks('retry', 'gated-1', '-Q', 'ops');
+    expect(retry.stderr).toBe('');
+    expect(retry.stdout).toBe('requeued gated-1\n');
+    expect(retry.code).toBe(0);
+    const again = await client.handle(gated, 'gated-1', { keep: true });
+    await until(async () => (await again.status()).state === 'completed', 'the retried task to complete');
+    const done = JSON.parse((await tasks('inspect', 'gated-1', '-Q', 'ops')).stdout);
+    expect(done).toMatchObject({ id: 'gated-1', state: 'completed', result: 'ok:k1' });
+    expect(done.deadLetter).toBeUndefined();
+    expect(await ns.count('q:{ops}:dead')).toBe(0);
+    expect(await ns.list('q:{ops}:retrying:*')).toEqual([]);
+  });
+
+  it('retrying an unknown task exits NOT_FOUND and says where to look', async () => {
+    const r = await tasks('retry', 'no-such-task', '-Q', 'ops');
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('no dead letter for task no-such-task in queue ops');
+    expect(r.stderr).toContain('dbr tasks ls --dead');
+  });
+
+  it('cancels a running task', async () => {
+    const client = clientOn(ns);
+    const handle = await client.submit(hangs, {}, { id: 'hangs-1' });
+    await until(async () => (await handle.status()).state === 'running', 'the task to run');
+    const inspect = JSON.parse((await tasks('inspect', 'hangs-1', '-Q', 'ops')).stdout);
+    expect(inspect).toMatchObject({ id: 'hangs-1', state: 'running' });
+    const cancel = await tasks('cancel', 'hangs-1', '-Q', 'ops');
+    expect(cancel).toMatchObject({ code: 0, stdout: 'cancel requested for hangs-1\n' });
+    await expect(handle.result()).rejects.toBeInstanceOf(TaskCancelledError);
+  });
+
+  it('rejects an invalid queue name with a message that names the rule', async () => {
+    const r = await tasks('ls', '-Q', 'bad queue');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('Queue name "bad queue" is invalid');
+  });
+});
