@@ -18,7 +18,11 @@
 #include "libdatabroker.h"
 #include "libdbr_ext.h"
 
-#define BATCH 20000
+/* Operations per timed batch: 20,000 for small values, fewer for large ones (one 64 MiB pair per batch), so a
+ * batch never outlasts the requested seconds by much. */
+#define MAX_BATCH 20000
+#define BATCH_BYTES (64LL << 20)
+static int BATCH = MAX_BATCH;
 
 static double now(void)
 {
@@ -66,6 +70,8 @@ int main(int argc, char **argv)
   int64_t size = atoll(argv[2]);
   int depth = atoi(argv[3]);
   double seconds = atof(argv[4]);
+  if (size > 0 && BATCH_BYTES / size < MAX_BATCH) BATCH = BATCH_BYTES / size > 0 ? (int)(BATCH_BYTES / size) : 1;
+  if (depth > BATCH) depth = BATCH;
   char nsname[64];
   snprintf(nsname, sizeof nsname, "bench-c-%d", (int)getpid());
   DBR_Handle_t h = dbrCreate(nsname, DBR_PERST_VOLATILE_SIMPLE, DBR_GROUP_LIST_EMPTY);

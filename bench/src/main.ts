@@ -57,7 +57,7 @@ for (const target of selected) {
   }
   if (outcomes.length === 0) continue;
   const details: Measurement[] = outcomes.flatMap((o) => o.details);
-  const worst = details.reduce((a, b) => (b.ratio < a.ratio ? b : a));
+  const worst = details.filter((d) => Number.isFinite(d.ratio)).reduce((a, b) => (b.ratio < a.ratio ? b : a), details[0] as Measurement);
   const first = outcomes[0] as TargetOutcome;
   const met = outcomes.every((o) => o.met);
   const notes = outcomes.map((o) => o.notes).filter(Boolean).join(' ');
@@ -78,7 +78,7 @@ for (const target of selected) {
     ...(notes ? { notes } : {}),
   };
   writeResult(resultsDir, result);
-  for (const d of details) rows.push([target.id, d.case, `${human(d.ours)} ${first.unit}`, human(d.peer), d.ratio.toFixed(2), first.goal, met ? 'yes' : 'NO']);
+  for (const d of details) rows.push([target.id, d.case, `${human(d.ours)} ${first.unit}`, human(d.peer), d.ratio === null || !Number.isFinite(d.ratio) ? 'n/a' : d.ratio.toFixed(2), first.goal, met ? 'yes' : 'NO']);
 }
 
 const header = ['target', 'case', 'ours', 'peer', 'ratio', 'goal', 'met'];

@@ -29,10 +29,12 @@ export function cPeer(op: string, size: number, depth: number, seconds: number, 
 }
 
 /** Formats a rate like 1.23M. */
-export function human(n: number): string {
+export function human(n: number | null): string {
+  if (n === null || !Number.isFinite(n)) return 'n/a';
   if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
   if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
-  return n.toFixed(1);
+  if (n >= 10 || n === 0) return n.toFixed(1);
+  return n.toFixed(3);
 }
 
 /** Raw Redis on the same server: redis-benchmark on one connection with pipelining, requests/s per command. */

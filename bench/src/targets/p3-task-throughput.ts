@@ -1,0 +1,62 @@
+/**
+ * P3: no-op task throughput at concurrency 1, 16 and 64, in 1 and 2 worker processes, against BullMQ with the
+ * same concurrency on the same Redis; submit -> result latency (one task at a time); bulk submit rate.
+ * Goals: throughput >= 3x BullMQ; latency p50 <= 0.5x BullMQ's. Drivers and fairness rules: ../queues.ts.
+ */
+import { percentile, Systems } from '../queues.js';
+import type { Measurement } from '../result.js';
+import type { Target } from '../target.js';
+
+export const p3: Target = {
+  id: 'P3',
+  title: 'no-op task throughput (concurrency 1/16/64, 1 and 2 worker processes), submit->result latency, bulk submit: vs BullMQ',
+  backends: ['redis'],
+  async run({ quick, server }) {
+    const n = quick ? 4_000 : 20_000;
+    const samples = quick ? 300 : 2_000;
+    const sys = new Systems(server);
+    await sys.open();
+    const details: Measurement[] = [];
+    const submit: { ours: number[]; bull: number[] } = { ours: [], bull: [] };
+    let latOurs: number[] = [];
+    let latBull: number[] = [];
+    try {
+      await sys.hosts.ensure(2);
+      for (const procs of [1, 2]) {
+        for (const c of [1, 16, 64]) {
+          // fewer tasks at concurrency 1 in one process: the slowest case would dominate the run
+          const count = c === 1 ? Math.round(n / 2) : n;
+          const ours = await sys.oursThroughput(procs, c, count);
+          const bull = await sys.bullThroughput(procs, c, count);
+          submit.ours.push(ours.submitRate);
+          submit.bull.push(bull.submitRate);
+          details.push({ case: `tasks/s, concurrency ${c}, ${procs} worker process${procs > 1 ? 'es' : ''} (${count} tasks)`, ours: ours.rate, peer: bull.rate, ratio: ours.rate / bull.rate });
+        }
+      }
+      latOurs = await sys.oursLatency(samples);
+      latBull = await sys.bullLatency(samples);
+    } finally {
+      await sys.close();
+    }
+    const med = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
+    const p50 = { ours: percentile(latOurs, 50), bull: percentile(latBull, 50) };
+    const p99 = { ours: percentile(latOurs, 99), bull: percentile(latBull, 99) };
+    details.push({ case: `submit->result latency p50, ms (${samples} one at a time)`, ours: p50.ours, peer: p50.bull, ratio: p50.ours / p50.bull });
+    details.push({ case: `submit->result latency p99, ms`, ours: p99.ours, peer: p99.bull, ratio: p99.ours / p99.bull });
+    details.push({ case: 'bulk submit, tasks/s (submitMany vs addBulk, 1,000 a batch; median)', ours: med(submit.ours), peer: med(submit.bull), ratio: med(submit.ours) / med(submit.bull) });
+    const tput = details.filter((d) => d.case.startsWith('tasks/s'));
+    const met = tput.every((d) => d.ratio >= 3) && p50.ours / p50.bull <= 0.5;
+    return {
+      unit: 'see case',
+      peerName: 'BullMQ (same Redis, same concurrency and worker processes)',
+      goal: 'tasks/s ratio >= 3; latency p50 ratio <= 0.5 (bulk submit: informational)',
+      met,
+      details,
+      notes:
+        'Throughput: tasks submitted first, clock from "go" to the last completion. Neither side keeps state: ours consumes each result with result() ' +
+        '(a get, 512 in flight, in the producer process); BullMQ jobs use removeOnComplete/removeOnFail and the producer polls getJobCounts every 5 ms. ' +
+        'Latency: one worker process at concurrency 1; ours submit() + result(); BullMQ add() (default options) + job.waitUntilFinished(QueueEvents). ' +
+        'Worker processes are forked once and reused; ours and BullMQ alternate per case on one fresh redis-server. 2-core box shared with other work: noisy.',
+    };
+  },
+};
