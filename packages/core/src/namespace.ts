@@ -157,12 +157,12 @@ export class Namespace implements AsyncDisposable {
    * the timeout. Rejects with DbrError DBR_ERR_TIMEOUT (or DBR_ERR_UNAVAIL with timeout 0).
    */
   get<T = Buffer>(selector: TupleSelector, options: TakeOptions<T> = {}): Promise<T> {
-    return this.take('get', selector, 0, options);
+    return this.take('get', selector, 0, options, false) as Promise<T>;
   }
 
   /** Copies the oldest (or `index`-th) value without consuming it, waiting like get. */
   read<T = Buffer>(selector: TupleSelector, options: ReadOptions<T> = {}): Promise<T> {
-    return this.take('read', selector, options.index ?? 0, options);
+    return this.take('read', selector, options.index ?? 0, options, false) as Promise<T>;
   }
 
   /**
@@ -197,13 +197,8 @@ export class Namespace implements AsyncDisposable {
   }
 
   /** Pops a value if one is there now; undefined otherwise. */
-  async tryGet<T = Buffer>(selector: TupleSelector, options: Omit<TakeOptions<T>, 'timeout'> = {}): Promise<T | undefined> {
-    try {
-      return await this.take('get', selector, 0, { ...options, timeout: 0 });
-    } catch (err) {
-      if (err instanceof DbrError && err.code === 'DBR_ERR_UNAVAIL') return undefined;
-      throw err;
-    }
+  tryGet<T = Buffer>(selector: TupleSelector, options: Omit<TakeOptions<T>, 'timeout'> = {}): Promise<T | undefined> {
+    return this.take('get', selector, 0, { ...options, timeout: 0 }, true);
   }
 
   /**
@@ -338,7 +333,8 @@ export class Namespace implements AsyncDisposable {
     return this.close();
   }
 
-  private async take<T>(op: 'get' | 'read', selector: TupleSelector, index: number, options: TakeOptions<T>): Promise<T> {
+  /** read/get; with `absentIsUndefined`, "nothing there" resolves to undefined instead of building an error. */
+  private async take<T>(op: 'get' | 'read', selector: TupleSelector, index: number, options: TakeOptions<T>, absentIsUndefined: boolean): Promise<T | undefined> {
     if (!Number.isInteger(index) || index < 0) throw new DbrError(ErrorCode.DBR_ERR_INVALID, `read index must be a non-negative integer, got ${index} (DBR_ERR_INVALID).`);
     const flags = index << FLAGS_INDEX_SHIFT;
     const [name, tmpl] = splitSelector(selector);
@@ -347,9 +343,14 @@ export class Namespace implements AsyncDisposable {
     const h = this.nativeHandle;
     const ext = this.rt.lib.ext;
     if (options.signal?.aborted) throw abortReason(options.signal, what());
+    const absent = (): undefined => {
+      if (absentIsUndefined) return undefined;
+      throw this.rt.error(ErrorCode.DBR_ERR_UNAVAIL, what);
+    };
     if (ext === undefined) {
       const fn = op === 'get' ? this.rt.lib.abi.dbrGet : this.rt.lib.abi.dbrRead;
       const [value, rc] = await blockingTake(fn, h, name, tmpl, timeoutMs === 0 ? flags | Flags.DBR_FLAGS_NOWAIT : flags);
+      if (rc === ErrorCode.DBR_ERR_UNAVAIL) return absent();
       this.rt.check(rc, what);
       return decode(value, options.codec);
     }
@@ -357,12 +358,15 @@ export class Namespace implements AsyncDisposable {
     if (this.rt.inProcess) {
       const now = this.syncTake(what, (buf, size) => syncFn(h, buf, size, name, tmpl, flags | Flags.DBR_FLAGS_NOWAIT, 0));
       if (now !== undefined) return decode(now, options.codec);
-      if (timeoutMs === 0) throw this.rt.error(ErrorCode.DBR_ERR_UNAVAIL, what);
+      if (timeoutMs === 0) return absent();
     }
     const asyncFn = op === 'get' ? ext.dbrxGetAsync : ext.dbrxReadAsync;
     const waitFlags = timeoutMs === 0 ? flags | Flags.DBR_FLAGS_NOWAIT : flags;
     const tag = asyncFn(this.rt.submitQueue().handle, h, name, tmpl, waitFlags, nativeTimeout(timeoutMs));
-    return decode(await this.completion(tag, what, options.signal), options.codec);
+    const c = await this.rt.wait(tag, what, undefined, options.signal);
+    if (c.status === ErrorCode.DBR_ERR_UNAVAIL) return absent();
+    this.rt.check(c.status, what);
+    return decode(c.value ?? Buffer.alloc(0), options.codec);
   }
 
   /** One non-waiting attempt into the scratch buffer (then an exact one for large values); undefined if empty. */
