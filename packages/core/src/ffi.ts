@@ -68,6 +68,8 @@ export interface DbrxExtensions {
   dbrxMoveValue: Fn<[Ptr, Str, Ptr, Str, Mem, Mem, number, number], number>;
   dbrxPutMany: Fn<[Ptr, Mem, number], number>;
   dbrxPutIfAbsent: Fn<[Ptr, Mem, number, Str, Mem], number>;
+  dbrxPopPut: Fn<[Ptr, Str, Str, Mem, number], number>;
+  dbrxPopPutAsync: Fn<[Ptr, Ptr, Str, Str, Mem, number], number>;
   dbrxCount: Fn<[Ptr, Str, Mem], number>;
   dbrxStat: Fn<[Ptr, Mem], number>;
   dbrxNamespaceName: Fn<[Ptr, Mem, number], number>;
@@ -129,6 +131,8 @@ const EXT_DECLARATIONS: Record<keyof DbrxExtensions, string> = {
     'int dbrxMoveValue(void *src, const char *src_name, void *dst, const char *dst_name, void *buf, void *size, int flags, int64_t timeout_ms)',
   dbrxPutMany: 'int dbrxPutMany(void *h, void *packed, int64_t len)',
   dbrxPutIfAbsent: 'int dbrxPutIfAbsent(void *h, void *buf, int64_t size, const char *name, void *stored)',
+  dbrxPopPut: 'int dbrxPopPut(void *h, const char *pop_name, const char *put_name, void *buf, int64_t size)',
+  dbrxPopPutAsync: 'int64_t dbrxPopPutAsync(void *q, void *h, const char *pop_name, const char *put_name, void *buf, int64_t size)',
   dbrxCount: 'int dbrxCount(void *h, const char *name, void *count)',
   dbrxStat: 'int dbrxStat(void *h, void *stat)',
   dbrxNamespaceName: 'int dbrxNamespaceName(void *h, void *buf, size_t size)',

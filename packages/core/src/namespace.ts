@@ -112,6 +112,26 @@ export class Namespace implements AsyncDisposable {
     return stored[0] === 1;
   }
 
+  /**
+   * Atomically drops the oldest value under `popName` and appends `value` under `putName`; resolves to false
+   * (and puts nothing) when `popName` holds no value. Finishes a claimed task in one step: the claim goes
+   * exactly when the result appears. On Redis Cluster both names need the same {hash tag}.
+   */
+  async popPut<T = ValueLike>(popName: string, putName: string, value: T, options: PutOptions<T> = {}): Promise<boolean> {
+    checkName(popName, 'Name to pop');
+    checkName(putName, 'Name to put');
+    const bytes = options.codec ? options.codec.encode(value) : toBytes(value as ValueLike);
+    const ext = this.requireExt('popPut');
+    const h = this.nativeHandle;
+    const what = () => `popPut "${popName}" -> "${putName}" in "${this.name}"`;
+    const rc = this.rt.inProcess
+      ? ext.dbrxPopPut(h, popName, putName, bytes, bytes.byteLength)
+      : (await this.rt.wait(ext.dbrxPopPutAsync(this.rt.submitQueue().handle, h, popName, putName, bytes, bytes.byteLength), what, bytes)).status;
+    if (rc === ErrorCode.DBR_ERR_UNAVAIL) return false;
+    this.rt.check(rc, what);
+    return true;
+  }
+
   /** Appends many values in one call (one round trip on Redis). Order is kept per name. */
   async putMany<T = ValueLike>(entries: Iterable<readonly [string, T]>, options: PutOptions<T> = {}): Promise<void> {
     const parts: Uint8Array[] = [];

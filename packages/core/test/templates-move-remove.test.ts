@@ -74,6 +74,29 @@ describe('templates, move and remove', () => {
     });
   });
 
+  it('popPut drops the head of one name and appends under another in one step', async () => {
+    await withNamespace(async (ns) => {
+      expect(await ns.popPut('q:{p}:slot', 'q:{p}:result', 'r0')).toBe(false);
+      expect(await ns.has('q:{p}:result')).toBe(false);
+      await ns.putMany([
+        ['q:{p}:slot', 'task-a'],
+        ['q:{p}:slot', 'task-b'],
+      ]);
+      const waiting = ns.get('q:{p}:result', { timeout: 10_000 });
+      expect(await ns.popPut('q:{p}:slot', 'q:{p}:result', 'done-a')).toBe(true);
+      expect((await waiting).toString()).toBe('done-a');
+      expect((await ns.read('q:{p}:slot')).toString()).toBe('task-b');
+    });
+  });
+
+  it.runIf(process.env.TSDBR_TEST_BACKEND === 'cluster')('popPut across cluster slots is refused with a hint', async () => {
+    await withNamespace(async (ns) => {
+      await ns.put('a-slot', 'x');
+      await expect(ns.popPut('a-slot', 'b-result', 'r')).rejects.toMatchObject({ code: 'DBR_ERR_INVALIDOP', message: expect.stringMatching(/hash tag/) });
+      expect(await ns.count('a-slot')).toBe(1);
+    });
+  });
+
   it('removes by name and by template', async () => {
     await withNamespace(async (ns) => {
       await ns.putMany([

@@ -110,6 +110,17 @@ DBR_Errorcode_t dbrxPutMany(DBR_Handle_t h, const void *packed, int64_t len);
  */
 DBR_Errorcode_t dbrxPutIfAbsent(DBR_Handle_t h, const void *buf, int64_t size, const char *name, int *stored);
 
+/**
+ * Atomically drops the oldest value under pop_name and appends buf under put_name; DBR_ERR_UNAVAIL (and
+ * nothing put) if pop_name holds no value. Finishing a claimed task in one step: the claim disappears exactly
+ * when the result appears. On Redis Cluster both names need the same {hash tag}. The async form references
+ * buf until the tag completes.
+ */
+DBR_Errorcode_t dbrxPopPut(DBR_Handle_t h, const char *pop_name, const char *put_name, const void *buf,
+                           int64_t size);
+DBR_Tag_t dbrxPopPutAsync(dbrx_queue_t *q, DBR_Handle_t h, const char *pop_name, const char *put_name,
+                          const void *buf, int64_t size);
+
 /** Number of values stored under a name (0 if none). */
 DBR_Errorcode_t dbrxCount(DBR_Handle_t h, const char *name, int64_t *count);
 

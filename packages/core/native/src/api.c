@@ -433,12 +433,12 @@ static dbr_req_t *new_req(dbr_op_t op, dbr_backend_t *be, handle_t *hd, const ch
 }
 
 /* A put request with the caller's buffer on handle h, holding the handle's reference (released on failure). */
-static dbr_req_t *new_put_req(dbr_op_t op, dbr_backend_t *be, DBR_Handle_t h, const char *name, const void *buf,
-                              int64_t len)
+static dbr_req_t *new_put_req(dbr_op_t op, dbr_backend_t *be, DBR_Handle_t h, const char *name,
+                              const char *dst_name, const void *buf, int64_t len)
 {
   handle_t *hd = handle_get(h);
   if (hd == NULL) return NULL;
-  dbr_req_t *req = new_req(op, be, hd, name, NULL, NULL);
+  dbr_req_t *req = new_req(op, be, hd, name, NULL, dst_name);
   if (req == NULL) {
     handle_put(h);
     return NULL;
@@ -457,7 +457,7 @@ DBR_Tag_t dbrPutA(DBR_Handle_t dbr_handle, void *va_ptr, int64_t size, DBR_Tuple
   if (be == NULL) return DB_TAG_ERROR;
   if (check_value(va_ptr, size) != DBR_SUCCESS || check_name("tuple name", tuple_name) != DBR_SUCCESS)
     return DB_TAG_ERROR;
-  dbr_req_t *req = new_put_req(DBR_OP_PUT, be, dbr_handle, tuple_name, va_ptr, size);
+  dbr_req_t *req = new_put_req(DBR_OP_PUT, be, dbr_handle, tuple_name, NULL, va_ptr, size);
   return req ? start_tagged(req, dbr_handle) : DB_TAG_ERROR;
 }
 
@@ -948,7 +948,7 @@ DBR_Tag_t dbrxPutAsync(dbrx_queue_t *q, DBR_Handle_t h, const void *buf, int64_t
   dbr_backend_t *be = backend();
   if (be == NULL) return DB_TAG_ERROR;
   if (check_value(buf, size) != DBR_SUCCESS || check_name("tuple name", name) != DBR_SUCCESS) return DB_TAG_ERROR;
-  dbr_req_t *req = new_put_req(DBR_OP_PUT, be, h, name, buf, size);
+  dbr_req_t *req = new_put_req(DBR_OP_PUT, be, h, name, NULL, buf, size);
   return req ? start_queued(req, q, h) : DB_TAG_ERROR;
 }
 
@@ -995,12 +995,45 @@ DBR_Errorcode_t dbrxPutMany(DBR_Handle_t h, const void *packed, int64_t len)
   return rc;
 }
 
+/* Validates a pop-put and builds its request on handle h (holding the handle's reference). */
+static dbr_req_t *new_pop_put_req(dbr_backend_t *be, DBR_Handle_t h, const char *pop_name, const char *put_name,
+                                  const void *buf, int64_t size)
+{
+  if (check_value(buf, size) != DBR_SUCCESS || check_name("name to pop", pop_name) != DBR_SUCCESS ||
+      check_name("name to put", put_name) != DBR_SUCCESS)
+    return NULL;
+  return new_put_req(DBR_OP_POP_PUT, be, h, pop_name, put_name, buf, size);
+}
+
+DBR_Tag_t dbrxPopPutAsync(dbrx_queue_t *q, DBR_Handle_t h, const char *pop_name, const char *put_name,
+                          const void *buf, int64_t size)
+{
+  dbr_backend_t *be = backend();
+  if (be == NULL) return DB_TAG_ERROR;
+  dbr_req_t *req = new_pop_put_req(be, h, pop_name, put_name, buf, size);
+  return req ? start_queued(req, q, h) : DB_TAG_ERROR;
+}
+
+DBR_Errorcode_t dbrxPopPut(DBR_Handle_t h, const char *pop_name, const char *put_name, const void *buf,
+                           int64_t size)
+{
+  dbr_backend_t *be = backend();
+  if (be == NULL) return dbr_err_code();
+  dbr_req_t *req = new_pop_put_req(be, h, pop_name, put_name, buf, size);
+  if (req == NULL) return dbr_err_code();
+  dbr_req_submit_sync(req);
+  DBR_Errorcode_t rc = dbr_req_wait(req);
+  handle_put(h);
+  dbr_req_unref(req);
+  return rc;
+}
+
 DBR_Tag_t dbrxPutManyAsync(dbrx_queue_t *q, DBR_Handle_t h, const void *packed, int64_t len)
 {
   dbr_backend_t *be = backend();
   if (be == NULL) return DB_TAG_ERROR;
   if (check_packed(packed, len) != DBR_SUCCESS) return DB_TAG_ERROR;
-  dbr_req_t *req = new_put_req(DBR_OP_PUT_MANY, be, h, NULL, packed, len);
+  dbr_req_t *req = new_put_req(DBR_OP_PUT_MANY, be, h, NULL, NULL, packed, len);
   return req ? start_queued(req, q, h) : DB_TAG_ERROR;
 }
 

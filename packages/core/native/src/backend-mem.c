@@ -641,6 +641,47 @@ static DBR_Errorcode_t mem_put_if_absent(dbr_backend_t *be, dbr_ns_t *h, const c
   return store_maybe(NS(h), name, node, stored);
 }
 
+/* Drops the head of pop_name and appends a new value under put_name, in one step under the namespace lock
+ * (finishing a claimed task: its claim slot is emptied exactly when its result appears). */
+static DBR_Errorcode_t mem_pop_put(mem_ns_t *ns, const char *pop_name, const char *put_name, const void *buf,
+                                   int64_t size)
+{
+  mem_node_t *node = node_new(buf, size);
+  if (node == NULL)
+    return dbr_err(DBR_ERR_NOMEMORY, "out of memory storing a value of %lld bytes under '%s'", (long long)size,
+                   put_name);
+  size_t plen = strlen(pop_name), qlen = strlen(put_name);
+  uint64_t ph = dbr_hash(pop_name, plen), qh = dbr_hash(put_name, qlen);
+  mem_waiter_t *done = NULL;
+  pthread_mutex_lock(&ns->mu);
+  if (ns->deleted) {
+    pthread_mutex_unlock(&ns->mu);
+    node_unref(node);
+    return err_deleted(ns);
+  }
+  mem_tuple_t *src = tuple_find(ns, pop_name, plen, ph);
+  if (src == NULL || src->count == 0) {
+    pthread_mutex_unlock(&ns->mu);
+    node_unref(node);
+    return dbr_err(DBR_ERR_UNAVAIL, "nothing under '%s' to pop, so nothing was put under '%s'", pop_name, put_name);
+  }
+  mem_tuple_t *dst = tuple_get_or_create(ns, put_name, qlen, qh); /* before popping: ENOMEM changes nothing */
+  if (dst == NULL) {
+    pthread_mutex_unlock(&ns->mu);
+    node_unref(node);
+    return dbr_err(DBR_ERR_NOMEMORY, "out of memory storing a value under '%s'", put_name);
+  }
+  src = tuple_find(ns, pop_name, plen, ph);
+  mem_node_t *old = tuple_pop(ns, src);
+  if (src != dst) tuple_gc(ns, src, 1);
+  deliver(ns, dst, node, &done);
+  if (done) tuple_gc(ns, dst, 1);
+  pthread_mutex_unlock(&ns->mu);
+  node_unref(old);
+  if (done) finish(done);
+  return DBR_SUCCESS;
+}
+
 static DBR_Errorcode_t mem_put_many(dbr_backend_t *be, dbr_ns_t *h, const void *packed, int64_t len)
 {
   (void)be;
@@ -1149,6 +1190,12 @@ static void mem_submit(dbr_backend_t *be, dbr_req_t *req)
     rc = mem_put_many(be, req->ns, req->in, req->in_len);
     dbr_req_complete(req, rc, NULL, 0);
     return;
+  case DBR_OP_POP_PUT:
+    rc = mem_pop_put(ns, req->name, req->dst_name, req->in, req->in_len);
+    dbr_req_complete(req, rc, NULL, 0);
+    return;
+  default:
+    break;
   }
   dbr_req_complete(req, DBR_ERR_INVALID, NULL, 0);
 }

@@ -1230,6 +1230,8 @@ static void put_done(rcmd_t *cmd, redisReply *rep, DBR_Errorcode_t err)
   r->inflight--;
   if (err == DBR_SUCCESS && rep && rep->type == REDIS_REPLY_ERROR)
     err = reply_error_is(rep, "WRONGTYPE") ? DBR_ERR_INVALIDOP : reply_error_code(rep);
+  if (err == DBR_SUCCESS && r->op == DBR_OP_POP_PUT && rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == 0)
+    err = DBR_ERR_UNAVAIL; /* nothing to pop: nothing was put */
   if (rep) freeReplyObject(rep);
   if (err != DBR_SUCCESS && r->put_err == DBR_SUCCESS) r->put_err = err;
   if (--r->puts_left == 0) {
@@ -1270,7 +1272,7 @@ static void start_task(rio_task_t *t)
     maybe_release(r);
     return;
   }
-  if (r->op == DBR_OP_PUT || r->op == DBR_OP_PUT_MANY) {
+  if (r->op == DBR_OP_PUT || r->op == DBR_OP_PUT_MANY || r->op == DBR_OP_POP_PUT) {
     r->puts_left = r->nputs;
     if (r->nputs == 0) {
       finish_req(r, DBR_SUCCESS, NULL, 0, 0);
@@ -1388,6 +1390,41 @@ static void redis_submit(dbr_backend_t *b, dbr_req_t *req)
     }
     if (!r->nputs) err = dbr_err(DBR_ERR_NOMEMORY, "out of memory for a put of %lld bytes", (long long)req->in_len);
     break;
+  case DBR_OP_POP_PUT: {
+    if (rb_check_size(be, req->in_len) != DBR_SUCCESS) {
+      err = DBR_ERR_NOMEMORY;
+      break;
+    }
+    size_t pl, ql;
+    char *pkey = tuple_key(req->ns, req->name, &pl), *qkey = tuple_key(req->ns, req->dst_name, &ql);
+    if (pkey && qkey && be->cluster && cluster_key_slot(pkey, pl) != cluster_key_slot(qkey, ql)) {
+      err = dbr_err(DBR_ERR_INVALIDOP,
+                    "pop-put needs both tuples in one Redis Cluster hash slot, and '%s' and '%s' are not; give both "
+                    "names the same {hash tag}", pkey, qkey);
+    } else {
+      r->puts = calloc(1, sizeof *r->puts);
+      rcmd_t *cmd = pkey && qkey && r->puts ? rcmd_new(be, SCR_POP_PUT) : NULL;
+      if (cmd) {
+        rcmd_arg_int(cmd, 2);
+        rcmd_key(cmd, pkey, pl, 1);
+        rcmd_arg(cmd, qkey, ql);
+        rcmd_arg(cmd, req->in, (size_t)req->in_len);
+        if (cmd->body.oom) {
+          rcmd_free(cmd);
+          cmd = NULL;
+        }
+      }
+      if (cmd) {
+        r->puts[0] = cmd;
+        r->nputs = 1;
+      } else {
+        err = dbr_err(DBR_ERR_NOMEMORY, "out of memory for a pop-put of %lld bytes", (long long)req->in_len);
+      }
+    }
+    free(pkey);
+    free(qkey);
+    break;
+  }
   case DBR_OP_PUT_MANY:
     r->nputs = rb_build_put_many(be, req->ns, req->in, req->in_len, &r->puts);
     if (r->nputs < 0) {

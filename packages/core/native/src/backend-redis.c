@@ -44,6 +44,10 @@ const char *const rb_script_src[SCR_COUNT] = {
     "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
     "redis.call('RPUSH', KEYS[1], ARGV[1])\n"
     "return 1\n",
+  [SCR_POP_PUT] =
+    "if not redis.call('LPOP', KEYS[1]) then return 0 end\n"
+    "redis.call('RPUSH', KEYS[2], ARGV[1])\n"
+    "return 1\n",
   [SCR_POP_FIT] =
     "local v = redis.call('LINDEX', KEYS[1], 0)\n"
     "if not v then return false end\n"

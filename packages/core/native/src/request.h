@@ -23,6 +23,7 @@ typedef enum {
   DBR_OP_PUT,
   DBR_OP_PUT_MANY,
   DBR_OP_MOVE_VALUE,
+  DBR_OP_POP_PUT, /* drop the head of name, append in under dst_name, atomically; UNAVAIL if name is empty */
 } dbr_op_t;
 
 typedef enum { DBR_REQ_PENDING = 0, DBR_REQ_DONE, DBR_REQ_CANCELLED } dbr_req_state_t;
