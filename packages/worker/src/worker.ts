@@ -417,11 +417,18 @@ export class Worker extends EventEmitter<WorkerEvents> {
     let final = true;
     if (ok && !ex.cancelled) {
       const r: ResultEnvelope = { k: 'r', id: env.id, task: env.task, ok: true, output, attempts: env.att, finishedAt: now };
-      deliveries.push(resultDelivery(names, r, json));
+      const result = resultDelivery(names, r, json);
       resultExpiry();
       this.stats.completed++;
       this.queueStats(names.queue).completed++;
-      await finishSlot(ns, names, ex.slot, ex.outbox, deliveries, extra);
+      if (ex.slot !== undefined) {
+        // one atomic step: the claim goes exactly when the result appears (no outbox needed); if the slot is
+        // empty, a recoverer took the task back and it will run again, so this result is dropped
+        await Promise.all([ns.popPut(ex.slot, result.to, result.bytes), ns.putMany(extra)]);
+      } else {
+        deliveries.push(result);
+        await finishSlot(ns, names, ex.slot, ex.outbox, deliveries, extra);
+      }
       this.emit('completed', { ...base, output });
     } else {
       const err = ex.cancelled ? new TaskCancelledError(env.id) : toError(error);
