@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { WorkerPool } from '../src/pool.js';
@@ -5,7 +6,8 @@ import { sleepy } from './fixtures/arithmetic-tasks.js';
 import { clientOn, freshNamespace, onCleanup, onRedis, silent } from './support/harness.js';
 
 const tasksModule = fileURLToPath(new URL('./fixtures/arithmetic-tasks.ts', import.meta.url));
-const TASKS = 2_000;
+/** 2,000 in `pnpm test`; `pnpm test:faults` runs 10,000 (TSDBR_R1_TASKS). */
+const TASKS = Number(process.env.TSDBR_R1_TASKS ?? 2_000);
 
 async function killOneEverySecond(kind: 'processes' | 'threads') {
   const { ns, name } = await freshNamespace('r1');
@@ -13,7 +15,8 @@ async function killOneEverySecond(kind: 'processes' | 'threads') {
   pool.start();
   onCleanup(() => pool.close());
   const client = clientOn(ns);
-  const handles = await client.submitMany(sleepy, Array.from({ length: TASKS }, (_, n) => ({ n, ms: 10 })));
+  const handles = await client.submitMany(sleepy, Array.from({ length: TASKS }, (_, n) => ({ n, ms: 10, tally: 'r1:exec' })));
+  const started = Date.now();
   let done = 0;
   let kills = 0;
   const all = Promise.all(handles.map((h) => h.result().then((v) => (done++, v))));
@@ -27,6 +30,11 @@ async function killOneEverySecond(kind: 'processes' | 'threads') {
   expect(await ns.list('q:{default}:result:*')).toEqual([]);
   expect(await ns.count('q:{default}:dead')).toBe(0);
   expect(await ns.count('q:{default}:pending')).toBe(0);
+  const executions = await ns.count('r1:exec');
+  expect(executions).toBeGreaterThanOrEqual(TASKS);
+  const figures = { tasks: TASKS, results: outs.length, lost: TASKS - outs.length, kills, executions, duplicateExecutions: executions - TASKS, seconds: (Date.now() - started) / 1000, kind, backend: process.env.TSDBR_TEST_BACKEND ?? 'mem' };
+  console.log(`[figures] r1 ${JSON.stringify(figures)}`);
+  if (process.env.TSDBR_R1_RESULTS) writeFileSync(process.env.TSDBR_R1_RESULTS, `${JSON.stringify({ ...figures, date: new Date().toISOString() }, null, 2)}\n`);
   return kills;
 }
 
