@@ -279,7 +279,10 @@ static DBR_Errorcode_t outcome(const dbr_req_t *req, DBR_Errorcode_t rc, int64_t
     dbr_err_static(rc, "the namespace was deleted; attach to a live namespace");
     break;
   default:
-    if (dbr_err_code() != rc) dbr_err(rc, "the request failed: %s", dbrGet_error(rc));
+    if (req->errmsg != NULL)
+      dbr_err(rc, "%s", req->errmsg);
+    else if (dbr_err_code() != rc)
+      dbr_err(rc, "the request failed: %s", dbrGet_error(rc));
   }
   return rc;
 }

@@ -329,6 +329,7 @@ static void attempt_done(rcmd_t *cmd, redisReply *rep, DBR_Errorcode_t err)
   if (err != DBR_SUCCESS) {
     o.kind = OUT_ERROR;
     o.err = err;
+    if (!is_withdrawn(r)) dbr_req_set_error(r->req, cmd->errmsg); /* a withdrawn one is collected as TIMEOUT/CANCELLED */
     if (rep) freeReplyObject(rep);
   } else if (rep->type == REDIS_REPLY_ERROR) {
     o.kind = OUT_ERROR;
@@ -1232,6 +1233,8 @@ static void put_done(rcmd_t *cmd, redisReply *rep, DBR_Errorcode_t err)
     err = reply_error_is(rep, "WRONGTYPE") ? DBR_ERR_INVALIDOP : reply_error_code(rep);
   if (err == DBR_SUCCESS && r->op == DBR_OP_POP_PUT && rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == 0)
     err = DBR_ERR_UNAVAIL; /* nothing to pop: nothing was put */
+  else if (err != DBR_SUCCESS)
+    if (!is_withdrawn(r)) dbr_req_set_error(r->req, cmd->errmsg); /* a withdrawn one is collected as TIMEOUT/CANCELLED */
   if (rep) freeReplyObject(rep);
   if (err != DBR_SUCCESS && r->put_err == DBR_SUCCESS) r->put_err = err;
   if (--r->puts_left == 0) {

@@ -84,12 +84,18 @@ void dbr_req_unref(dbr_req_t *req)
   if (req->value.release) req->value.release(req->value.owner);
   if (req->backend_free) req->backend_free(req);
   if (req->queue) dbr_queue_unref(req->queue);
+  free(req->errmsg);
   if (!req->strings_inline) {
     free(req->name);
     free(req->tmpl);
     free(req->dst_name);
   }
   free(req);
+}
+
+void dbr_req_set_error(dbr_req_t *req, const char *msg)
+{
+  if (req->errmsg == NULL && msg != NULL && msg[0] != '\0') req->errmsg = strdup(msg);
 }
 
 /* ---- completion ---- */

@@ -70,6 +70,7 @@ struct dbr_req {
   pthread_cond_t *wait_cv;
 
   void *backend_data; /* free for the backend's use while the request is pending */
+  char *errmsg;       /* why the backend failed it (owned; NULL if it said nothing), for dbrxLastError */
   void (*backend_free)(dbr_req_t *req); /* if set, called when the request is freed (backend cleanup) */
 
   /* bookkeeping of request.c / api.c (backends leave these alone) */
@@ -98,6 +99,9 @@ void dbr_req_unref(dbr_req_t *req);
  * the caller keeps ownership of value and must give it back.
  */
 int dbr_req_complete(dbr_req_t *req, DBR_Errorcode_t status, const dbr_value_t *value, int64_t value_size);
+
+/** Records why a request failed (first message wins), so whoever collects it can tell dbrxLastError. */
+void dbr_req_set_error(dbr_req_t *req, const char *msg);
 
 /** Monotonic clock in nanoseconds. */
 int64_t dbr_now_ns(void);
