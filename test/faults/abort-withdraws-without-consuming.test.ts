@@ -3,7 +3,8 @@
  * on an empty name, a put lands there, and the get is aborted at once: either the get took the value (it won
  * the race), or it rejects with AbortError and the value stays in the tuple space.
  *
- * Known libdbr defect, kept as a `.fails` reproduction: on Redis (single and cluster) the AbortError can
+ * Known libdbr defect, measured (figure abortedButValueMissingAtOnce), not asserted, since it is a race: on
+ * Redis (single and cluster) the AbortError can
  * arrive while the value is still out of its list: dbrCancel withdraws the request at once, but an LPOP
  * attempt already in flight takes the value, and give_back() (backend-redis-wait.c) LPUSHes it back
  * asynchronously. For those few milliseconds count/has/tryGet do not see the value. It is never lost: it is
@@ -45,6 +46,8 @@ describe.each(['redis', 'cluster'] as const)('an aborted get never consumes a va
       rounds: race.rounds,
       aborted: race.aborted,
       tookTheValue: race.took,
+      // KNOWN DEFECT, measured rather than asserted (a race: it does not show in every run): when the abort
+      // rejects, the value may still be on its way back (libdbr gives it back one round trip later).
       abortedButValueMissingAtOnce: race.lostNow,
       abortedAndValueMissing200msLater: race.lostLater,
       examples: race.examples,
@@ -55,10 +58,6 @@ describe.each(['redis', 'cluster'] as const)('an aborted get never consumes a va
   it('abort racing a put: the value is never lost (taken, or back in its list)', () => {
     expect(race.aborted).toBeGreaterThan(0);
     expect(race.lostLater).toBe(0);
-  });
-
-  it.fails('KNOWN DEFECT: when the abort rejects, the value is already back (it is given back asynchronously)', () => {
-    expect(race.lostNow, race.examples.join('; ')).toBe(0);
   });
 
   it.skipIf(mode === 'quick' || backend === 'cluster')('a process exiting right after such an abort still gives the value back', async () => {
