@@ -422,11 +422,15 @@ static DBR_Tag_t start_tagged(dbr_req_t *req, DBR_Handle_t h)
   return tag;
 }
 
-static dbr_req_t *new_req(dbr_op_t op, dbr_backend_t *be, handle_t *hd, const char *name, const char *tmpl,
+/* A request on handle h, holding the handle's reference; NULL (reference released, last error set) on failure. */
+static dbr_req_t *new_req(dbr_op_t op, dbr_backend_t *be, DBR_Handle_t h, const char *name, const char *tmpl,
                           const char *dst_name)
 {
+  handle_t *hd = handle_get(h);
+  if (DBR_UNLIKELY(hd == NULL)) return NULL;
   dbr_req_t *req = dbr_req_new_args(op, name, tmpl, dst_name);
   if (DBR_UNLIKELY(req == NULL)) {
+    handle_put(h);
     dbr_err_static(DBR_ERR_NOMEMORY, "out of memory allocating a request");
     return NULL;
   }
@@ -439,13 +443,8 @@ static dbr_req_t *new_req(dbr_op_t op, dbr_backend_t *be, handle_t *hd, const ch
 static dbr_req_t *new_put_req(dbr_op_t op, dbr_backend_t *be, DBR_Handle_t h, const char *name,
                               const char *dst_name, const void *buf, int64_t len)
 {
-  handle_t *hd = handle_get(h);
-  if (hd == NULL) return NULL;
-  dbr_req_t *req = new_req(op, be, hd, name, NULL, dst_name);
-  if (req == NULL) {
-    handle_put(h);
-    return NULL;
-  }
+  dbr_req_t *req = new_req(op, be, h, name, NULL, dst_name);
+  if (DBR_UNLIKELY(req == NULL)) return NULL;
   req->in = buf;
   req->in_len = len;
   req->deadline_ns = dbr_now_ns() + g_timeout_ns;
@@ -478,13 +477,8 @@ static DBR_Errorcode_t read_get(dbr_op_t op, DBR_Handle_t h, void *buf, int64_t 
   if (DBR_LIKELY(rc == DBR_SUCCESS)) rc = pick_target(name, tmpl, &n, &t);
   if (DBR_LIKELY(rc == DBR_SUCCESS)) rc = deadline_of(timeout_ms, &flags, &deadline);
   if (DBR_UNLIKELY(rc != DBR_SUCCESS)) return rc;
-  handle_t *hd = handle_get(h);
-  if (DBR_UNLIKELY(hd == NULL)) return DBR_ERR_HANDLE;
-  dbr_req_t *req = new_req(op, be, hd, n, t, NULL);
-  if (DBR_UNLIKELY(req == NULL)) {
-    handle_put(h);
-    return DBR_ERR_NOMEMORY;
-  }
+  dbr_req_t *req = new_req(op, be, h, n, t, NULL);
+  if (DBR_UNLIKELY(req == NULL)) return dbr_err_code();
   int64_t capacity = *size;
   req->flags = flags;
   req->deadline_ns = deadline;
@@ -506,13 +500,8 @@ static DBR_Tag_t read_get_a(dbr_op_t op, DBR_Handle_t h, void *buf, int64_t *siz
   const char *n, *t;
   if (check_buffer(buf, size) != DBR_SUCCESS || pick_target(name, tmpl, &n, &t) != DBR_SUCCESS)
     return DB_TAG_ERROR;
-  handle_t *hd = handle_get(h);
-  if (hd == NULL) return DB_TAG_ERROR;
-  dbr_req_t *req = new_req(op, be, hd, n, t, NULL);
-  if (req == NULL) {
-    handle_put(h);
-    return DB_TAG_ERROR;
-  }
+  dbr_req_t *req = new_req(op, be, h, n, t, NULL);
+  if (DBR_UNLIKELY(req == NULL)) return DB_TAG_ERROR;
   req->deadline_ns = dbr_now_ns() + g_timeout_ns;
   req->capacity = *size;
   req->user_buf = buf;
@@ -922,13 +911,8 @@ static DBR_Tag_t read_get_async(dbr_op_t op, dbrx_queue_t *q, DBR_Handle_t h, co
   if (check_flags(flags, op == DBR_OP_READ) != DBR_SUCCESS || pick_target(name, tmpl, &n, &t) != DBR_SUCCESS ||
       deadline_of(timeout_ms, &flags, &deadline) != DBR_SUCCESS)
     return DB_TAG_ERROR;
-  handle_t *hd = handle_get(h);
-  if (hd == NULL) return DB_TAG_ERROR;
-  dbr_req_t *req = new_req(op, be, hd, n, t, NULL);
-  if (req == NULL) {
-    handle_put(h);
-    return DB_TAG_ERROR;
-  }
+  dbr_req_t *req = new_req(op, be, h, n, t, NULL);
+  if (DBR_UNLIKELY(req == NULL)) return DB_TAG_ERROR;
   req->flags = flags;
   req->deadline_ns = deadline;
   return start_queued(req, q, h);
@@ -1051,17 +1035,11 @@ static dbr_req_t *move_value_req(DBR_Handle_t src, const char *src_name, DBR_Han
       check_name("destination tuple name", dst_name) != DBR_SUCCESS || check_flags(*flags, 0) != DBR_SUCCESS ||
       deadline_of(timeout_ms, flags, &deadline) != DBR_SUCCESS)
     return NULL;
-  handle_t *hs = handle_get(src);
-  if (hs == NULL) return NULL;
   handle_t *hd = handle_get(dst);
-  if (hd == NULL) {
-    handle_put(src);
-    return NULL;
-  }
-  dbr_req_t *req = new_req(DBR_OP_MOVE_VALUE, be, hs, src_name, NULL, dst_name);
+  if (hd == NULL) return NULL;
+  dbr_req_t *req = new_req(DBR_OP_MOVE_VALUE, be, src, src_name, NULL, dst_name);
   if (req == NULL) {
     handle_put(dst);
-    handle_put(src);
     return NULL;
   }
   req->dst_ns = hd->ns;

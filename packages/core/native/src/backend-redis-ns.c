@@ -478,24 +478,34 @@ static DBR_Errorcode_t r_ns_create(dbr_backend_t *b, const char *name, dbr_ns_t 
   return DBR_SUCCESS;
 }
 
+/* Runs a one-key namespace script; *v is its integer reply (dflt for any other reply). */
+static DBR_Errorcode_t ns_script_int(rbe_t *be, int script, const char *name, size_t len, const char *what,
+                                     long long dflt, long long *v)
+{
+  rcmd_t *cmd = cmd_new(be, script);
+  if (cmd) {
+    rcmd_arg_int(cmd, 1);
+    rcmd_key(cmd, name, len, 1);
+  }
+  DBR_Errorcode_t err;
+  redisReply *r = call_ok(be, cmd, what, &err);
+  if (!r) return err;
+  *v = r->type == REDIS_REPLY_INTEGER ? r->integer : dflt;
+  freeReplyObject(r);
+  return DBR_SUCCESS;
+}
+
 static DBR_Errorcode_t r_ns_attach(dbr_backend_t *b, const char *name, dbr_ns_t **out)
 {
   rbe_t *be = BE(b);
   dbr_ns_t *ns = ns_new(name);
   if (!ns) return oom();
-  rcmd_t *cmd = cmd_new(be, SCR_NS_ATTACH);
-  if (cmd) {
-    rcmd_arg_int(cmd, 1);
-    rcmd_key(cmd, name, ns->len, 1);
-  }
-  DBR_Errorcode_t err;
-  redisReply *r = call_ok(be, cmd, "attach (EXISTS + HINCRBY)", &err);
-  if (!r) {
+  long long v;
+  DBR_Errorcode_t err = ns_script_int(be, SCR_NS_ATTACH, name, ns->len, "attach (EXISTS + HINCRBY)", -9, &v);
+  if (err != DBR_SUCCESS) {
     ns_free(ns);
     return err;
   }
-  long long v = r->type == REDIS_REPLY_INTEGER ? r->integer : -9;
-  freeReplyObject(r);
   if (v > 0) {
     record_attach(be, ns);
     ns_link(be, ns);
@@ -556,19 +566,12 @@ static DBR_Errorcode_t r_ns_delete(dbr_backend_t *b, const char *name)
   rbe_t *be = BE(b);
   dbr_ns_t *ns = ns_new(name);
   if (!ns) return oom();
-  rcmd_t *cmd = cmd_new(be, SCR_NS_DELETE);
-  if (cmd) {
-    rcmd_arg_int(cmd, 1);
-    rcmd_key(cmd, name, ns->len, 1);
-  }
-  DBR_Errorcode_t err;
-  redisReply *r = call_ok(be, cmd, "delete (HSET flags 1)", &err);
-  if (!r) {
+  long long v;
+  DBR_Errorcode_t err = ns_script_int(be, SCR_NS_DELETE, name, ns->len, "delete (HSET flags 1)", -2, &v);
+  if (err != DBR_SUCCESS) {
     ns_free(ns);
     return err;
   }
-  long long v = r->type == REDIS_REPLY_INTEGER ? r->integer : -2;
-  freeReplyObject(r);
   if (v == -1) {
     ns_free(ns);
     return dbr_err(DBR_ERR_UNAVAIL, "namespace '%s' does not exist (already deleted?)", name);
