@@ -70,6 +70,8 @@ export interface DbrxExtensions {
   dbrxPutIfAbsent: Fn<[Ptr, Mem, number, Str, Mem], number>;
   dbrxPopPut: Fn<[Ptr, Str, Str, Mem, number], number>;
   dbrxPopPutAsync: Fn<[Ptr, Ptr, Str, Str, Mem, number], number>;
+  dbrxMoveManyAsync: Fn<[Ptr, Ptr, Str, Str], number>;
+  dbrxPopPutManyAsync: Fn<[Ptr, Ptr, Mem, number], number>;
   dbrxCount: Fn<[Ptr, Str, Mem], number>;
   dbrxStat: Fn<[Ptr, Mem], number>;
   dbrxNamespaceName: Fn<[Ptr, Mem, number], number>;
@@ -133,6 +135,8 @@ const EXT_DECLARATIONS: Record<keyof DbrxExtensions, string> = {
   dbrxPutIfAbsent: 'int dbrxPutIfAbsent(void *h, void *buf, int64_t size, const char *name, void *stored)',
   dbrxPopPut: 'int dbrxPopPut(void *h, const char *pop_name, const char *put_name, void *buf, int64_t size)',
   dbrxPopPutAsync: 'int64_t dbrxPopPutAsync(void *q, void *h, const char *pop_name, const char *put_name, void *buf, int64_t size)',
+  dbrxMoveManyAsync: 'int64_t dbrxMoveManyAsync(void *q, void *h, const char *sources, const char *destinations)',
+  dbrxPopPutManyAsync: 'int64_t dbrxPopPutManyAsync(void *q, void *h, void *packed, int64_t len)',
   dbrxCount: 'int dbrxCount(void *h, const char *name, void *count)',
   dbrxStat: 'int dbrxStat(void *h, void *stat)',
   dbrxNamespaceName: 'int dbrxNamespaceName(void *h, void *buf, size_t size)',

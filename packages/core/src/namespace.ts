@@ -37,6 +37,21 @@ export interface PutOptions<T = ValueLike> {
   codec?: Codec<T>;
 }
 
+/**
+ * One step of popPutMany: a pop-put (`pop` and `put`), a put (`put` only) or a pop (`pop` only, no value).
+ */
+export interface PopPutStep<T = ValueLike> {
+  /** Drop the oldest value under this name first; if it holds none, the step does nothing. */
+  pop?: string;
+  /** Append `value` under this name. */
+  put?: string;
+  value?: T;
+}
+
+/** Most sources and destinations of one moveMany (libdbr's DBRX_MOVE_MANY_MAX_*). */
+export const MOVE_MANY_MAX_SOURCES = 16;
+export const MOVE_MANY_MAX_DESTINATIONS = 1024;
+
 /** State of a namespace. */
 export interface NamespaceInfo {
   name: string;
@@ -130,6 +145,60 @@ export class Namespace implements AsyncDisposable {
     if (rc === ErrorCode.DBR_ERR_UNAVAIL) return false;
     this.rt.check(rc, what);
     return true;
+  }
+
+  /**
+   * Claims values in one step (one round trip on Redis): fills `destinations` in order, each with the oldest
+   * value of the first of `sources` that holds one (every move atomic, as in moveValue), and resolves with the
+   * moved values, the i-th having gone to destinations[i]. Fewer values than destinations means the sources ran
+   * dry. Never waits and cannot be aborted, so the caller always learns where values went. On Redis Cluster
+   * every name needs the same {hash tag}.
+   */
+  async moveMany<T = Buffer>(sources: readonly string[], destinations: readonly string[], options: { codec?: Codec<T> } = {}): Promise<T[]> {
+    checkList(sources, 'source', MOVE_MANY_MAX_SOURCES);
+    checkList(destinations, 'destination', MOVE_MANY_MAX_DESTINATIONS);
+    const ext = this.requireExt('moveMany');
+    const what = () => `moveMany [${sources.join(', ')}] -> ${destinations.length} names in "${this.name}"`;
+    const tag = ext.dbrxMoveManyAsync(this.rt.submitQueue().handle, this.nativeHandle, sources.join('\n'), destinations.join('\n'));
+    const packed = await this.completion(tag, what, undefined);
+    const values: T[] = [];
+    for (let off = 0; off + 8 <= packed.length; ) {
+      const len = Number(packed.readBigUInt64LE(off));
+      values.push(decode(packed.subarray(off + 8, off + 8 + len), options.codec));
+      off += 8 + len;
+    }
+    return values;
+  }
+
+  /**
+   * Runs many independent atomic steps in one call (one round trip on Redis): pop-puts, puts and pops (see
+   * PopPutStep). Resolves with, per step, whether it happened: false when its pop name held no value, so
+   * nothing was put. Not a transaction: on an error it rejects, and other steps may have run.
+   */
+  async popPutMany<T = ValueLike>(steps: readonly PopPutStep<T>[], options: PutOptions<T> = {}): Promise<boolean[]> {
+    if (steps.length === 0) return [];
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    for (const [i, step] of steps.entries()) {
+      const pop = step.pop === undefined ? EMPTY : Buffer.from(checkName(step.pop, `Step ${i}: name to pop`), 'utf8');
+      const put = step.put === undefined ? EMPTY : Buffer.from(checkName(step.put, `Step ${i}: name to put`), 'utf8');
+      if (pop.length === 0 && put.length === 0) throw new DbrError(ErrorCode.DBR_ERR_INVALID, `Step ${i} of popPutMany names neither pop nor put (DBR_ERR_INVALID).`);
+      if (put.length === 0 && step.value !== undefined) throw new DbrError(ErrorCode.DBR_ERR_INVALID, `Step ${i} of popPutMany has a value but no name to put it under (DBR_ERR_INVALID).`);
+      const value = put.length === 0 ? EMPTY : options.codec ? options.codec.encode(step.value as T) : toBytes(step.value as ValueLike);
+      const header = Buffer.allocUnsafe(16);
+      header.writeUInt32LE(pop.length, 0);
+      header.writeUInt32LE(put.length, 4);
+      header.writeBigUInt64LE(BigInt(value.byteLength), 8);
+      parts.push(header, pop, put, value);
+      total += 16 + pop.length + put.length + value.byteLength;
+    }
+    const packed = Buffer.concat(parts, total);
+    const ext = this.requireExt('popPutMany');
+    const what = () => `popPutMany (${steps.length} steps) in "${this.name}"`;
+    const c = await this.rt.wait(ext.dbrxPopPutManyAsync(this.rt.submitQueue().handle, this.nativeHandle, packed, packed.length), what, packed);
+    this.rt.check(c.status, what);
+    const done = c.value ?? EMPTY;
+    return steps.map((_, i) => done[i] === 1);
   }
 
   /** Appends many values in one call (one round trip on Redis). Order is kept per name. */
@@ -426,6 +495,15 @@ export class Namespace implements AsyncDisposable {
     if (ext === undefined) throw new DbrError(ErrorCode.DBR_ERR_NOTIMPL, `${what} needs libdbr's extensions; ${this.rt.lib.path} is a plain Data Broker library (DBR_ERR_NOTIMPL).`);
     return ext;
   }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function checkList(names: readonly string[], what: string, max: number): void {
+  if (!Array.isArray(names) || names.length === 0 || names.length > max) {
+    throw new DbrError(ErrorCode.DBR_ERR_INVALID, `moveMany needs 1 to ${max} ${what} names, got ${Array.isArray(names) ? names.length : typeof names} (DBR_ERR_INVALID).`);
+  }
+  for (const n of names) checkName(n, `A ${what} name`);
 }
 
 function nativeTimeout(ms: number): number {

@@ -374,11 +374,25 @@ static void op(in_t *in)
     int flags = flags_of(in);
     int64_t to = async_timeout(in);
     const char *n = NAME(0), *t = TMPL(1);
-    switch (u8(in) % 5) {
+    switch (u8(in) % 7) {
     case 0: add_tag(dbrxGetAsync(q, h, n, t, flags, to)); break;
     case 1: add_tag(dbrxReadAsync(q, h, n, t, flags, to)); break;
     case 2: add_tag(dbrxPutAsync(q, h, data, size_of(in, sizeof data), n)); break;
     case 3: add_tag(dbrxMoveValueAsync(q, h, n, handle_of(in), NAME(2), flags, to)); break;
+    case 4: { /* name lists joined from fuzzed names (NULL names leave empty entries) */
+      char src[160], dst[160];
+      const char *a = NAME(0), *b = NAME(1), *c = NAME(2);
+      snprintf(src, sizeof src, "%s%s%s", a ? a : "", u8(in) & 1 ? "\n" : "", b ? b : "");
+      snprintf(dst, sizeof dst, "%s", c ? c : "");
+      add_tag(dbrxMoveManyAsync(q, h, u8(in) == 7 ? NULL : src, dst));
+      break;
+    }
+    case 5: { /* a pop-put batch from raw input bytes (its buffer stays valid: data is static) */
+      int64_t len = size_of(in, 64);
+      memcpy(data, in->p, in->n < 64 ? in->n : 64);
+      add_tag(dbrxPopPutManyAsync(q, h, data, len));
+      break;
+    }
     default: {
       int64_t len = size_of(in, 64);
       memcpy(data, in->p, in->n < 64 ? in->n : 64);

@@ -121,6 +121,35 @@ DBR_Errorcode_t dbrxPopPut(DBR_Handle_t h, const char *pop_name, const char *put
 DBR_Tag_t dbrxPopPutAsync(dbrx_queue_t *q, DBR_Handle_t h, const char *pop_name, const char *put_name,
                           const void *buf, int64_t size);
 
+/* ---- batches for task queues ----
+ * One request, many independent atomic steps: a worker claims a batch of tasks and finishes a batch of tasks
+ * in one round trip each. Name lists are tuple names separated by '\n' (names never contain one). */
+
+#define DBRX_MOVE_MANY_MAX_SOURCES (16)
+#define DBRX_MOVE_MANY_MAX_DESTINATIONS (1024)
+
+/**
+ * Fills destinations in order: for each name of `destinations`, atomically pops the oldest value of the first
+ * name of `sources` that holds one and appends it under the destination (as dbrxMoveValue does), stopping at
+ * the first destination for which every source is empty. Never waits. The result, collected with dbrxTake,
+ * is the moved values packed back to back as uint64_t length (little endian) + bytes: the i-th record went
+ * to the i-th destination; an empty result means nothing was moved. The request cannot be withdrawn once
+ * submitted (dbrCancel fails), so a caller always learns where values went. On Redis Cluster every name needs
+ * the same {hash tag}.
+ */
+DBR_Tag_t dbrxMoveManyAsync(dbrx_queue_t *q, DBR_Handle_t h, const char *sources, const char *destinations);
+
+/**
+ * Runs a packed batch of steps, each atomic on its own (not a transaction). Records back to back, each:
+ *   uint32_t pop_len, uint32_t put_len, uint64_t value_len (little endian), pop name, put name, value.
+ * pop_len > 0 and put_len > 0: a pop-put (see dbrxPopPut); pop_len = 0: a put; put_len = 0: drops the oldest
+ * value under the pop name (value_len must then be 0). The batch is validated whole before any step runs,
+ * and the buffer must stay valid until the tag completes. The result, collected with dbrxTake, holds one byte
+ * per record: 1 = done, 0 = the pop name held no value (so nothing was put). On an error the request
+ * completes with the first error's code; the other steps may have run (on Redis they are pipelined).
+ */
+DBR_Tag_t dbrxPopPutManyAsync(dbrx_queue_t *q, DBR_Handle_t h, const void *packed, int64_t len);
+
 /** Number of values stored under a name (0 if none). */
 DBR_Errorcode_t dbrxCount(DBR_Handle_t h, const char *name, int64_t *count);
 

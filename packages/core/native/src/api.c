@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "batch.h"
 #include "libdatabroker.h"
 #include "libdbr_ext.h"
 #include "log.h"
@@ -1021,6 +1022,33 @@ DBR_Tag_t dbrxPutManyAsync(dbrx_queue_t *q, DBR_Handle_t h, const void *packed, 
   if (be == NULL) return DB_TAG_ERROR;
   if (check_packed(packed, len) != DBR_SUCCESS) return DB_TAG_ERROR;
   dbr_req_t *req = new_put_req(DBR_OP_PUT_MANY, be, h, NULL, NULL, packed, len);
+  return req ? start_queued(req, q, h) : DB_TAG_ERROR;
+}
+
+DBR_Tag_t dbrxMoveManyAsync(dbrx_queue_t *q, DBR_Handle_t h, const char *sources, const char *destinations)
+{
+  dbr_backend_t *be = backend();
+  if (be == NULL) return DB_TAG_ERROR;
+  dbr_name_ref_t src[DBRX_MOVE_MANY_MAX_SOURCES];
+  if (dbr_name_list("source", sources, src, DBRX_MOVE_MANY_MAX_SOURCES) < 0) return DB_TAG_ERROR;
+  dbr_name_ref_t *dst = malloc(DBRX_MOVE_MANY_MAX_DESTINATIONS * sizeof *dst);
+  if (dst == NULL) return dbr_err_static(DBR_ERR_NOMEMORY, "out of memory checking a move-many"), DB_TAG_ERROR;
+  int nd = dbr_name_list("destination", destinations, dst, DBRX_MOVE_MANY_MAX_DESTINATIONS);
+  free(dst);
+  if (nd < 0) return DB_TAG_ERROR;
+  dbr_req_t *req = new_req(DBR_OP_MOVE_MANY, be, h, sources, NULL, destinations);
+  if (req == NULL) return DB_TAG_ERROR;
+  req->flags = DBR_FLAGS_NOWAIT;
+  return start_queued(req, q, h);
+}
+
+DBR_Tag_t dbrxPopPutManyAsync(dbrx_queue_t *q, DBR_Handle_t h, const void *packed, int64_t len)
+{
+  dbr_backend_t *be = backend();
+  if (be == NULL) return DB_TAG_ERROR;
+  int64_t count;
+  if (dbr_steps_check(packed, len, &count) != DBR_SUCCESS) return DB_TAG_ERROR;
+  dbr_req_t *req = new_put_req(DBR_OP_POP_PUT_MANY, be, h, NULL, NULL, packed, len);
   return req ? start_queued(req, q, h) : DB_TAG_ERROR;
 }
 

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "batch.h"
 #include "glob.h"
 #include "hashmap.h"
 #include "request.h"
@@ -1160,6 +1161,147 @@ static void submit_move_value(mem_ns_t *src, dbr_req_t *req)
   if (rc != 0) dbr_req_complete(req, dbr_err(DBR_ERR_NOMEMORY, "out of memory queueing a wait"), NULL, 0);
 }
 
+static void free_owned(void *p)
+{
+  free(p);
+}
+
+/* Completes req with a buffer it then owns (NULL: an empty value). */
+static void complete_owned(dbr_req_t *req, DBR_Errorcode_t status, unsigned char *buf, int64_t len)
+{
+  static unsigned char empty;
+  dbr_value_t v = {.data = buf ? buf : &empty, .len = len, .release = buf ? free_owned : NULL, .owner = buf};
+  dbr_req_complete(req, status, &v, len);
+}
+
+/* Fills destinations from the first non-empty source, in one step under the namespace lock. */
+static void submit_move_many(mem_ns_t *ns, dbr_req_t *req)
+{
+  dbr_name_ref_t src[DBRX_MOVE_MANY_MAX_SOURCES];
+  dbr_name_ref_t *dst = malloc(DBRX_MOVE_MANY_MAX_DESTINATIONS * sizeof *dst);
+  mem_node_t **moved = malloc(DBRX_MOVE_MANY_MAX_DESTINATIONS * sizeof *moved);
+  if (dst == NULL || moved == NULL) {
+    free(dst);
+    free(moved);
+    dbr_req_complete(req, dbr_err(DBR_ERR_NOMEMORY, "out of memory for a move-many"), NULL, 0);
+    return;
+  }
+  int nsrc = dbr_name_list("source", req->name, src, DBRX_MOVE_MANY_MAX_SOURCES);
+  int ndst = dbr_name_list("destination", req->dst_name, dst, DBRX_MOVE_MANY_MAX_DESTINATIONS);
+  DBR_Errorcode_t rc = DBR_SUCCESS;
+  int n = 0;
+  int64_t bytes = 0;
+  mem_waiter_t *done = NULL;
+  pthread_mutex_lock(&ns->mu);
+  if (ns->deleted) rc = err_deleted(ns);
+  for (int s = 0; rc == DBR_SUCCESS && n < ndst && s < nsrc;) {
+    uint64_t sh = dbr_hash(src[s].name, src[s].len);
+    mem_tuple_t *t = tuple_find(ns, src[s].name, src[s].len, sh);
+    if (t == NULL || t->count == 0) {
+      s++;
+      continue;
+    }
+    uint64_t dh = dbr_hash(dst[n].name, dst[n].len);
+    mem_tuple_t *dt = tuple_get_or_create(ns, dst[n].name, dst[n].len, dh);
+    if (dt == NULL) {
+      rc = dbr_err(DBR_ERR_NOMEMORY, "out of memory moving a value");
+      break;
+    }
+    t = tuple_find(ns, src[s].name, src[s].len, sh); /* the table may have grown */
+    mem_node_t *node = tuple_pop(ns, t);
+    node_ref(node); /* the result's; the FIFO's moves to the destination */
+    moved[n++] = node;
+    bytes += 8 + node->len;
+    deliver(ns, dt, node, &done);
+    if (t != dt) tuple_gc(ns, t, 1);
+    tuple_gc(ns, dt, 1);
+  }
+  pthread_mutex_unlock(&ns->mu);
+  finish(done);
+  unsigned char *out = n > 0 ? malloc((size_t)bytes) : NULL;
+  if (n > 0 && out == NULL) rc = dbr_err(DBR_ERR_NOMEMORY, "out of memory for the result of a move-many (%d values moved stay where they went)", n);
+  unsigned char *p = out;
+  for (int i = 0; i < n; i++) {
+    if (p) {
+      uint64_t len = (uint64_t)moved[i]->len;
+      for (int b = 0; b < 8; b++) *p++ = (unsigned char)(len >> (8 * b));
+      memcpy(p, moved[i]->data, len);
+      p += len;
+    }
+    node_unref(moved[i]);
+  }
+  free(moved);
+  free(dst);
+  if (rc != DBR_SUCCESS) {
+    free(out);
+    dbr_req_complete(req, rc, NULL, 0);
+    return;
+  }
+  complete_owned(req, DBR_SUCCESS, out, n > 0 ? bytes : 0);
+}
+
+/* Drops the oldest value under name; UNAVAIL if there is none. */
+static DBR_Errorcode_t mem_pop(mem_ns_t *ns, const char *name)
+{
+  size_t len = strlen(name);
+  mem_node_t *old = NULL;
+  DBR_Errorcode_t rc = DBR_SUCCESS;
+  pthread_mutex_lock(&ns->mu);
+  mem_tuple_t *t = ns->deleted ? NULL : tuple_find(ns, name, len, dbr_hash(name, len));
+  if (ns->deleted)
+    rc = err_deleted(ns);
+  else if (t == NULL || t->count == 0)
+    rc = DBR_ERR_UNAVAIL;
+  else {
+    old = tuple_pop(ns, t);
+    tuple_gc(ns, t, 1);
+  }
+  pthread_mutex_unlock(&ns->mu);
+  if (old) node_unref(old);
+  return rc;
+}
+
+/* Runs each step of a pop-put batch in order; the result has one byte per step. */
+static void submit_pop_put_many(dbr_backend_t *be, mem_ns_t *ns, dbr_req_t *req)
+{
+  int64_t count;
+  DBR_Errorcode_t rc = dbr_steps_check(req->in, req->in_len, &count); /* again: the caller may have changed it */
+  if (rc != DBR_SUCCESS) {
+    dbr_req_complete(req, rc, NULL, 0);
+    return;
+  }
+  unsigned char *out = calloc((size_t)count + 1, 1);
+  if (out == NULL) {
+    dbr_req_complete(req, dbr_err(DBR_ERR_NOMEMORY, "out of memory for a pop-put batch"), NULL, 0);
+    return;
+  }
+  char pop[DBR_MAX_KEY_LEN + 1], put[DBR_MAX_KEY_LEN + 1];
+  int64_t off = 0;
+  for (int64_t i = 0; i < count && rc == DBR_SUCCESS; i++) {
+    dbr_step_t st;
+    dbr_step_next(req->in, &off, &st);
+    dbr_name_copy(pop, st.pop, st.pop_len);
+    dbr_name_copy(put, st.put, st.put_len);
+    DBR_Errorcode_t r;
+    if (st.pop_len == 0)
+      r = mem_put(be, req->ns, put, st.value, st.value_len);
+    else if (st.put_len == 0)
+      r = mem_pop(ns, pop);
+    else
+      r = mem_pop_put(ns, pop, put, st.value, st.value_len);
+    if (r == DBR_SUCCESS)
+      out[i] = 1;
+    else if (r != DBR_ERR_UNAVAIL)
+      rc = r;
+  }
+  if (rc != DBR_SUCCESS) {
+    free(out);
+    dbr_req_complete(req, rc, NULL, 0);
+    return;
+  }
+  complete_owned(req, DBR_SUCCESS, out, count);
+}
+
 /* A request keeps its namespaces' memory alive until it is freed, so cancel() can always lock req->ns. */
 static void mem_req_free(dbr_req_t *req)
 {
@@ -1193,6 +1335,12 @@ static void mem_submit(dbr_backend_t *be, dbr_req_t *req)
   case DBR_OP_POP_PUT:
     rc = mem_pop_put(ns, req->name, req->dst_name, req->in, req->in_len);
     dbr_req_complete(req, rc, NULL, 0);
+    return;
+  case DBR_OP_MOVE_MANY:
+    submit_move_many(ns, req);
+    return;
+  case DBR_OP_POP_PUT_MANY:
+    submit_pop_put_many(be, ns, req);
     return;
   default:
     break;

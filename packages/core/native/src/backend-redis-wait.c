@@ -29,9 +29,11 @@
  * (LPUSH; for move-value a script takes it back from the destination). The same happens if
  * dbr_req_complete() reports that the request already finished.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "batch.h"
 #include "glob.h"
 #include "log.h"
 #include "redis-backend.h"
@@ -71,8 +73,9 @@ struct rreq {
   rb_nsstate_t *nsst; /* deleted by this process? (a reference) */
   char *nsname;
   int nsdel;          /* its namespace was deleted by this process while it waited */
-  rcmd_t **puts; /* PUT / PUT_MANY: built in the caller's thread */
+  rcmd_t **puts; /* PUT / PUT_MANY / POP_PUT / the batches: built in the caller's thread */
   int nputs, puts_left;
+  unsigned char *steps_out; /* POP_PUT_MANY: one byte per step (1 = done) */
   DBR_Errorcode_t put_err;
 
   wgroup_t *group; /* the group it waits in */
@@ -149,6 +152,7 @@ static void rreq_free(rreq_t *r)
   for (int i = 0; i < r->nputs; i++)
     if (r->puts[i]) rcmd_free(r->puts[i]);
   free(r->puts);
+  free(r->steps_out);
   free(r->key);
   free(r->dkey);
   free(r->pat);
@@ -1223,6 +1227,204 @@ void rb_wait_free(rbe_t *be)
   }
 }
 
+/* ---- batches: move-many and pop-put-many ---- */
+
+static void free_owned(void *p)
+{
+  free(p);
+}
+
+/* Completes a batch with a buffer it then owns (NULL: an empty value), unless it was withdrawn. */
+static void finish_owned(rreq_t *r, DBR_Errorcode_t status, unsigned char *buf, int64_t len)
+{
+  static unsigned char empty;
+  pthread_mutex_lock(&r->be->req_mu);
+  int skip = r->withdrawn || r->completing;
+  if (!skip) {
+    r->completing = 1;
+    r->req->backend_data = NULL;
+  }
+  pthread_mutex_unlock(&r->be->req_mu);
+  r->done = 1;
+  if (skip || status != DBR_SUCCESS) {
+    free(buf);
+    if (!skip) dbr_req_complete(r->req, status, NULL, 0);
+    return;
+  }
+  dbr_value_t v = {.data = buf ? buf : &empty, .len = len, .release = buf ? free_owned : NULL, .owner = buf};
+  if (!dbr_req_complete(r->req, status, &v, len)) free(buf);
+}
+
+static DBR_Errorcode_t batch_reply_error(rreq_t *r, rcmd_t *cmd, redisReply *rep, DBR_Errorcode_t err)
+{
+  if (err == DBR_SUCCESS && rep && rep->type == REDIS_REPLY_ERROR)
+    err = reply_error_is(rep, "WRONGTYPE") ? DBR_ERR_INVALIDOP : reply_error_code(rep);
+  if (err != DBR_SUCCESS && !is_withdrawn(r)) dbr_req_set_error(r->req, cmd->errmsg);
+  return err;
+}
+
+/* The script's reply is the moved values, in destination order: pack them as length + bytes. */
+static void move_many_done(rcmd_t *cmd, redisReply *rep, DBR_Errorcode_t err)
+{
+  rreq_t *r = cmd->priv;
+  r->inflight--;
+  err = batch_reply_error(r, cmd, rep, err);
+  if (err == DBR_SUCCESS && (!rep || rep->type != REDIS_REPLY_ARRAY)) err = DBR_ERR_BE_GENERAL;
+  unsigned char *buf = NULL;
+  int64_t len = 0;
+  if (err == DBR_SUCCESS && rep->elements > 0) {
+    for (size_t i = 0; i < rep->elements; i++) len += 8 + (int64_t)rep->element[i]->len;
+    buf = malloc((size_t)len);
+    if (buf == NULL) {
+      err = dbr_err(DBR_ERR_NOMEMORY, "out of memory for the result of a move-many (%zu values moved stay where "
+                    "they went)", rep->elements);
+    } else {
+      unsigned char *p = buf;
+      for (size_t i = 0; i < rep->elements; i++) {
+        uint64_t n = rep->element[i]->len;
+        for (int b = 0; b < 8; b++) *p++ = (unsigned char)(n >> (8 * b));
+        memcpy(p, rep->element[i]->str, n);
+        p += n;
+      }
+    }
+  }
+  if (rep) freeReplyObject(rep);
+  finish_owned(r, err, buf, len);
+  maybe_release(r);
+}
+
+/* One step's reply: nil (LPOP found nothing) or 0 (pop-put found nothing) means not done. */
+static void step_done(rcmd_t *cmd, redisReply *rep, DBR_Errorcode_t err)
+{
+  rreq_t *r = cmd->priv;
+  r->inflight--;
+  err = batch_reply_error(r, cmd, rep, err);
+  if (err == DBR_SUCCESS)
+    r->steps_out[cmd->aux] = rep && rep->type != REDIS_REPLY_NIL && !(rep->type == REDIS_REPLY_INTEGER && rep->integer == 0);
+  else if (r->put_err == DBR_SUCCESS)
+    r->put_err = err;
+  if (rep) freeReplyObject(rep);
+  if (--r->puts_left == 0) {
+    unsigned char *out = r->steps_out;
+    r->steps_out = NULL;
+    finish_owned(r, r->put_err, out, r->nputs);
+    maybe_release(r);
+  }
+}
+
+/* One command for the whole move-many: every key is an argument of the script (one hash slot on a cluster). */
+static DBR_Errorcode_t build_move_many(rbe_t *be, rreq_t *r, dbr_req_t *req)
+{
+  dbr_name_ref_t src[DBRX_MOVE_MANY_MAX_SOURCES];
+  dbr_name_ref_t *dst = malloc(DBRX_MOVE_MANY_MAX_DESTINATIONS * sizeof *dst);
+  r->puts = calloc(1, sizeof *r->puts);
+  rcmd_t *cmd = rcmd_new(be, SCR_MOVE_MANY);
+  DBR_Errorcode_t err = DBR_SUCCESS;
+  if (!dst || !r->puts || !cmd) err = dbr_err(DBR_ERR_NOMEMORY, "out of memory for a move-many");
+  int nsrc = 0, ndst = 0;
+  if (err == DBR_SUCCESS) {
+    nsrc = dbr_name_list("source", req->name, src, DBRX_MOVE_MANY_MAX_SOURCES);
+    ndst = dbr_name_list("destination", req->dst_name, dst, DBRX_MOVE_MANY_MAX_DESTINATIONS);
+    rcmd_arg_int(cmd, nsrc + ndst);
+  }
+  char name[DBR_MAX_KEY_LEN + 1];
+  unsigned slot = 0;
+  for (int i = 0; err == DBR_SUCCESS && i < nsrc + ndst; i++) {
+    const dbr_name_ref_t *ref = i < nsrc ? &src[i] : &dst[i - nsrc];
+    dbr_name_copy(name, ref->name, ref->len);
+    size_t kl;
+    char *key = tuple_key(req->ns, name, &kl);
+    if (!key) {
+      err = dbr_err(DBR_ERR_NOMEMORY, "out of memory for a move-many");
+      break;
+    }
+    unsigned ks = be->cluster ? cluster_key_slot(key, kl) : 0;
+    if (i == 0) slot = ks;
+    if (ks != slot)
+      err = dbr_err(DBR_ERR_INVALIDOP, "move-many needs every name in one Redis Cluster hash slot, and '%s' is not in "
+                    "the slot of the first source; give all names the same {hash tag}", key);
+    else if (i == 0)
+      rcmd_key(cmd, key, kl, 1);
+    else
+      rcmd_arg(cmd, key, kl);
+    free(key);
+  }
+  free(dst);
+  if (err == DBR_SUCCESS) {
+    rcmd_arg_int(cmd, nsrc);
+    if (cmd->body.oom) err = dbr_err(DBR_ERR_NOMEMORY, "out of memory for a move-many");
+  }
+  if (err != DBR_SUCCESS) {
+    if (cmd) rcmd_free(cmd);
+    return err;
+  }
+  cmd->deadline = rio_now_ns() + be->op_timeout_ns; /* it cannot be withdrawn: the command itself times out */
+  r->puts[0] = cmd;
+  r->nputs = 1;
+  return DBR_SUCCESS;
+}
+
+/* One command per step: a pop-put script, LPOP, or RPUSH. */
+static rcmd_t *step_command(rbe_t *be, dbr_req_t *req, const dbr_step_t *st, DBR_Errorcode_t *err)
+{
+  char pop[DBR_MAX_KEY_LEN + 1], put[DBR_MAX_KEY_LEN + 1];
+  dbr_name_copy(pop, st->pop, st->pop_len);
+  dbr_name_copy(put, st->put, st->put_len);
+  size_t pl = 0, ql = 0;
+  char *pkey = st->pop_len ? tuple_key(req->ns, pop, &pl) : NULL;
+  char *qkey = st->put_len ? tuple_key(req->ns, put, &ql) : NULL;
+  rcmd_t *cmd = NULL;
+  if ((st->pop_len && !pkey) || (st->put_len && !qkey)) {
+    *err = dbr_err(DBR_ERR_NOMEMORY, "out of memory for a pop-put batch");
+  } else if (st->put_len && rb_check_size(be, st->value_len) != DBR_SUCCESS) {
+    *err = DBR_ERR_NOMEMORY;
+  } else if (pkey && qkey && be->cluster && cluster_key_slot(pkey, pl) != cluster_key_slot(qkey, ql)) {
+    *err = dbr_err(DBR_ERR_INVALIDOP, "pop-put needs both tuples in one Redis Cluster hash slot, and '%s' and '%s' "
+                   "are not; give both names the same {hash tag}", pkey, qkey);
+  } else if (pkey && qkey) {
+    if ((cmd = rcmd_new(be, SCR_POP_PUT)) != NULL) {
+      rcmd_arg_int(cmd, 2);
+      rcmd_key(cmd, pkey, pl, 1);
+      rcmd_arg(cmd, qkey, ql);
+      rcmd_arg(cmd, st->value, (size_t)st->value_len);
+    }
+  } else if ((cmd = rcmd_new(be, -1)) != NULL) {
+    rcmd_arg_str(cmd, pkey ? "LPOP" : "RPUSH");
+    rcmd_key(cmd, pkey ? pkey : qkey, pkey ? pl : ql, 1);
+    if (!pkey) rcmd_arg(cmd, st->value, (size_t)st->value_len);
+  }
+  if (cmd && cmd->body.oom) {
+    rcmd_free(cmd);
+    cmd = NULL;
+  }
+  if (!cmd && *err == DBR_SUCCESS) *err = dbr_err(DBR_ERR_NOMEMORY, "out of memory for a pop-put batch");
+  free(pkey);
+  free(qkey);
+  return cmd;
+}
+
+static DBR_Errorcode_t build_pop_put_many(rbe_t *be, rreq_t *r, dbr_req_t *req)
+{
+  int64_t count;
+  DBR_Errorcode_t err = dbr_steps_check(req->in, req->in_len, &count); /* again: the caller may have changed it */
+  if (err != DBR_SUCCESS) return err;
+  if (count > INT_MAX) return dbr_err(DBR_ERR_INVALID, "a pop-put batch holds at most %d steps", INT_MAX);
+  r->puts = calloc((size_t)count + 1, sizeof *r->puts);
+  r->steps_out = calloc((size_t)count + 1, 1);
+  if (!r->puts || !r->steps_out) return dbr_err(DBR_ERR_NOMEMORY, "out of memory for a pop-put batch");
+  int64_t off = 0;
+  for (int64_t i = 0; i < count && err == DBR_SUCCESS; i++) {
+    dbr_step_t st;
+    dbr_step_next(req->in, &off, &st);
+    rcmd_t *cmd = step_command(be, req, &st, &err);
+    if (cmd) {
+      cmd->aux = (long)i;
+      r->puts[r->nputs++] = cmd;
+    }
+  }
+  return err;
+}
+
 /* ---- submit / cancel ---- */
 
 static void put_done(rcmd_t *cmd, redisReply *rep, DBR_Errorcode_t err)
@@ -1275,18 +1477,20 @@ static void start_task(rio_task_t *t)
     maybe_release(r);
     return;
   }
-  if (r->op == DBR_OP_PUT || r->op == DBR_OP_PUT_MANY || r->op == DBR_OP_POP_PUT) {
+  if (r->op == DBR_OP_PUT || r->op == DBR_OP_PUT_MANY || r->op == DBR_OP_POP_PUT || r->op == DBR_OP_MOVE_MANY ||
+      r->op == DBR_OP_POP_PUT_MANY) {
     r->puts_left = r->nputs;
     if (r->nputs == 0) {
       finish_req(r, DBR_SUCCESS, NULL, 0, 0);
       maybe_release(r);
       return;
     }
+    rcmd_done_fn done = r->op == DBR_OP_MOVE_MANY ? move_many_done : r->op == DBR_OP_POP_PUT_MANY ? step_done : put_done;
     for (int i = 0; i < r->nputs; i++) {
       rcmd_t *cmd = r->puts[i];
       r->puts[i] = NULL;
       cmd->priv = r;
-      cmd->done = put_done;
+      cmd->done = done;
       r->inflight++;
       rb_exec(be, cmd);
     }
@@ -1428,6 +1632,12 @@ static void redis_submit(dbr_backend_t *b, dbr_req_t *req)
     free(qkey);
     break;
   }
+  case DBR_OP_MOVE_MANY:
+    err = build_move_many(be, r, req);
+    break;
+  case DBR_OP_POP_PUT_MANY:
+    err = build_pop_put_many(be, r, req);
+    break;
   case DBR_OP_PUT_MANY:
     r->nputs = rb_build_put_many(be, req->ns, req->in, req->in_len, &r->puts);
     if (r->nputs < 0) {
@@ -1489,7 +1699,7 @@ static int redis_cancel(dbr_backend_t *b, dbr_req_t *req)
   rbe_t *be = (rbe_t *)b;
   pthread_mutex_lock(&be->req_mu);
   rreq_t *r = req->backend_data;
-  if (!r || r->completing || r->withdrawn) {
+  if (!r || r->completing || r->withdrawn || r->op == DBR_OP_MOVE_MANY) {
     pthread_mutex_unlock(&be->req_mu);
     return 0;
   }

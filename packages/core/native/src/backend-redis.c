@@ -48,6 +48,20 @@ const char *const rb_script_src[SCR_COUNT] = {
     "if not redis.call('LPOP', KEYS[1]) then return 0 end\n"
     "redis.call('RPUSH', KEYS[2], ARGV[1])\n"
     "return 1\n",
+  [SCR_MOVE_MANY] =
+    "local ns = tonumber(ARGV[1])\n"
+    "local out, s = {}, 1\n"
+    "for d = ns + 1, #KEYS do\n"
+    "  local v\n"
+    "  while s <= ns do\n"
+    "    v = redis.call('LMOVE', KEYS[s], KEYS[d], 'LEFT', 'RIGHT')\n"
+    "    if v then break end\n"
+    "    s = s + 1\n"
+    "  end\n"
+    "  if not v then break end\n"
+    "  out[#out + 1] = v\n"
+    "end\n"
+    "return out\n",
   [SCR_POP_FIT] =
     "local v = redis.call('LINDEX', KEYS[1], 0)\n"
     "if not v then return false end\n"

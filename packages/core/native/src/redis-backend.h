@@ -39,6 +39,7 @@ enum {
   SCR_REAP,        /* 1 key: drop the attachment records of dead processes, return how many */
   SCR_PUT_IF_ABSENT, /* 1 key: RPUSH only if the list does not exist; 1 if stored */
   SCR_POP_PUT,     /* 2 keys: LPOP the first; if it held a value, RPUSH ARGV[1] to the second; 1 if done */
+  SCR_MOVE_MANY,   /* ARGV[1] source keys, then destination keys: fill each destination from the first non-empty source */
   SCR_COUNT
 };
 

@@ -24,6 +24,8 @@ typedef enum {
   DBR_OP_PUT_MANY,
   DBR_OP_MOVE_VALUE,
   DBR_OP_POP_PUT, /* drop the head of name, append in under dst_name, atomically; UNAVAIL if name is empty */
+  DBR_OP_MOVE_MANY,    /* name: sources, dst_name: destinations ('\n'-separated); never waits */
+  DBR_OP_POP_PUT_MANY, /* in: packed steps (see dbrxPopPutManyAsync) */
 } dbr_op_t;
 
 typedef enum { DBR_REQ_PENDING = 0, DBR_REQ_DONE, DBR_REQ_CANCELLED } dbr_req_state_t;

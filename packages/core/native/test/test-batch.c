@@ -1,0 +1,223 @@
+/*
+ * dbrxMoveManyAsync and dbrxPopPutManyAsync on every backend: the embedded one, a single redis-server and a
+ * 3-master cluster (the names share a {hash tag}). Move-many fills destinations from the first non-empty
+ * source in order; pop-put-many reports per step whether it happened.
+ */
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include "libdbr_ext.h"
+#define CHECK_LAST_ERROR() dbrxLastError()
+#include "check.h"
+#include "redis-harness.h"
+
+static dbrx_queue_t *g_q;
+
+/* Waits for tag to complete and collects it into buf (*size: capacity in, length out). */
+static DBR_Errorcode_t collect(DBR_Tag_t tag, void *buf, int64_t *size)
+{
+  DBR_Tag_t done[16];
+  for (int i = 0; i < 1000; i++) {
+    DBR_Errorcode_t rc = dbrxTake(tag, buf, size);
+    if (rc != DBR_ERR_INPROGRESS) return rc;
+    dbrxQueueDrain(g_q, done, 16);
+    poll(NULL, 0, 2);
+  }
+  return DBR_ERR_TIMEOUT;
+}
+
+static int64_t count(DBR_Handle_t h, const char *name)
+{
+  int64_t n = -1;
+  CHECK_EQ(dbrxCount(h, name, &n), DBR_SUCCESS);
+  return n;
+}
+
+/* Appends a step to buf at *off. */
+static void step(unsigned char *buf, size_t *off, const char *pop, const char *put, const char *value)
+{
+  uint32_t pl = (uint32_t)strlen(pop), ql = (uint32_t)strlen(put);
+  uint64_t vl = strlen(value);
+  unsigned char *p = buf + *off;
+  for (int b = 0; b < 4; b++) p[b] = (unsigned char)(pl >> (8 * b));
+  for (int b = 0; b < 4; b++) p[4 + b] = (unsigned char)(ql >> (8 * b));
+  for (int b = 0; b < 8; b++) p[8 + b] = (unsigned char)(vl >> (8 * b));
+  memcpy(p + 16, pop, pl);
+  memcpy(p + 16 + pl, put, ql);
+  memcpy(p + 16 + pl + ql, value, vl);
+  *off += 16 + pl + ql + vl;
+}
+
+static void test_move_many(DBR_Handle_t h)
+{
+  CHECK_EQ(dbrPut(h, "lo", 2, "p{q}:lo", DBR_GROUP_EMPTY), DBR_SUCCESS);
+  CHECK_EQ(dbrPut(h, "n1", 2, "p{q}", DBR_GROUP_EMPTY), DBR_SUCCESS);
+  CHECK_EQ(dbrPut(h, "n22", 3, "p{q}", DBR_GROUP_EMPTY), DBR_SUCCESS);
+  CHECK_EQ(dbrPut(h, "hi", 2, "p{q}:hi", DBR_GROUP_EMPTY), DBR_SUCCESS);
+  DBR_Tag_t t = dbrxMoveManyAsync(g_q, h, "p{q}:hi\np{q}\np{q}:lo", "s{q}:0\ns{q}:1\ns{q}:2\ns{q}:3\ns{q}:4\ns{q}:5");
+  CHECK(t > 0);
+  unsigned char buf[256];
+  int64_t size = sizeof buf;
+  CHECK_EQ(collect(t, buf, &size), DBR_SUCCESS);
+  CHECK_EQ(size, 4 * 8 + 2 + 2 + 3 + 2);
+  const char *want[] = {"hi", "n1", "n22", "lo"};
+  int64_t off = 0;
+  for (int i = 0; i < 4 && off + 8 <= size; i++) {
+    uint64_t len = 0;
+    for (int b = 0; b < 8; b++) len |= (uint64_t)buf[off + b] << (8 * b);
+    CHECK_EQ(len, strlen(want[i]));
+    CHECK(memcmp(buf + off + 8, want[i], strlen(want[i])) == 0);
+    off += 8 + (int64_t)len;
+  }
+  CHECK_EQ(count(h, "s{q}:0"), 1);
+  CHECK_EQ(count(h, "s{q}:3"), 1);
+  CHECK_EQ(count(h, "s{q}:4"), 0);
+  CHECK_EQ(count(h, "p{q}"), 0);
+  char v[8];
+  int64_t vs = sizeof v;
+  CHECK_EQ(dbrRead(h, v, &vs, "s{q}:2", NULL, DBR_GROUP_EMPTY, DBR_FLAGS_NOWAIT), DBR_SUCCESS);
+  CHECK_EQ(vs, 3);
+  CHECK(memcmp(v, "n22", 3) == 0);
+
+  /* nothing to move: an empty result */
+  t = dbrxMoveManyAsync(g_q, h, "p{q}", "s{q}:9");
+  size = sizeof buf;
+  CHECK_EQ(collect(t, buf, &size), DBR_SUCCESS);
+  CHECK_EQ(size, 0);
+
+  /* a get waiting on a destination receives the moved value */
+  DBR_Tag_t waiter = dbrxGetAsync(g_q, h, "s{q}:w", NULL, DBR_FLAGS_NONE, 5000);
+  poll(NULL, 0, 50);
+  CHECK_EQ(dbrPut(h, "ww", 2, "p{q}", DBR_GROUP_EMPTY), DBR_SUCCESS);
+  t = dbrxMoveManyAsync(g_q, h, "p{q}", "s{q}:w");
+  size = sizeof buf;
+  CHECK_EQ(collect(t, buf, &size), DBR_SUCCESS);
+  CHECK_EQ(size, 10);
+  vs = sizeof v;
+  CHECK_EQ(collect(waiter, v, &vs), DBR_SUCCESS);
+  CHECK_EQ(vs, 2);
+
+  /* bad lists are refused before anything moves */
+  CHECK_EQ(dbrxMoveManyAsync(g_q, h, "", "s{q}:0"), DB_TAG_ERROR);
+  CHECK_EQ(dbrxLastErrorCode(), DBR_ERR_INVALID);
+  CHECK_EQ(dbrxMoveManyAsync(g_q, h, "p{q}", "a\n\nb"), DB_TAG_ERROR);
+  CHECK_EQ(dbrxMoveManyAsync(g_q, h, NULL, "a"), DB_TAG_ERROR);
+  CHECK_EQ(dbrxMoveManyAsync(g_q, h, "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\nl\nm\nn\no\np\nq", "x"), DB_TAG_ERROR);
+  CHECK(strstr(dbrxLastError(), "more than 16") != NULL);
+  CHECK_EQ(dbrxMoveManyAsync(g_q, (DBR_Handle_t)(uintptr_t)4242, "a", "b"), DB_TAG_ERROR);
+  /* cannot be withdrawn: the caller always learns where values went */
+  CHECK_EQ(dbrPut(h, "c", 1, "p{q}", DBR_GROUP_EMPTY), DBR_SUCCESS);
+  t = dbrxMoveManyAsync(g_q, h, "p{q}", "s{q}:c");
+  CHECK(dbrCancel(t) != DBR_SUCCESS);
+  size = sizeof buf;
+  CHECK_EQ(collect(t, buf, &size), DBR_SUCCESS);
+  CHECK_EQ(size, 9);
+  if (strcmp(dbrxBackend(), "redis-cluster") == 0) { /* names in different hash slots are refused */
+    CHECK_EQ(dbrPut(h, "x", 1, "p{q}", DBR_GROUP_EMPTY), DBR_SUCCESS);
+    t = dbrxMoveManyAsync(g_q, h, "p{q}", "s{other}:0");
+    size = sizeof buf;
+    CHECK_EQ(collect(t, buf, &size), DBR_ERR_INVALIDOP);
+    CHECK_EQ(count(h, "p{q}"), 1);
+    CHECK_EQ(dbrRemove(h, DBR_GROUP_EMPTY, "p{q}", NULL), DBR_SUCCESS);
+  }
+}
+
+static void test_pop_put_many(DBR_Handle_t h)
+{
+  unsigned char batch[512];
+  size_t off = 0;
+  step(batch, &off, "s{q}:0", "r{q}:a", "R0");  /* slot holds "hi": done */
+  step(batch, &off, "s{q}:9", "r{q}:b", "R9");  /* empty slot: nothing put */
+  step(batch, &off, "", "e{q}", "expiry");      /* a plain put */
+  step(batch, &off, "s{q}:1", "", "");          /* a plain pop */
+  step(batch, &off, "s{q}:9", "", "");          /* nothing to pop */
+  DBR_Tag_t t = dbrxPopPutManyAsync(g_q, h, batch, (int64_t)off);
+  CHECK(t > 0);
+  unsigned char out[8];
+  int64_t size = sizeof out;
+  CHECK_EQ(collect(t, out, &size), DBR_SUCCESS);
+  CHECK_EQ(size, 5);
+  CHECK(out[0] == 1 && out[1] == 0 && out[2] == 1 && out[3] == 1 && out[4] == 0);
+  CHECK_EQ(count(h, "s{q}:0"), 0);
+  CHECK_EQ(count(h, "s{q}:1"), 0);
+  CHECK_EQ(count(h, "r{q}:a"), 1);
+  CHECK_EQ(count(h, "r{q}:b"), 0);
+  CHECK_EQ(count(h, "e{q}"), 1);
+
+  /* an empty batch completes at once with an empty result */
+  t = dbrxPopPutManyAsync(g_q, h, batch, 0);
+  size = sizeof out;
+  CHECK_EQ(collect(t, out, &size), DBR_SUCCESS);
+  CHECK_EQ(size, 0);
+
+  /* malformed batches are refused whole */
+  CHECK_EQ(dbrxPopPutManyAsync(g_q, h, batch, 10), DB_TAG_ERROR);
+  CHECK(strstr(dbrxLastError(), "truncated") != NULL);
+  off = 0;
+  step(batch, &off, "", "", "");
+  CHECK_EQ(dbrxPopPutManyAsync(g_q, h, batch, (int64_t)off), DB_TAG_ERROR);
+  off = 0;
+  step(batch, &off, "s{q}:0", "", "stray");
+  CHECK_EQ(dbrxPopPutManyAsync(g_q, h, batch, (int64_t)off), DB_TAG_ERROR);
+  off = 0;
+  step(batch, &off, "bad\nname", "x", "v");
+  CHECK_EQ(dbrxPopPutManyAsync(g_q, h, batch, (int64_t)off), DB_TAG_ERROR);
+  off = 0;
+  step(batch, &off, "a", "b", "v");
+  batch[8] = 200; /* value length past the end */
+  CHECK_EQ(dbrxPopPutManyAsync(g_q, h, batch, (int64_t)off), DB_TAG_ERROR);
+  CHECK_EQ(dbrxPopPutManyAsync(g_q, h, NULL, 5), DB_TAG_ERROR);
+  CHECK_EQ(dbrxPopPutManyAsync(g_q, h, batch, -1), DB_TAG_ERROR);
+}
+
+static int body(void)
+{
+  g_q = dbrxQueueOpen();
+  CHECK(g_q != NULL);
+  DBR_Handle_t h = dbrCreate("batch", DBR_PERST_VOLATILE_SIMPLE, DBR_GROUP_LIST_EMPTY);
+  CHECK(h != NULL);
+  if (h == NULL) return CHECK_DONE();
+  test_move_many(h);
+  test_pop_put_many(h);
+  CHECK_EQ(dbrRemove(h, DBR_GROUP_EMPTY, NULL, "*"), DBR_SUCCESS);
+  dbrxQueueClose(g_q);
+  CHECK_EQ(dbrDelete("batch"), DBR_SUCCESS);
+  printf("[%s] ", dbrxBackend());
+  return CHECK_DONE();
+}
+
+int main(void)
+{
+  unsetenv("DBR_SERVER");
+  int failed = supervise(body) != 0;
+  char out[128];
+  snprintf(g_dir, sizeof g_dir, "/tmp/libdbr-test-batch-single.%d", (int)getpid());
+  if (run_script(out, sizeof out, "single 0 pw %s", g_dir) != 0) {
+    printf("0 passed, 1 failed (could not start redis-server)\n");
+    run_script(NULL, 0, "stop %s", g_dir);
+    return 1;
+  }
+  char server[64], auth[300];
+  snprintf(server, sizeof server, "sock://127.0.0.1:%d", atoi(out));
+  snprintf(auth, sizeof auth, "%s/auth", g_dir);
+  FILE *f = fopen(auth, "w");
+  if (f) {
+    fputs("pw\n", f);
+    fclose(f);
+  }
+  setenv("DBR_SERVER", server, 1);
+  setenv("DBR_AUTHFILE", auth, 1);
+  failed |= supervise(body) != 0;
+  unsetenv("DBR_AUTHFILE");
+  snprintf(g_dir, sizeof g_dir, "/tmp/libdbr-test-batch-cluster.%d", (int)getpid());
+  int p[3];
+  if (run_script(out, sizeof out, "cluster 0 %s", g_dir) != 0 || sscanf(out, "%d %d %d", &p[0], &p[1], &p[2]) != 3) {
+    printf("0 passed, 1 failed (could not start the redis cluster)\n");
+    run_script(NULL, 0, "stop %s", g_dir);
+    return 1;
+  }
+  snprintf(server, sizeof server, "sock://127.0.0.1:%d", p[0]);
+  setenv("DBR_SERVER", server, 1);
+  failed |= supervise(body) != 0;
+  return failed;
+}
