@@ -43,10 +43,12 @@ export class ExpirySweeper {
     for (;;) {
       const v = await this.ns.tryGet(this.names.expire(bucket));
       if (v === undefined) return dropped;
-      const name = v.toString('utf8');
-      if (name.startsWith(this.names.prefix) && !name.includes('*')) {
-        await this.ns.remove(name);
-        dropped++;
+      // one name, or several separated by '\n' (a worker lists the results of one event-loop turn together)
+      for (const name of v.toString('utf8').split('\n')) {
+        if (name.startsWith(this.names.prefix) && !name.includes('*')) {
+          await this.ns.remove(name);
+          dropped++;
+        }
       }
     }
   }

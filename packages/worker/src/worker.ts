@@ -1,11 +1,13 @@
 /**
- * The Worker: claims tasks by blocking on named tuples (one blocking moveValue per free slot, no polling in
- * JS), runs them under the scheduler, and finishes them crash-safely. Its heartbeat leases every claimed
- * task; recovery, delayed promotion and expiry run on timers.
+ * The Worker: claims tasks into its claim slots in batches (one moveMany fills every free slot from the hi,
+ * normal and lo bands; when all are empty, one blocking moveValue waits on the normal band: no polling in
+ * JS), runs them under the scheduler, and finishes them crash-safely: the finishes and cancel-marker checks of
+ * one event-loop turn go out as one popPutMany. Its heartbeat leases every claimed task; recovery, delayed
+ * promotion and expiry run on timers.
  * @module
  */
 import { EventEmitter } from 'node:events';
-import { Broker, isDbrError, type Namespace } from '@tsdbr/core';
+import { Broker, isDbrError, type Namespace, type PopPutStep } from '@tsdbr/core';
 import type { Logger } from 'pino';
 import { releaseDedupKey } from './dedup.js';
 import { DelayedPromoter } from './delayed.js';
@@ -16,7 +18,8 @@ import { ExpirySweeper } from './expiry.js';
 import { Heartbeat, type HeartbeatTask, LivenessTracker, type QueueStats, type WorkerStats } from './lease.js';
 import { createLogger } from './logger.js';
 import { deadDelivery, type Delivery, expiryEntry, finishSlot, resultDelivery, taskDelivery } from './outcome.js';
-import { type Band, QueueNames } from './protocol.js';
+import { StepBatcher } from './step-batcher.js';
+import { expireBucketOf, QueueNames } from './protocol.js';
 import { Recovery } from './recovery.js';
 import { backoffDelay } from './retry.js';
 import { Scheduler } from './scheduler.js';
@@ -40,11 +43,17 @@ export interface WorkerEvents {
 interface Execution {
   env: TaskEnvelope;
   queue: QueueState;
+  /** Index of its claim slot in queue.slots. */
+  slotIndex: number;
   slot: string;
   outbox: string;
   json: boolean;
   controller: AbortController;
   startedAt: number;
+  /** The attempt started (claimed tasks may wait in the scheduler first: prefetch). */
+  started: boolean;
+  /** Resolves true if a cancel marker was found when the task was claimed. */
+  cancelCheck: Promise<boolean>;
   progress?: Progress;
   /** Requeued at shutdown: its outcome is discarded. */
   released: boolean;
@@ -53,15 +62,31 @@ interface Execution {
 
 interface QueueState {
   names: QueueNames;
-  /** Bands that may hold tasks; gen guards against clearing a hint set by a newer bell. */
-  hint: Record<Exclude<Band, 'normal'>, { on: boolean; gen: number }>;
-  claims: Set<AbortController>;
+  /** Bands in claim order: hi, normal, lo. */
+  sources: string[];
+  /** Claim slot names, by index. */
+  slots: string[];
+  /** Indexes of empty slots. */
+  free: number[];
+  /** Wakes the claim loop when a slot comes free. */
+  wake: (() => void) | undefined;
+  /** The blocking claim in flight, aborted at shutdown. */
+  claim: AbortController | undefined;
+  /** The dead-letter trim in progress. */
+  trimming: Promise<void>;
   recovery: Recovery;
   promoter: DelayedPromoter;
   sweeper: ExpirySweeper;
 }
 
 const SLOT_ERROR_BACKOFF_MS = 500;
+/** A finish that fails is retried this often (with backoff) before its slot is given up until restart. */
+const FINISH_RETRIES = 5;
+/** With prefetch 'auto', tasks are claimed ahead of free concurrency while they run shorter than this on average. */
+const AUTO_PREFETCH_BELOW_MS = 20;
+/** A running task starts watching for its cancel marker (a blocking get) once it has run this long. */
+const CANCEL_WATCH_AFTER_MS = 50;
+const WATCH_DONE = new Error('the task finished');
 
 /** Runs tasks from one or more queues. Call start(), and close() to shut down gracefully. */
 export class Worker extends EventEmitter<WorkerEvents> {
@@ -87,6 +112,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private closePromise: Promise<void> | undefined;
   private maintenance: Promise<void> | undefined;
   private ticks = 0;
+  private batcher: StepBatcher | undefined;
+  /** Tasks claimed and not yet settled, across queues. */
+  private held = 0;
+  /** Moving average of attempt run times (ms), for prefetch 'auto'. */
+  private runMs: number | undefined;
 
   constructor(options: WorkerOptions) {
     super();
@@ -119,10 +149,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const liveness = new LivenessTracker(ns, o.leaseTtlMs);
     for (const queue of o.queues) {
       const names = new QueueNames(queue);
+      const slotCount = o.concurrency + this.maxPrefetch();
       const state: QueueState = {
         names,
-        hint: { hi: { on: true, gen: 0 }, lo: { on: true, gen: 0 } },
-        claims: new Set(),
+        sources: [names.pending('hi'), names.pending('normal'), names.pending('lo')],
+        slots: Array.from({ length: slotCount }, (_, i) => names.run(this.id, i)),
+        free: Array.from({ length: slotCount }, (_, i) => i),
+        wake: undefined,
+        claim: undefined,
+        trimming: Promise.resolve(),
         recovery: new Recovery({
           ns,
           names,
@@ -141,11 +176,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
       };
       this.queues.push(state);
     }
+    this.batcher = new StepBatcher(ns);
     this.heartbeat = new Heartbeat(ns, this.id, o.heartbeatMs, () => this.describe(), (err) => this.fail(err, 'heartbeat'));
     await this.heartbeat.start();
     for (const q of this.queues) {
       await q.promoter.sweepListed().catch((err) => this.fail(err, 'delayed tasks'));
-      for (let slot = 0; slot < o.concurrency; slot++) this.loops.push(this.slotLoop(q, slot));
+      this.loops.push(this.claimLoop(q));
     }
     this.every(100, () => this.promoteDue());
     this.every(o.recoveryMs, () => this.maintain());
@@ -167,11 +203,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.stopping = true;
     await this.startPromise?.catch(() => undefined);
     for (const t of this.timers) clearInterval(t);
-    for (const q of this.queues) for (const c of q.claims) c.abort(new WorkerShutdownError());
+    for (const q of this.queues) {
+      q.claim?.abort(new WorkerShutdownError());
+      q.wake?.();
+    }
     this.log.info({ running: this.running.size, graceMs }, 'worker shutting down: no new claims');
+    // claimed ahead but not started (prefetch): back to the queue at once
+    await Promise.all([...this.running.values()].filter((ex) => !ex.started).map((ex) => this.release(ex)));
     const deadline = Date.now() + graceMs;
     while (this.running.size > 0 && Date.now() < deadline) await sleep(Math.min(50, Math.max(1, deadline - Date.now())));
-    const left = [...this.running.values()];
+    const left = [...this.running.values()].filter((ex) => !ex.released);
     await Promise.all(left.map((ex) => this.release(ex)));
     await Promise.all(this.loops);
     await this.maintenance?.catch(() => undefined);
@@ -180,7 +221,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.log.info({ requeued: left.length, stats: this.stats }, 'worker stopped');
   }
 
-  /** Tasks running now. */
+  /** Tasks this worker holds: running, or claimed ahead (prefetch) and waiting to start. */
   get activeCount(): number {
     return this.running.size;
   }
@@ -215,11 +256,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
           await q.promoter.sweepListed();
           await q.sweeper.sweepListed();
         }
-        // wake blocked slots if the hi or lo band holds tasks nobody rang for (e.g. after a crash)
+        // wake a blocked claim if the hi or lo band holds tasks nobody rang for (e.g. after a crash)
         for (const band of ['hi', 'lo'] as const) {
-          if ((await ns.count(q.names.pending(band))) > 0) {
-            this.ringLocal(q);
-            if ((await ns.count(q.names.pending('normal'))) === 0) await ns.put(q.names.pending('normal'), Buffer.from('{"k":"b"}'));
+          if ((await ns.count(q.names.pending(band))) > 0 && (await ns.count(q.names.pending('normal'))) === 0) {
+            await ns.put(q.names.pending('normal'), Buffer.from('{"k":"b"}'));
           }
         }
       }
@@ -229,135 +269,178 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return this.maintenance;
   }
 
-  private ringLocal(q: QueueState): void {
-    for (const band of ['hi', 'lo'] as const) {
-      q.hint[band].on = true;
-      q.hint[band].gen++;
+  /** Most tasks claimed ahead of free concurrency. */
+  private maxPrefetch(): number {
+    const p = this.options.prefetch;
+    return p === 'auto' ? Math.max(this.options.concurrency, 32) : p;
+  }
+
+  /** Slots of a queue to fill now: concurrency plus the prefetch allowed now, minus the tasks held. */
+  private wanted(q: QueueState): number {
+    const p = this.options.prefetch;
+    const prefetch = p !== 'auto' ? p : this.runMs !== undefined && this.runMs < AUTO_PREFETCH_BELOW_MS ? this.maxPrefetch() : 0;
+    return Math.max(0, Math.min(this.options.concurrency + prefetch - this.held, q.free.length));
+  }
+
+  private freeSlot(q: QueueState, index: number): void {
+    q.free.push(index);
+    const wake = q.wake;
+    q.wake = undefined;
+    wake?.();
+  }
+
+  /** An execution is over: it no longer counts against concurrency, and its slot is free unless it failed to finish. */
+  private settled(ex: Execution, slotEmpty: boolean): void {
+    this.held--;
+    this.running.delete(ex.env.id);
+    for (const q of this.queues) {
+      if (q === ex.queue && slotEmpty) this.freeSlot(q, ex.slotIndex);
+      else {
+        const wake = q.wake; // the held count fell: any queue may claim again
+        q.wake = undefined;
+        wake?.();
+      }
     }
   }
 
-  /** One claim slot: claim, run, finish, repeat. */
-  private async slotLoop(q: QueueState, index: number): Promise<void> {
-    const slot = q.names.run(this.id, index);
-    const outbox = q.names.outbox(this.id, index);
+  /** Claims into every free slot in one step; when every band is empty, waits on the normal band. */
+  private async claimLoop(q: QueueState): Promise<void> {
+    const ns = this.namespace;
     while (!this.stopping) {
-      let bytes: Buffer | undefined;
+      const n = this.wanted(q);
+      if (n === 0) {
+        await new Promise<void>((resolve) => (q.wake = resolve));
+        continue;
+      }
+      const slots = q.free.splice(0, n);
+      let values: Buffer[];
       try {
-        bytes = await this.claim(q, slot);
+        values = await ns.moveMany(q.sources, slots.map((i) => q.slots[i] as string));
       } catch (err) {
-        if (this.stopping) break;
-        this.fail(err, `claim on ${q.names.queue}`);
+        if (!this.stopping) this.fail(err, `claiming from ${q.names.queue}`);
+        await this.adopt(q, slots);
         await sleep(SLOT_ERROR_BACKOFF_MS);
         continue;
       }
-      if (bytes === undefined) continue;
-      try {
-        await this.handle(q, slot, outbox, bytes);
-      } catch (err) {
-        // The task stays in its slot, leased by our heartbeat; recovery requeues it if we die.
-        this.fail(err, `finishing a task in ${slot}`);
-        await sleep(SLOT_ERROR_BACKOFF_MS);
-      }
+      for (const i of slots.slice(values.length)) q.free.push(i);
+      if (values.length > 0) this.dispatch(q, slots, values);
+      else await this.blockingClaim(q);
     }
   }
 
-  /** Claims the next task into `slot`: hi band first, then normal (blocking), then lo. */
-  private async claim(q: QueueState, slot: string): Promise<Buffer | undefined> {
-    const ns = this.namespace;
-    const tryMove = async (band: Band): Promise<Buffer | undefined> => {
-      try {
-        return await ns.moveValue(q.names.pending(band), ns, slot, { timeout: 0 });
-      } catch (err) {
-        if (isDbrError(err, 'DBR_ERR_UNAVAIL')) return undefined;
-        throw err;
-      }
-    };
-    for (const band of ['hi', 'lo'] as const) {
-      const h = q.hint[band];
-      if (!h.on) continue;
-      const gen = h.gen;
-      const order: Band[] = band === 'hi' ? ['hi'] : ['normal', 'lo'];
-      for (const b of order) {
-        const v = await tryMove(b);
-        if (v !== undefined) return v;
-      }
-      if (h.gen === gen) h.on = false;
-    }
+  private async blockingClaim(q: QueueState): Promise<void> {
+    const index = q.free.shift() as number;
     const controller = new AbortController();
-    q.claims.add(controller);
+    q.claim = controller;
     try {
-      if (this.stopping) return undefined;
-      return await ns.moveValue(q.names.pending('normal'), ns, slot, { timeout: 'infinite', signal: controller.signal });
+      if (this.stopping) throw new WorkerShutdownError();
+      const v = await this.namespace.moveValue(q.sources[1] as string, this.namespace, q.slots[index] as string, { timeout: 'infinite', signal: controller.signal });
+      this.dispatch(q, [index], [v]);
     } catch (err) {
-      if (controller.signal.aborted) return undefined;
-      throw err;
+      q.free.unshift(index);
+      if (controller.signal.aborted || this.stopping) return;
+      this.fail(err, `claim on ${q.names.queue}`);
+      await sleep(SLOT_ERROR_BACKOFF_MS);
     } finally {
-      q.claims.delete(controller);
+      q.claim = undefined;
     }
   }
 
-  private async handle(q: QueueState, slot: string, outbox: string, bytes: Buffer): Promise<void> {
-    const ns = this.namespace;
-    const stored = classify(bytes);
-    if (stored.kind === 'bell') {
-      this.ringLocal(q);
-      await ns.tryGet(slot);
-      return;
+  /** After a failed claim: a slot may have been filled anyway, so look. */
+  private async adopt(q: QueueState, slots: number[]): Promise<void> {
+    for (const i of slots) {
+      for (;;) {
+        try {
+          const v = await this.namespace.read(q.slots[i] as string, { timeout: 0 });
+          this.dispatch(q, [i], [v]);
+          break;
+        } catch (err) {
+          if (isDbrError(err, 'DBR_ERR_UNAVAIL')) {
+            this.freeSlot(q, i);
+            break;
+          }
+          if (this.stopping) break; // a task left there is recovered after we are gone
+          await sleep(SLOT_ERROR_BACKOFF_MS);
+        }
+      }
     }
-    if (stored.kind !== 'task') {
-      this.log.error({ queue: q.names.queue, kind: stored.kind }, 'dropping a value that is not a task envelope from the pending list');
-      await ns.tryGet(slot);
-      return;
+  }
+
+  /** Starts the tasks claimed into slots; their cancel markers are checked in this turn's batch. */
+  private dispatch(q: QueueState, slots: number[], values: Buffer[]): void {
+    const batcher = this.batcher as StepBatcher;
+    const executions: Execution[] = [];
+    for (const [k, bytes] of values.entries()) {
+      const index = slots[k] as number;
+      const slot = q.slots[index] as string;
+      const stored = classify(bytes);
+      if (stored.kind !== 'task') {
+        // a bell only says the hi or lo band may hold tasks: the next claim looks there anyway
+        if (stored.kind !== 'bell') this.log.error({ queue: q.names.queue, kind: stored.kind }, 'dropping a value that is not a task envelope from the pending list');
+        batcher.run([{ pop: slot }]).then(
+          () => this.freeSlot(q, index),
+          (err: unknown) => this.fail(err, `emptying ${slot} (kept out of use until restart)`),
+        );
+        continue;
+      }
+      const env = stored.env;
+      const ex: Execution = {
+        env,
+        queue: q,
+        slotIndex: index,
+        slot,
+        outbox: q.names.outbox(this.id, index),
+        json: isJson(bytes),
+        controller: new AbortController(),
+        startedAt: Date.now(),
+        started: false,
+        cancelCheck: Promise.resolve(false),
+        released: false,
+        cancelled: false,
+      };
+      executions.push(ex);
     }
-    const env = stored.env;
-    const ex: Execution = { env, queue: q, slot, outbox, json: isJson(bytes), controller: new AbortController(), startedAt: Date.now(), released: false, cancelled: false };
-    if (this.stopping) {
-      // claimed while shutting down (the claim completed as we withdrew it): put it back
-      await this.release(ex);
-      return;
-    }
-    this.stats.claimed++;
-    this.running.set(env.id, ex);
-    try {
-      await this.execute(ex);
-    } finally {
-      this.running.delete(env.id);
+    if (executions.length === 0) return;
+    const checked = batcher.run(executions.map((ex) => ({ pop: q.names.cancel(ex.env.id) })));
+    for (const [i, ex] of executions.entries()) {
+      ex.cancelCheck = checked.then(
+        (found) => found[i] === true,
+        () => false,
+      );
+      this.held++;
+      this.stats.claimed++;
+      this.running.set(ex.env.id, ex);
+      void this.execute(ex).then(
+        () => this.settled(ex, true),
+        (err: unknown) => {
+          this.fail(err, `finishing a task in ${ex.slot} (it stays leased there; the slot is out of use until restart)`);
+          this.settled(ex, false);
+        },
+      );
     }
   }
 
   private async execute(ex: Execution): Promise<void> {
-    const ns = this.namespace;
     const { env, queue: q } = ex;
     const task = this.options.tasks.get(env.task);
-    const cancelName = q.names.cancel(env.id);
-    // Look for a cancel marker while the task starts; a long task then waits on it (blocking get).
-    const cancelCheck = ns.tryGet(cancelName).then(
-      (v) => v !== undefined,
-      () => false,
-    );
-    const watcher = new AbortController();
-    void cancelCheck.then((cancelled) => {
+    void ex.cancelCheck.then((cancelled) => {
       if (cancelled) this.cancelExecution(ex);
-      else if (!watcher.signal.aborted && !ex.controller.signal.aborted) {
-        ns.get(cancelName, { timeout: 'infinite', signal: watcher.signal }).then(
-          () => this.cancelExecution(ex),
-          () => undefined,
-        );
-      }
     });
     let output: unknown;
     let error: unknown;
     let ok = false;
     try {
       if (task === undefined) throw new UnknownTaskError(env.task, q.names.queue, [...this.options.tasks.keys()]);
-      output = await this.scheduler.run(task, env.pri ?? task.priority, () => this.attempt(task, ex));
+      output = await this.scheduler.run(task, env.pri ?? task.priority, () => (this.stopping ? Promise.reject(new WorkerShutdownError()) : this.attempt(task, ex)));
       ok = true;
     } catch (err) {
       error = err;
-    } finally {
-      watcher.abort();
     }
-    if (await cancelCheck) ex.cancelled = true;
+    if (!ex.started && this.stopping) {
+      await this.release(ex); // claimed ahead, never started: back to the queue
+      return;
+    }
+    if (await ex.cancelCheck) ex.cancelled = true;
     if (ex.released) return;
     await this.settle(ex, task, ok, output, error);
   }
@@ -367,9 +450,30 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (!ex.controller.signal.aborted) ex.controller.abort(new TaskCancelledError(ex.env.id));
   }
 
+  /** A task still running after a while waits on its cancel marker (a blocking get), so cancel aborts it. */
+  private watchCancel(ex: Execution): () => void {
+    let watcher: AbortController | undefined;
+    const timer = setTimeout(() => {
+      void ex.cancelCheck.then((cancelled) => {
+        if (cancelled || ex.controller.signal.aborted || timer === undefined) return;
+        watcher = new AbortController();
+        this.namespace.get(ex.queue.names.cancel(ex.env.id), { timeout: 'infinite', signal: watcher.signal }).then(
+          () => this.cancelExecution(ex),
+          () => undefined,
+        );
+      });
+    }, CANCEL_WATCH_AFTER_MS);
+    timer.unref();
+    return () => {
+      clearTimeout(timer);
+      watcher?.abort(WATCH_DONE);
+    };
+  }
+
   /** One attempt: validate input, run with timeout and signal, validate output. */
   private async attempt(task: AnyTask, ex: Execution): Promise<unknown> {
     const { env, controller } = ex;
+    ex.started = true;
     const signal = controller.signal;
     if (signal.aborted) throw signal.reason;
     const parsed = task.input.safeParse(env.input);
@@ -377,8 +481,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const timeoutMs = env.tmo ?? task.timeoutMs;
     let timer: NodeJS.Timeout | undefined;
     if (Number.isFinite(timeoutMs)) timer = setTimeout(() => controller.abort(new TaskTimeoutError(task.name, timeoutMs)), timeoutMs);
-    const log = this.log.child({ taskId: env.id, task: task.name, attempt: env.att });
+    const stopWatching = this.watchCancel(ex);
+    const started = performance.now();
     ex.startedAt = Date.now();
+    let log: Logger | undefined;
+    const logOf = () => (log ??= this.log.child({ taskId: env.id, task: task.name, attempt: env.att }));
     const ctx: TaskContext = {
       id: env.id,
       task: task.name,
@@ -386,21 +493,27 @@ export class Worker extends EventEmitter<WorkerEvents> {
       attempt: env.att,
       maxAttempts: env.max ?? task.maxAttempts,
       signal,
-      log,
+      get log() {
+        return logOf(); // a pino child costs more than a no-op task: made on first use
+      },
       ns: this.namespace,
       progress: (value) => {
         ex.progress = value;
       },
-      exec: (command, args = [], options = {}) => execProgram(command, args, options, log, signal),
+      exec: (command, args = [], options = {}) => execProgram(command, args, options, logOf(), signal),
     };
     try {
-      const out = await abortable(Promise.resolve().then(() => task.run(parsed.data, ctx)), signal);
+      let out: unknown = task.run(parsed.data, ctx);
+      if (isThenable(out)) out = await abortable(Promise.resolve(out), signal);
       const checked = task.output.safeParse(out);
       if (!checked.success) throw new InvalidOutputError(task.name, toIssues(checked.error.issues));
       // the parsed output (with the schema's defaults and transforms) is what result() resolves to
       return checked.data;
     } finally {
       if (timer !== undefined) clearTimeout(timer);
+      stopWatching();
+      const ms = performance.now() - started;
+      this.runMs = this.runMs === undefined ? ms : this.runMs * 0.9 + ms * 0.1;
     }
   }
 
@@ -421,14 +534,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       resultExpiry();
       this.stats.completed++;
       this.queueStats(names.queue).completed++;
-      if (ex.slot !== undefined) {
-        // one atomic step: the claim goes exactly when the result appears (no outbox needed); if the slot is
-        // empty, a recoverer took the task back and it will run again, so this result is dropped
-        await Promise.all([ns.popPut(ex.slot, result.to, result.bytes), ns.putMany(extra)]);
-      } else {
-        deliveries.push(result);
-        await finishSlot(ns, names, ex.slot, ex.outbox, deliveries, extra);
-      }
+      await this.finishWith(ex, { pop: ex.slot, put: result.to, value: result.bytes }, [names.expire(expireBucketOf(now + this.options.resultTtlMs)), result.to]);
       this.emit('completed', { ...base, output });
     } else {
       const err = ex.cancelled ? new TaskCancelledError(env.id) : toError(error);
@@ -471,11 +577,34 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (final && env.ddp !== undefined) await releaseDedupKey(ns, names.dedup(env.ddp));
   }
 
-  private async trimDead(q: QueueState): Promise<void> {
+  /**
+   * Success in one atomic step, batched with this turn's other finishes: the claim goes exactly when the result
+   * appears. If the slot is empty, a recoverer took the task back and it will run again, so this result is
+   * dropped. Retried with backoff: a step that did run finds the slot empty and puts nothing twice. The
+   * result's expiry entry joins the same request (one line in its bucket's entry for the whole turn).
+   */
+  private async finishWith(ex: Execution, step: PopPutStep<Uint8Array>, expiry: [string, string]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const [done] = await (this.batcher as StepBatcher).run([step], [expiry]);
+        if (done !== true) this.log.warn({ taskId: ex.env.id, slot: ex.slot }, 'the claim slot was empty at finish (the task was recovered): result dropped');
+        return;
+      } catch (err) {
+        if (attempt >= FINISH_RETRIES) throw err;
+        await sleep(100 * 2 ** attempt);
+      }
+    }
+  }
+
+  /** Drops the oldest dead letters over the bound; one trim at a time per queue, so parallel finishes never over-trim. */
+  private trimDead(q: QueueState): Promise<void> {
     const ns = this.namespace;
     const name = q.names.dead();
-    let over = (await ns.count(name)) - this.options.maxDeadLetters;
-    while (over-- > 0) await ns.tryGet(name);
+    q.trimming = q.trimming.catch(() => undefined).then(async () => {
+      let over = (await ns.count(name)) - this.options.maxDeadLetters;
+      while (over-- > 0) await ns.tryGet(name);
+    });
+    return q.trimming;
   }
 
   /** Requeues a task this worker will not finish (shutdown). */
@@ -498,6 +627,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private describe() {
     const tasks: HeartbeatTask[] = [];
     for (const ex of this.running.values()) {
+      if (!ex.started) continue;
       const t: HeartbeatTask = { id: ex.env.id, task: ex.env.task, queue: ex.queue.names.queue, attempt: ex.env.att, startedAt: ex.startedAt };
       if (ex.progress !== undefined) t.progress = ex.progress;
       tasks.push(t);
@@ -515,6 +645,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
 function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(typeof err === 'string' ? err : JSON.stringify(err));
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof (v as PromiseLike<unknown> | null)?.then === 'function';
 }
 
 function sleep(ms: number): Promise<void> {
