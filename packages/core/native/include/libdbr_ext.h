@@ -62,7 +62,9 @@ DBR_Errorcode_t dbrxQueueClose(dbrx_queue_t *q);
 
 /* ---- asynchronous requests with library-owned results ----
  * Each returns a tag, or DB_TAG_ERROR (see dbrxLastError). The result is collected with dbrxTake(); a
- * pending request is withdrawn with dbrCancel(), and a withdrawn get never consumes a value. */
+ * pending request is withdrawn with dbrCancel(), and a withdrawn get never consumes a value. A get whose pop
+ * is on the wire is not withdrawn (dbrCancel returns DBR_ERR_INVALIDOP): it completes with the value if the
+ * pop got one, else with DBR_ERR_CANCELLED. Timeouts work the same way (DBR_ERR_TIMEOUT). */
 
 DBR_Tag_t dbrxReadAsync(dbrx_queue_t *q, DBR_Handle_t h, const char *name, const char *match_template,
                         int flags, int64_t timeout_ms);

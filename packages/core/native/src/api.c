@@ -707,12 +707,13 @@ DBR_Errorcode_t dbrCancel(DBR_Tag_t req_tag)
   DBR_Errorcode_t rc = DBR_SUCCESS;
   int withdrawn = !atomic_load_explicit(&req->finished, memory_order_acquire) &&
                   ((req->queue && dbr_queue_unhold(req->queue, req) && dbr_req_withdraw_unstarted(req)) ||
-                   dbr_req_withdraw(req));
+                   dbr_req_withdraw(req, DBR_CANCEL_USER));
   if (withdrawn)
     dbr_tag_drop(req_tag);
   else
     rc = dbr_err(DBR_ERR_INVALIDOP,
-                 "tag %lld has completed (or is completing); collect its result with dbrTest or dbrxTake",
+                 "tag %lld has completed (or is completing: its pop was on the wire); collect its result with "
+                 "dbrTest or dbrxTake",
                  (long long)req_tag);
   dbr_req_unref(req);
   return rc;
