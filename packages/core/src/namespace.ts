@@ -19,7 +19,11 @@ export type TupleSelector = string | { template: string };
 export interface TakeOptions<T = Buffer> {
   /** How long to wait for a value: 0 returns at once, `'infinite'` waits until aborted. Default: the broker's timeout. */
   timeout?: Duration;
-  /** Aborting withdraws the native request; a withdrawn get never consumes a value. */
+  /**
+   * Aborting withdraws the native request and rejects with the signal's reason; a withdrawn get never
+   * consumes a value. If the value was already on its way (the get's atomic pop was on the wire), the get
+   * resolves with it instead, so an abort never loses or hides a value.
+   */
   signal?: AbortSignal;
   /** Decodes the value (default: raw bytes as a Buffer). */
   codec?: Codec<T>;
