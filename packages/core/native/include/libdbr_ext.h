@@ -144,6 +144,19 @@ DBR_Errorcode_t dbrxNamespaceName(DBR_Handle_t h, char *buf, size_t size);
 DBR_Errorcode_t dbrxNamespaces(const char *match_template, unsigned count, char *buf, size_t size,
                                int64_t *ret_size);
 
+/**
+ * Walks tuple names like dbrIterator, many per call (for bindings whose every call is costly). Start with
+ * *iterator = DBR_ITERATOR_NEW (match_template is read then). Each call writes up to max names (0: no limit)
+ * into buf, each followed by '\n', then a NUL, sets *ret_count, and sets *iterator to the iterator to pass
+ * next time, or to DBR_ITERATOR_DONE once the walk is over (the iterator is then released; the call may
+ * still have returned names). A name is taken from the walk only while any name fits, so size must be at
+ * least DBR_MAX_KEY_LEN + 2 (else DBR_ERR_UBUFFER, *iterator untouched). When the walk fails the iterator is
+ * released and *iterator set to DBR_ITERATOR_DONE. An iterator can be continued with dbrIterator and
+ * released with dbrxIteratorFree.
+ */
+DBR_Errorcode_t dbrxIteratorNextMany(DBR_Handle_t h, DBR_Iterator_t *iterator, const char *match_template,
+                                     unsigned max, char *buf, size_t size, unsigned *ret_count);
+
 /** Releases an iterator before it reached DBR_ITERATOR_DONE. */
 DBR_Errorcode_t dbrxIteratorFree(DBR_Iterator_t iterator);
 
