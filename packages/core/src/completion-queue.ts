@@ -81,7 +81,9 @@ export class CompletionQueue {
 
   /**
    * Withdraws a pending request. Returns true if it was cancelled before completing (its promise then never
-   * settles, so the caller settles it); false if it completed already (its result will still be delivered).
+   * settles, so the caller settles it); false if it completed already or its completion is under way (a
+   * get whose pop was on the wire): its promise then still resolves, with the value if the pop got one, or
+   * with DBR_ERR_CANCELLED.
    */
   cancel(tag: number): boolean {
     if (!this.pending.has(tag)) return false;

@@ -245,7 +245,11 @@ export function test(tag: number): number {
   return rc;
 }
 
-/** Cancels a pending request. */
+/**
+ * Cancels a pending request. DBR_ERR_INVALIDOP when it completed, or when its completion is under way (on
+ * Redis, a get whose pop is on the wire): test() then collects it, with the value if the pop got one, else
+ * DBR_ERR_CANCELLED.
+ */
 export function cancel(tag: number): number {
   const rc = abi().dbrCancel(tag);
   if (rc === ErrorCode.DBR_SUCCESS) inFlight.delete(tag);

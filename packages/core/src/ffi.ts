@@ -77,6 +77,7 @@ export interface DbrxExtensions {
   dbrxNamespaceName: Fn<[Ptr, Mem, number], number>;
   dbrxNamespaces: Fn<[Str, number, Mem, number, Mem], number>;
   dbrxIteratorFree: Fn<[Ptr], number>;
+  dbrxIteratorNextMany: Fn<[Ptr, Mem, Str, number, Mem, number, Mem], number>;
 }
 
 /** A loaded library: the ABI always, the extensions when the library is libdbr. */
@@ -142,6 +143,8 @@ const EXT_DECLARATIONS: Record<keyof DbrxExtensions, string> = {
   dbrxNamespaceName: 'int dbrxNamespaceName(void *h, void *buf, size_t size)',
   dbrxNamespaces: 'int dbrxNamespaces(const char *tmpl, unsigned int count, void *buf, size_t size, void *ret_size)',
   dbrxIteratorFree: 'int dbrxIteratorFree(void *it)',
+  dbrxIteratorNextMany:
+    'int dbrxIteratorNextMany(void *h, void *iterator, const char *tmpl, unsigned int max, void *buf, size_t size, void *ret_count)',
 };
 
 /** Where the bundled libdbr lives, relative to this file (src/ or dist/). */

@@ -19,7 +19,11 @@ export type TupleSelector = string | { template: string };
 export interface TakeOptions<T = Buffer> {
   /** How long to wait for a value: 0 returns at once, `'infinite'` waits until aborted. Default: the broker's timeout. */
   timeout?: Duration;
-  /** Aborting withdraws the native request; a withdrawn get never consumes a value. */
+  /**
+   * Aborting withdraws the native request and rejects with the signal's reason; a withdrawn get never
+   * consumes a value. If the value was already on its way (the get's atomic pop was on the wire), the get
+   * resolves with it instead, so an abort never loses or hides a value.
+   */
   signal?: AbortSignal;
   /** Decodes the value (default: raw bytes as a Buffer). */
   codec?: Codec<T>;
@@ -68,6 +72,9 @@ export interface NamespaceInfo {
 }
 
 const NAME_BYTES = 1024;
+/** Names per native call of keys(), and the buffer that holds them (a name needs at most NAME_BYTES + 1). */
+const KEYS_BATCH = 256;
+const KEYS_BUFFER = 64 * 1024;
 
 /** A handle on a namespace. Close it (or use `await using`) to detach. */
 export class Namespace implements AsyncDisposable {
@@ -367,9 +374,32 @@ export class Namespace implements AsyncDisposable {
     }
   }
 
-  /** Walks the tuple names matching a glob, one at a time, without loading them all. */
+  /**
+   * Walks the tuple names matching a glob, without loading them all: up to KEYS_BATCH names per native call
+   * (on Redis each call is a pool hop, so one per name would cost ~30 µs a name).
+   */
   async *keys(pattern = '*'): AsyncGenerator<string, void, undefined> {
     const h = this.nativeHandle;
+    const ext = this.rt.lib.ext;
+    if (ext !== undefined) {
+      const it = new BigUint64Array(1); // DBR_ITERATOR_NEW; then the iterator the library hands back
+      const buf = Buffer.allocUnsafe(KEYS_BUFFER);
+      const count = new Uint32Array(1);
+      try {
+        do {
+          const rc = await this.rt.nonWaiting(ext.dbrxIteratorNextMany, h, it, pattern, KEYS_BATCH, buf, buf.length, count);
+          this.rt.checkNonWaiting(rc, () => `keys "${pattern}" in "${this.name}"`);
+          if (count[0] === 0) continue;
+          const names = buf.toString('utf8', 0, buf.indexOf(0)).split('\n');
+          names.pop(); // after the last '\n'
+          yield* names;
+        } while (it[0] !== 0n);
+      } finally {
+        const unfinished = it[0] ?? 0n;
+        if (unfinished !== 0n) ext.dbrxIteratorFree(unfinished);
+      }
+      return;
+    }
     const out = Buffer.alloc(NAME_BYTES);
     const { dbrIterator } = this.rt.lib.abi;
     let it = await this.rt.nonWaiting(dbrIterator, h, null, null, pattern, out);

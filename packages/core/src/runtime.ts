@@ -86,20 +86,30 @@ export class Runtime {
     throw DbrError.fromCode(code, typeof what === 'string' ? what : what());
   }
 
-  /** Waits for a tag from the completion queue; an abort withdraws the native request. */
+  /**
+   * Waits for a tag from the completion queue; an abort withdraws the native request and rejects with the
+   * signal's reason.
+   *
+   * An abort that comes too late to withdraw (the request completed, or its pop is on the wire) does not
+   * reject when the request brings a value: the promise resolves with it. Rejecting would drop a value that
+   * has left the tuple space, and giving it back (libdbr used to) leaves it in nobody's hands for a round
+   * trip, so other clients could see its name empty. Without a value, the abort rejects as usual.
+   */
   wait(tag: number, what: Describe, keepAlive?: unknown, signal?: AbortSignal): Promise<Completion> {
     if (tag < 0) throw this.error(this.lib.ext?.dbrxLastErrorCode() || ErrorCode.DBR_ERR_BE_POST, what);
     const done = this.queue.track(tag, keepAlive);
     if (signal === undefined) return done;
     return new Promise((resolve, reject) => {
+      const aborted = () => abortReason(signal, typeof what === 'string' ? what : what());
       const onAbort = () => {
-        if (this.queue.cancel(tag)) reject(abortReason(signal, typeof what === 'string' ? what : what()));
+        if (this.queue.cancel(tag)) reject(aborted());
       };
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
       void done.then((c) => {
         signal.removeEventListener('abort', onAbort);
-        resolve(c);
+        if (signal.aborted && c.value === undefined && c.status !== ErrorCode.DBR_SUCCESS) reject(aborted());
+        else resolve(c);
       });
     });
   }

@@ -300,7 +300,18 @@ static void op(in_t *in)
     DBR_Handle_t h = handle_of(in);
     uint8_t b = u8(in);
     DBR_Iterator_t it = b < 0x80 ? iters[b % MAXI] : b < 0xf0 ? DBR_ITERATOR_NEW : (DBR_Iterator_t)(uintptr_t)u64(in);
-    DBR_Iterator_t next = dbrIterator(h, it, NULL, (char *)TMPL(0), u8(in) == 5 ? NULL : tname);
+    DBR_Iterator_t next;
+    uint8_t how = u8(in);
+    if (how & 0x80) { /* many per call */
+      char many[2 * DBR_MAX_KEY_LEN];
+      unsigned got;
+      size_t size = (size_t)u8(in) * 16 % (sizeof many + 1);
+      next = it;
+      dbrxIteratorNextMany(h, how == 0xff ? NULL : &next, (char *)TMPL(0), how % 8, how == 0xfe ? NULL : many, size,
+                           how == 0xfd ? NULL : &got);
+    } else {
+      next = dbrIterator(h, it, NULL, (char *)TMPL(0), how == 5 ? NULL : tname);
+    }
     for (int i = 0; i < MAXI; i++)
       if (iters[i] == it && it != NULL) iters[i] = NULL; /* NULL result: it is gone */
     if (next) {

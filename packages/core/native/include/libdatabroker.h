@@ -146,7 +146,11 @@ DBR_Errorcode_t dbrRemove(DBR_Handle_t dbr_handle, DBR_Group_t group, DBR_Tuple_
 
 /** DBR_SUCCESS once complete (the tag is then released), DBR_ERR_INPROGRESS while pending, or the error. */
 DBR_Errorcode_t dbrTest(DBR_Tag_t req_tag);
-/** Cancels a pending request and releases its tag. DBR_ERR_INVALIDOP if it already completed. */
+/**
+ * Cancels a pending request and releases its tag. DBR_ERR_INVALIDOP if it already completed, or if its
+ * completion is under way (on Redis: a get's pop is on the wire); the tag then completes as usual, with the
+ * value if the pop got one (so no value ever goes missing), else with DBR_ERR_CANCELLED.
+ */
 DBR_Errorcode_t dbrCancel(DBR_Tag_t req_tag);
 
 /**

@@ -62,7 +62,9 @@ DBR_Errorcode_t dbrxQueueClose(dbrx_queue_t *q);
 
 /* ---- asynchronous requests with library-owned results ----
  * Each returns a tag, or DB_TAG_ERROR (see dbrxLastError). The result is collected with dbrxTake(); a
- * pending request is withdrawn with dbrCancel(), and a withdrawn get never consumes a value. */
+ * pending request is withdrawn with dbrCancel(), and a withdrawn get never consumes a value. A get whose pop
+ * is on the wire is not withdrawn (dbrCancel returns DBR_ERR_INVALIDOP): it completes with the value if the
+ * pop got one, else with DBR_ERR_CANCELLED. Timeouts work the same way (DBR_ERR_TIMEOUT). */
 
 DBR_Tag_t dbrxReadAsync(dbrx_queue_t *q, DBR_Handle_t h, const char *name, const char *match_template,
                         int flags, int64_t timeout_ms);
@@ -170,6 +172,19 @@ DBR_Errorcode_t dbrxNamespaceName(DBR_Handle_t h, char *buf, size_t size);
 /** Lists namespace names matching a glob, separated by '\n', like dbrDirectory. */
 DBR_Errorcode_t dbrxNamespaces(const char *match_template, unsigned count, char *buf, size_t size,
                                int64_t *ret_size);
+
+/**
+ * Walks tuple names like dbrIterator, many per call (for bindings whose every call is costly). Start with
+ * *iterator = DBR_ITERATOR_NEW (match_template is read then). Each call writes up to max names (0: no limit)
+ * into buf, each followed by '\n', then a NUL, sets *ret_count, and sets *iterator to the iterator to pass
+ * next time, or to DBR_ITERATOR_DONE once the walk is over (the iterator is then released; the call may
+ * still have returned names). A name is taken from the walk only while any name fits, so size must be at
+ * least DBR_MAX_KEY_LEN + 2 (else DBR_ERR_UBUFFER, *iterator untouched). When the walk fails the iterator is
+ * released and *iterator set to DBR_ITERATOR_DONE. An iterator can be continued with dbrIterator and
+ * released with dbrxIteratorFree.
+ */
+DBR_Errorcode_t dbrxIteratorNextMany(DBR_Handle_t h, DBR_Iterator_t *iterator, const char *match_template,
+                                     unsigned max, char *buf, size_t size, unsigned *ret_count);
 
 /** Releases an iterator before it reached DBR_ITERATOR_DONE. */
 DBR_Errorcode_t dbrxIteratorFree(DBR_Iterator_t iterator);

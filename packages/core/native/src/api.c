@@ -708,12 +708,13 @@ DBR_Errorcode_t dbrCancel(DBR_Tag_t req_tag)
   DBR_Errorcode_t rc = DBR_SUCCESS;
   int withdrawn = !atomic_load_explicit(&req->finished, memory_order_acquire) &&
                   ((req->queue && dbr_queue_unhold(req->queue, req) && dbr_req_withdraw_unstarted(req)) ||
-                   dbr_req_withdraw(req));
+                   dbr_req_withdraw(req, DBR_CANCEL_USER));
   if (withdrawn)
     dbr_tag_drop(req_tag);
   else
     rc = dbr_err(DBR_ERR_INVALIDOP,
-                 "tag %lld has completed (or is completing); collect its result with dbrTest or dbrxTake",
+                 "tag %lld has completed (or is completing: its pop was on the wire); collect its result with "
+                 "dbrTest or dbrxTake",
                  (long long)req_tag);
   dbr_req_unref(req);
   return rc;
@@ -786,6 +787,45 @@ static DBR_Iterator_t iter_fail(char *tuple_name)
   return NULL;
 }
 
+/*
+ * The live iterator *id walking dbr_handle, acquired (release with reg_release), or a new one for
+ * DBR_ITERATOR_NEW (*id is then set). NULL with dbrxLastError set; an iterator of another handle is retired.
+ */
+static iter_t *iter_open(DBR_Handle_t dbr_handle, uintptr_t *id, const char *match_template)
+{
+  if (*id == (uintptr_t)DBR_ITERATOR_NEW) {
+    const char *tmpl = match_template && *match_template ? match_template : "*";
+    if (check_template(tmpl) != DBR_SUCCESS) return NULL;
+    size_t len = strlen(tmpl);
+    iter_t *it = calloc(1, sizeof *it + len + 1);
+    if (it == NULL) {
+      dbr_err_static(DBR_ERR_NOMEMORY, "out of memory starting an iterator");
+      return NULL;
+    }
+    pthread_mutex_init(&it->mu, NULL);
+    it->handle = dbr_handle;
+    memcpy(it->pattern, tmpl, len + 1);
+    *id = reg_add(&g_iters, it);
+    if (*id == 0) {
+      iter_destroy(it);
+      dbr_err_static(DBR_ERR_NOMEMORY, "out of memory (or over 1M live iterators); free unused iterators");
+      return NULL;
+    }
+  }
+  iter_t *it = reg_acquire(&g_iters, *id);
+  if (it == NULL) {
+    dbr_err(DBR_ERR_ITERATOR, "iterator %p is not live: it finished, was freed, or never existed", (void *)*id);
+    return NULL;
+  }
+  if (it->handle != dbr_handle) {
+    dbr_err(DBR_ERR_ITERATOR, "iterator %p walks another namespace handle (%p)", (void *)*id, it->handle);
+    iter_destroy(reg_release(&g_iters, *id));
+    iter_retire((DBR_Iterator_t)*id); /* NULL always ends the walk: the caller will not free it */
+    return NULL;
+  }
+  return it;
+}
+
 DBR_Iterator_t dbrIterator(DBR_Handle_t dbr_handle, DBR_Iterator_t iterator, DBR_Group_t group,
                            DBR_Tuple_template_t match_template, char *tuple_name)
 {
@@ -796,38 +836,9 @@ DBR_Iterator_t dbrIterator(DBR_Handle_t dbr_handle, DBR_Iterator_t iterator, DBR
   }
   dbr_backend_t *be = backend();
   if (be == NULL) return iter_fail(tuple_name);
-  iter_t *it;
   uintptr_t id = (uintptr_t)iterator;
-  if (iterator == DBR_ITERATOR_NEW) {
-    const char *tmpl = match_template && *match_template ? match_template : "*";
-    if (check_template(tmpl) != DBR_SUCCESS) return iter_fail(tuple_name);
-    size_t len = strlen(tmpl);
-    it = calloc(1, sizeof *it + len + 1);
-    if (it == NULL) {
-      dbr_err_static(DBR_ERR_NOMEMORY, "out of memory starting an iterator");
-      return iter_fail(tuple_name);
-    }
-    pthread_mutex_init(&it->mu, NULL);
-    it->handle = dbr_handle;
-    memcpy(it->pattern, tmpl, len + 1);
-    id = reg_add(&g_iters, it);
-    if (id == 0) {
-      iter_destroy(it);
-      dbr_err_static(DBR_ERR_NOMEMORY, "out of memory (or over 1M live iterators); free unused iterators");
-      return iter_fail(tuple_name);
-    }
-  }
-  it = reg_acquire(&g_iters, id);
-  if (it == NULL) {
-    dbr_err(DBR_ERR_ITERATOR, "iterator %p is not live: it finished, was freed, or never existed", iterator);
-    return iter_fail(tuple_name);
-  }
-  if (it->handle != dbr_handle) {
-    dbr_err(DBR_ERR_ITERATOR, "iterator %p walks another namespace handle (%p)", iterator, it->handle);
-    iter_destroy(reg_release(&g_iters, id));
-    iter_retire((DBR_Iterator_t)id); /* NULL always ends the walk: the caller will not free it */
-    return iter_fail(tuple_name);
-  }
+  iter_t *it = iter_open(dbr_handle, &id, match_template);
+  if (it == NULL) return iter_fail(tuple_name);
   handle_t *hd = handle_get(dbr_handle);
   DBR_Errorcode_t rc = DBR_ERR_HANDLE;
   if (hd != NULL) {
@@ -840,6 +851,54 @@ DBR_Iterator_t dbrIterator(DBR_Handle_t dbr_handle, DBR_Iterator_t iterator, DBR
   if (rc == DBR_SUCCESS) return (DBR_Iterator_t)id;
   iter_retire((DBR_Iterator_t)id); /* done (UNAVAIL) or failed: the iterator ends here */
   return iter_fail(tuple_name);
+}
+
+DBR_Errorcode_t dbrxIteratorNextMany(DBR_Handle_t dbr_handle, DBR_Iterator_t *iterator, const char *match_template,
+                                     unsigned max, char *buf, size_t size, unsigned *ret_count)
+{
+  if (iterator == NULL || ret_count == NULL)
+    return dbr_err_static(DBR_ERR_INVALID, "iterator and ret_count must not be NULL");
+  *ret_count = 0;
+  if (buf == NULL || size < DBR_MAX_KEY_LEN + 2)
+    return dbr_err(DBR_ERR_UBUFFER, "the buffer holds %zu bytes; pass at least DBR_MAX_KEY_LEN + 2 (%d)",
+                   buf ? size : 0, DBR_MAX_KEY_LEN + 2);
+  buf[0] = '\0';
+  dbr_backend_t *be = backend();
+  if (be == NULL) return dbr_err_code();
+  uintptr_t id = (uintptr_t)*iterator;
+  iter_t *it = iter_open(dbr_handle, &id, match_template);
+  if (it == NULL) {
+    *iterator = DBR_ITERATOR_DONE;
+    return dbr_err_code();
+  }
+  handle_t *hd = handle_get(dbr_handle);
+  DBR_Errorcode_t rc = DBR_ERR_HANDLE;
+  size_t used = 0;
+  unsigned n = 0;
+  if (hd != NULL) {
+    pthread_mutex_lock(&it->mu);
+    /* Take a name from the walk only while any name fits: it cannot be put back. */
+    for (rc = DBR_SUCCESS; rc == DBR_SUCCESS && (max == 0 || n < max) && size - used >= DBR_MAX_KEY_LEN + 2;) {
+      rc = be->iterate(be, hd->ns, &it->cursor, it->pattern, buf + used);
+      if (rc != DBR_SUCCESS) break;
+      size_t len = strlen(buf + used);
+      buf[used + len] = '\n';
+      used += len + 1;
+      n++;
+    }
+    pthread_mutex_unlock(&it->mu);
+    handle_put(dbr_handle);
+  }
+  buf[used] = '\0';
+  *ret_count = n;
+  iter_destroy(reg_release(&g_iters, id));
+  if (rc == DBR_SUCCESS) {
+    *iterator = (DBR_Iterator_t)id;
+    return DBR_SUCCESS;
+  }
+  iter_retire((DBR_Iterator_t)id); /* done (UNAVAIL) or failed: the iterator ends here */
+  *iterator = DBR_ITERATOR_DONE;
+  return rc == DBR_ERR_UNAVAIL ? DBR_SUCCESS : rc;
 }
 
 DBR_Errorcode_t dbrxIteratorFree(DBR_Iterator_t iterator)

@@ -1348,9 +1348,11 @@ static void mem_submit(dbr_backend_t *be, dbr_req_t *req)
   dbr_req_complete(req, DBR_ERR_INVALID, NULL, 0);
 }
 
-static int mem_cancel(dbr_backend_t *be, dbr_req_t *req)
+/* Nothing here is ever on a wire: a waiter either holds no value yet, or has completed under ns->mu. */
+static int mem_cancel(dbr_backend_t *be, dbr_req_t *req, dbr_cancel_why_t why)
 {
   (void)be;
+  (void)why;
   mem_ns_t *ns = NS(req->ns);
   pthread_mutex_lock(&ns->mu);
   mem_waiter_t *w = req->backend_data;

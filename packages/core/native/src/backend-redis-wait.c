@@ -23,11 +23,16 @@
  * churn subscriptions.
  *
  * Never losing a value. A get pops only through one atomic step; the step that honours a capacity (Lua:
- * "pop the head only if it fits, else return its length") leaves a too-big value in place. A request
- * cancelled or timed out while its pop is on the wire is withdrawn (cancel() returns 1 and the request is
- * never completed by us); when the pop's reply then brings a value, it is pushed back at the head of its list
- * (LPUSH; for move-value a script takes it back from the destination). The same happens if
- * dbr_req_complete() reports that the request already finished.
+ * "pop the head only if it fits, else return its length") leaves a too-big value in place. A get or
+ * move-value cancelled or timed out while its pop is on the wire is not withdrawn: cancel() returns 0 and
+ * records why (`stop`), and the reply completes the request, with the value if the pop took one, else with
+ * CANCELLED or TIMEOUT. Withdrawing it and pushing the value back would leave a window of one round trip in
+ * which the value is in nobody's hands and other clients see the list empty. A server that does not answer
+ * within STOP_GRACE_NS of the stop (stopped, overloaded) must not hold the caller past its timeout, so the
+ * request is then withdrawn after all, as below. Only a request nobody will
+ * collect (DBR_CANCEL_ABANDON: its queue is closing) is withdrawn with its pop on the wire; the value it
+ * takes is pushed back at the head of its list (LPUSH; for move-value a script takes it back from the
+ * destination). The same happens if dbr_req_complete() reports that the request already finished.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -46,6 +51,7 @@
 #define POLL_MAX_NS (250LL * 1000000)
 #define MAX_PENDING_KEYS 64
 #define SUB_BATCH 128
+#define STOP_GRACE_NS (500LL * 1000000) /* how long a stopped request waits for its pop's reply */
 
 typedef enum { OUT_VALUE, OUT_SIZE, OUT_NIL, OUT_ERROR } out_kind_t;
 
@@ -54,6 +60,8 @@ typedef struct {
   redisReply *reply; /* OUT_VALUE: owned */
   int64_t size;
   DBR_Errorcode_t err;
+  int final;   /* the request was stopped while this attempt was on the wire: complete it with this outcome */
+  int skipped; /* OUT_NIL without trying: the request was withdrawn before its pop was sent */
 } outcome_t;
 
 typedef void (*attempt_cb_t)(rreq_t *r, outcome_t *o);
@@ -63,6 +71,10 @@ struct rreq {
   dbr_req_t *req;
   int withdrawn;  /* under be->req_mu */
   int completing; /* under be->req_mu */
+  int popping;    /* under be->req_mu: a consuming attempt (get, move-value) is on the wire */
+  DBR_Errorcode_t stop; /* under be->req_mu: cancelled (CANCELLED) or timed out (TIMEOUT) while popping */
+  int stop_posted;      /* under be->req_mu: stop_task is posted */
+  int stop_seen;        /* loop thread: stop_task ran, so nothing refers to the request from outside */
 
   /* loop thread */
   dbr_op_t op;
@@ -93,7 +105,8 @@ struct rreq {
   redisReply *scan_page;
   size_t scan_pos;
 
-  rio_task_t start_task, withdraw_task;
+  rio_task_t start_task, withdraw_task, stop_task;
+  rio_timer_t stop_timer; /* STOP_GRACE_NS after a stop: withdraw if the pop's reply has not come */
 };
 
 struct wgroup {
@@ -148,6 +161,7 @@ static int is_withdrawn(rreq_t *r)
 
 static void rreq_free(rreq_t *r)
 {
+  if (rio_timer_armed(&r->stop_timer)) rio_timer_disarm(r->be->io, &r->stop_timer);
   if (r->scan_page) freeReplyObject(r->scan_page);
   for (int i = 0; i < r->nputs; i++)
     if (r->puts[i]) rcmd_free(r->puts[i]);
@@ -187,9 +201,10 @@ static void maybe_release(rreq_t *r)
 {
   if (!r->done || r->inflight > 0) return;
   pthread_mutex_lock(&r->be->req_mu);
-  int w = r->withdrawn;
+  int w = r->withdrawn, sp = r->stop_posted;
   pthread_mutex_unlock(&r->be->req_mu);
   if (w && !r->withdraw_seen) return; /* the withdraw task still refers to it */
+  if (sp && !r->stop_seen) return;    /* so does the stop task */
   unlink_waiter(r);
   rreq_free(r);
 }
@@ -329,6 +344,13 @@ static void attempt_done(rcmd_t *cmd, redisReply *rep, DBR_Errorcode_t err)
 {
   rreq_t *r = cmd->priv;
   r->inflight--;
+  DBR_Errorcode_t stop = DBR_SUCCESS;
+  if (r->op != DBR_OP_READ) {
+    pthread_mutex_lock(&r->be->req_mu);
+    r->popping = 0;
+    stop = r->stop;
+    pthread_mutex_unlock(&r->be->req_mu);
+  }
   outcome_t o = {.kind = OUT_NIL};
   if (err != DBR_SUCCESS) {
     o.kind = OUT_ERROR;
@@ -351,6 +373,13 @@ static void attempt_done(rcmd_t *cmd, redisReply *rep, DBR_Errorcode_t err)
     freeReplyObject(rep);
   } else {
     freeReplyObject(rep);
+  }
+  if (stop != DBR_SUCCESS) {
+    o.final = 1;
+    if (o.kind != OUT_VALUE) {
+      o.kind = OUT_ERROR;
+      o.err = stop;
+    }
   }
   r->attempt_cb(r, &o);
 }
@@ -408,6 +437,19 @@ static void attempt_key(rreq_t *r, const char *key, size_t klen, attempt_cb_t cb
     outcome_t o = {.kind = OUT_ERROR, .err = DBR_ERR_NOMEMORY};
     cb(r, &o);
     return;
+  }
+  if (r->op != DBR_OP_READ) {
+    /* From here on cancel() lets the reply complete the request instead of withdrawing it. */
+    pthread_mutex_lock(&be->req_mu);
+    int withdrawn = r->withdrawn;
+    if (!withdrawn) r->popping = 1;
+    pthread_mutex_unlock(&be->req_mu);
+    if (withdrawn) {
+      rcmd_free(cmd);
+      outcome_t o = {.kind = OUT_NIL, .skipped = 1};
+      cb(r, &o);
+      return;
+    }
   }
   cmd->priv = r;
   cmd->done = attempt_done;
@@ -960,11 +1002,11 @@ static void group_done(rreq_t *r, outcome_t *o)
   r->agroup = NULL;
   g->inflight = 0;
   if (is_withdrawn(r)) {
-    int had_value = o->kind == OUT_VALUE;
+    int list_empty = o->kind != OUT_VALUE && !o->skipped;
     unlink_waiter(r); /* the withdraw task may not have run yet */
     drop_outcome(r, o);
     maybe_release(r);
-    if (!had_value) g->cursor = NULL;
+    if (list_empty) g->cursor = NULL;
     step(g);
     return;
   }
@@ -981,17 +1023,18 @@ static void group_done(rreq_t *r, outcome_t *o)
     return;
   }
   if (o->kind == OUT_ERROR && (o->err == DBR_ERR_NOCONNECT || o->err == DBR_ERR_TIMEOUT) &&
-      !g->be->shutting_down) {
+      !g->be->shutting_down && !o->final) {
     /* The connection broke: keep waiting. A reconnect re-checks; a node that stays down fails the waiters. */
     g->cursor = NULL;
     g->dirty = 0;
     return;
   }
   rreq_t *next = r->gnext;
+  int found_nothing = o->final && o->kind != OUT_VALUE;
   unlink_waiter(r);
   finish_outcome(r, o);
   maybe_release(r);
-  g->cursor = next;
+  g->cursor = found_nothing ? NULL : next;
   step(g);
 }
 
@@ -1034,16 +1077,17 @@ static void pgroup_done(rreq_t *r, outcome_t *o)
   g->inflight = 0;
   int exhausted = 0;
   if (is_withdrawn(r)) {
-    exhausted = o->kind != OUT_VALUE;
+    exhausted = o->kind != OUT_VALUE && !o->skipped;
     unlink_waiter(r);
     drop_outcome(r, o);
     maybe_release(r);
   } else if (o->kind == OUT_NIL && !ns_gone(r)) {
     exhausted = 1;
   } else if (o->kind == OUT_ERROR && (o->err == DBR_ERR_NOCONNECT || o->err == DBR_ERR_TIMEOUT) &&
-             !g->be->shutting_down) {
+             !g->be->shutting_down && !o->final) {
     exhausted = 1; /* keep waiting; reconnects and the safety tick re-check */
   } else {
+    exhausted = o->final && o->kind != OUT_VALUE;
     if (o->kind == OUT_NIL) { /* its namespace was deleted here */
       o->kind = OUT_ERROR;
       o->err = DBR_ERR_NSINVAL;
@@ -1533,6 +1577,36 @@ static void withdraw_task(rio_task_t *t)
   maybe_release(r);
 }
 
+/* The stopped request's pop has had STOP_GRACE_NS to come back: withdraw it now (the reply gives back). */
+static void stop_timer_fired(rio_timer_t *t)
+{
+  rreq_t *r = (rreq_t *)((char *)t - offsetof(rreq_t, stop_timer));
+  pthread_mutex_lock(&r->be->req_mu);
+  int late = r->popping && !r->completing && !r->withdrawn;
+  if (late) {
+    r->withdrawn = 1;
+    r->req->backend_data = NULL;
+  }
+  DBR_Errorcode_t stop = r->stop;
+  pthread_mutex_unlock(&r->be->req_mu);
+  if (!late) return;
+  DBR_LOG(DBR_LOG_DEBUG, "redis: no reply to a pop %lld ms after its request was stopped; withdrawing it",
+          STOP_GRACE_NS / 1000000);
+  dbr_req_complete(r->req, stop, NULL, 0);
+  withdraw_task(&r->withdraw_task);
+}
+
+static void stop_task(rio_task_t *t)
+{
+  rreq_t *r = (rreq_t *)((char *)t - offsetof(rreq_t, stop_task));
+  r->stop_seen = 1;
+  if (r->done) {
+    maybe_release(r);
+    return;
+  }
+  rio_timer_arm(r->be->io, &r->stop_timer, rio_now_ns() + STOP_GRACE_NS);
+}
+
 static void redis_submit(dbr_backend_t *b, dbr_req_t *req)
 {
   rbe_t *be = (rbe_t *)b;
@@ -1550,6 +1624,8 @@ static void redis_submit(dbr_backend_t *b, dbr_req_t *req)
   r->index = req->op == DBR_OP_READ ? (int64_t)((unsigned)req->flags >> DBR_FLAGS_INDEX_SHIFT) : 0;
   r->start_task.fn = start_task;
   r->withdraw_task.fn = withdraw_task;
+  r->stop_task.fn = stop_task;
+  r->stop_timer.fn = stop_timer_fired;
   dbr_req_ref(req);
   r->nsst = req->ns->st;
   atomic_fetch_add(&r->nsst->refs, 1);
@@ -1694,13 +1770,23 @@ static void redis_submit(dbr_backend_t *b, dbr_req_t *req)
   rio_post(be->io, &r->start_task);
 }
 
-static int redis_cancel(dbr_backend_t *b, dbr_req_t *req)
+static int redis_cancel(dbr_backend_t *b, dbr_req_t *req, dbr_cancel_why_t why)
 {
   rbe_t *be = (rbe_t *)b;
   pthread_mutex_lock(&be->req_mu);
   rreq_t *r = req->backend_data;
   if (!r || r->completing || r->withdrawn || r->op == DBR_OP_MOVE_MANY) {
     pthread_mutex_unlock(&be->req_mu);
+    return 0;
+  }
+  if (r->popping && why != DBR_CANCEL_ABANDON) { /* the reply completes it (see the header comment) */
+    int post = r->stop == DBR_SUCCESS;
+    if (post) {
+      r->stop = why == DBR_CANCEL_TIMEOUT ? DBR_ERR_TIMEOUT : DBR_ERR_CANCELLED;
+      r->stop_posted = 1;
+    }
+    pthread_mutex_unlock(&be->req_mu);
+    if (post) rio_post(be->io, &r->stop_task);
     return 0;
   }
   r->withdrawn = 1;

@@ -27,6 +27,13 @@ typedef struct dbr_ns dbr_ns_t;
  */
 typedef int (*dbr_name_sink_fn)(void *ctx, const char *name, size_t len);
 
+/** Why a pending request is withdrawn (see cancel()). */
+typedef enum {
+  DBR_CANCEL_USER,    /* dbrCancel */
+  DBR_CANCEL_TIMEOUT, /* its deadline passed */
+  DBR_CANCEL_ABANDON, /* nobody will collect its result (its queue is closing) */
+} dbr_cancel_why_t;
+
 struct dbr_backend {
   const char *name; /* "mem", "redis", "redis-cluster" */
 
@@ -65,11 +72,16 @@ struct dbr_backend {
   /* Requests that may wait: read, get, put (async), move-value. The backend holds a reference (dbr_req_ref)
    * until it completes the request. It must complete it exactly once, unless cancel() withdrew it. */
   void (*submit)(dbr_backend_t *be, dbr_req_t *req);
-  /* Withdraws a pending request. Returns 1 if it is withdrawn: the backend will never complete it and will
-   * not consume a value for it (a value already taken on the wire must be given back at the head of its
-   * list), and it drops its reference (the caller holds one of its own). Returns 0 if completion already
-   * happened or is under way. May be called for a request that is not (or no longer) in the backend. */
-  int (*cancel)(dbr_backend_t *be, dbr_req_t *req);
+  /* Withdraws a pending request. Returns 1 if it is withdrawn: the backend will never complete it and has not
+   * consumed a value for it, and it drops its reference (the caller holds one of its own). Returns 0 if
+   * completion already happened or is under way. May be called for a request that is not (or no longer) in
+   * the backend.
+   * A backend whose pop can be on the wire (sent, reply not back) does not withdraw then, unless why is
+   * DBR_CANCEL_ABANDON: it returns 0 and completes the request when the reply comes, with the value if the
+   * pop took one, else with DBR_ERR_CANCELLED (DBR_CANCEL_USER) or DBR_ERR_TIMEOUT (DBR_CANCEL_TIMEOUT). So a
+   * value is never out of the tuple space while nobody holds it. DBR_CANCEL_ABANDON (nobody will collect the
+   * result) withdraws anyway, and a value taken on the wire goes back at the head of its list. */
+  int (*cancel)(dbr_backend_t *be, dbr_req_t *req, dbr_cancel_why_t why);
 };
 
 /** Creates the backend selected by the environment (DBR_SERVER unset or "mem://": the memory backend). */

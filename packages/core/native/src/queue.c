@@ -369,7 +369,7 @@ DBR_Errorcode_t dbrxQueueClose(dbrx_queue_t *id)
   }
   for (long i = 0; i < n; i++) {
     dbr_req_t *r = reqs[i];
-    if (atomic_load_explicit(&r->finished, memory_order_acquire) || dbr_req_withdraw(r)) dbr_tag_drop(r->tag);
+    if (atomic_load_explicit(&r->finished, memory_order_acquire) || dbr_req_withdraw(r, DBR_CANCEL_ABANDON)) dbr_tag_drop(r->tag);
     dbr_req_unref(r);
   }
   free(reqs);

@@ -143,10 +143,10 @@ int dbr_req_complete(dbr_req_t *req, DBR_Errorcode_t status, const dbr_value_t *
   return 1;
 }
 
-int dbr_req_withdraw(dbr_req_t *req)
+int dbr_req_withdraw(dbr_req_t *req, dbr_cancel_why_t why)
 {
   if (atomic_load(&req->state) != DBR_REQ_PENDING) return 0;
-  if (!req->be->cancel(req->be, req)) return 0;
+  if (!req->be->cancel(req->be, req, why)) return 0;
   int expected = DBR_REQ_PENDING;
   if (!atomic_compare_exchange_strong(&req->state, &expected, DBR_REQ_CANCELLED)) return 0;
   if (req->timed && atomic_load(&req->armed)) timer_disarm(req);
@@ -218,10 +218,11 @@ DBR_Errorcode_t dbr_req_wait(dbr_req_t *req)
     struct timespec ts = to_timespec(deadline);
     if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) != ETIMEDOUT) continue;
     if (atomic_load_explicit(&req->finished, memory_order_acquire)) break;
-    /* Deadline passed: withdraw it, or else wait for the completion that is under way. */
+    /* Deadline passed: withdraw it, or else wait for the completion that is under way (with a value if a
+     * pop on the wire took one, else with TIMEOUT). */
     deadline = INT64_MAX;
     pthread_mutex_unlock(&w->mu);
-    if (req->be->cancel(req->be, req)) dbr_req_complete(req, DBR_ERR_TIMEOUT, NULL, 0);
+    if (req->be->cancel(req->be, req, DBR_CANCEL_TIMEOUT)) dbr_req_complete(req, DBR_ERR_TIMEOUT, NULL, 0);
     pthread_mutex_lock(&w->mu);
   }
   pthread_mutex_unlock(&w->mu);
@@ -299,7 +300,7 @@ static void *timer_main(void *arg)
     }
     heap_remove(0);
     pthread_mutex_unlock(&g_timer_mu);
-    if (atomic_load(&top->state) == DBR_REQ_PENDING && top->be->cancel(top->be, top))
+    if (atomic_load(&top->state) == DBR_REQ_PENDING && top->be->cancel(top->be, top, DBR_CANCEL_TIMEOUT))
       dbr_req_complete(top, DBR_ERR_TIMEOUT, NULL, 0);
     dbr_req_unref(top);
     pthread_mutex_lock(&g_timer_mu);

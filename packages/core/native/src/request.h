@@ -120,10 +120,11 @@ DBR_Errorcode_t dbr_req_wait(dbr_req_t *req);
 /** Submits an asynchronous request (already tagged) and arms the timer for its deadline. */
 void dbr_req_start(dbr_req_t *req);
 /**
- * Withdraws a pending request (backend cancel): 1 if withdrawn (state CANCELLED, nothing delivered), 0 if it
- * has completed or its completion is under way.
+ * Withdraws a pending request (backend cancel, see dbr_backend.cancel for why): 1 if withdrawn (state
+ * CANCELLED, nothing delivered), 0 if it has completed or its completion is under way (then it completes as
+ * usual: with a value if its pop on the wire got one, else with DBR_ERR_CANCELLED).
  */
-int dbr_req_withdraw(dbr_req_t *req);
+int dbr_req_withdraw(dbr_req_t *req, dbr_cancel_why_t why);
 /** Cancels a request that was never started (held by a corked queue): 1 if this call cancelled it. */
 int dbr_req_withdraw_unstarted(dbr_req_t *req);
 
