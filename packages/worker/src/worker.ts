@@ -215,6 +215,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const left = [...this.running.values()].filter((ex) => !ex.released);
     await Promise.all(left.map((ex) => this.release(ex)));
     await Promise.all(this.loops);
+    // a claim that completed as it was withdrawn delivers its task late: requeue that too
+    await Promise.all([...this.running.values()].filter((ex) => !ex.released && !ex.started).map((ex) => this.release(ex)));
     await this.maintenance?.catch(() => undefined);
     await this.heartbeat?.stop();
     if (this.ownedBroker !== undefined) await this.ownedBroker.close();
