@@ -88,6 +88,9 @@ struct rreq {
   rcmd_t **puts; /* PUT / PUT_MANY / POP_PUT / the batches: built in the caller's thread */
   int nputs, puts_left;
   unsigned char *steps_out; /* POP_PUT_MANY: one byte per step (1 = done) */
+  int nsteps;
+  int **step_groups; /* POP_PUT_MANY: per script call, [count, step indexes...] */
+  int nstep_groups;
   DBR_Errorcode_t put_err;
 
   wgroup_t *group; /* the group it waits in */
@@ -167,6 +170,8 @@ static void rreq_free(rreq_t *r)
     if (r->puts[i]) rcmd_free(r->puts[i]);
   free(r->puts);
   free(r->steps_out);
+  for (int i = 0; i < r->nstep_groups; i++) free(r->step_groups[i]);
+  free(r->step_groups);
   free(r->key);
   free(r->dkey);
   free(r->pat);
@@ -1337,21 +1342,26 @@ static void move_many_done(rcmd_t *cmd, redisReply *rep, DBR_Errorcode_t err)
   maybe_release(r);
 }
 
-/* One step's reply: nil (LPOP found nothing) or 0 (pop-put found nothing) means not done. */
-static void step_done(rcmd_t *cmd, redisReply *rep, DBR_Errorcode_t err)
+/* One hash slot's script reply: 1 or 0 per step, in the order of the slot's steps (cmd->aux: its group). */
+static void steps_done(rcmd_t *cmd, redisReply *rep, DBR_Errorcode_t err)
 {
   rreq_t *r = cmd->priv;
   r->inflight--;
   err = batch_reply_error(r, cmd, rep, err);
-  if (err == DBR_SUCCESS)
-    r->steps_out[cmd->aux] = rep && rep->type != REDIS_REPLY_NIL && !(rep->type == REDIS_REPLY_INTEGER && rep->integer == 0);
-  else if (r->put_err == DBR_SUCCESS)
+  const int *idx = r->step_groups[cmd->aux];
+  if (err == DBR_SUCCESS && (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != (size_t)idx[0]))
+    err = DBR_ERR_BE_GENERAL;
+  if (err == DBR_SUCCESS) {
+    for (size_t i = 0; i < rep->elements; i++)
+      r->steps_out[idx[1 + i]] = rep->element[i]->type == REDIS_REPLY_INTEGER && rep->element[i]->integer == 1;
+  } else if (r->put_err == DBR_SUCCESS) {
     r->put_err = err;
+  }
   if (rep) freeReplyObject(rep);
   if (--r->puts_left == 0) {
     unsigned char *out = r->steps_out;
     r->steps_out = NULL;
-    finish_owned(r, r->put_err, out, r->nputs);
+    finish_owned(r, r->put_err, out, r->nsteps);
     maybe_release(r);
   }
 }
@@ -1408,64 +1418,128 @@ static DBR_Errorcode_t build_move_many(rbe_t *be, rreq_t *r, dbr_req_t *req)
   return DBR_SUCCESS;
 }
 
-/* One command per step: a pop-put script, LPOP, or RPUSH. */
-static rcmd_t *step_command(rbe_t *be, dbr_req_t *req, const dbr_step_t *st, DBR_Errorcode_t *err)
+#define STEP_KEY_MAX (DBR_MAX_KEY_LEN * 2 + 3)
+
+/* "<ns>::<name>" into buf (STEP_KEY_MAX bytes); returns its length. */
+static size_t step_key(char *buf, const dbr_ns_t *ns, const char *name, size_t len)
 {
-  char pop[DBR_MAX_KEY_LEN + 1], put[DBR_MAX_KEY_LEN + 1];
-  dbr_name_copy(pop, st->pop, st->pop_len);
-  dbr_name_copy(put, st->put, st->put_len);
-  size_t pl = 0, ql = 0;
-  char *pkey = st->pop_len ? tuple_key(req->ns, pop, &pl) : NULL;
-  char *qkey = st->put_len ? tuple_key(req->ns, put, &ql) : NULL;
-  rcmd_t *cmd = NULL;
-  if ((st->pop_len && !pkey) || (st->put_len && !qkey)) {
-    *err = dbr_err(DBR_ERR_NOMEMORY, "out of memory for a pop-put batch");
-  } else if (st->put_len && rb_check_size(be, st->value_len) != DBR_SUCCESS) {
-    *err = DBR_ERR_NOMEMORY;
-  } else if (pkey && qkey && be->cluster && cluster_key_slot(pkey, pl) != cluster_key_slot(qkey, ql)) {
-    *err = dbr_err(DBR_ERR_INVALIDOP, "pop-put needs both tuples in one Redis Cluster hash slot, and '%s' and '%s' "
-                   "are not; give both names the same {hash tag}", pkey, qkey);
-  } else if (pkey && qkey) {
-    if ((cmd = rcmd_new(be, SCR_POP_PUT)) != NULL) {
-      rcmd_arg_int(cmd, 2);
-      rcmd_key(cmd, pkey, pl, 1);
-      rcmd_arg(cmd, qkey, ql);
-      rcmd_arg(cmd, st->value, (size_t)st->value_len);
-    }
-  } else if ((cmd = rcmd_new(be, -1)) != NULL) {
-    rcmd_arg_str(cmd, pkey ? "LPOP" : "RPUSH");
-    rcmd_key(cmd, pkey ? pkey : qkey, pkey ? pl : ql, 1);
-    if (!pkey) rcmd_arg(cmd, st->value, (size_t)st->value_len);
-  }
-  if (cmd && cmd->body.oom) {
-    rcmd_free(cmd);
-    cmd = NULL;
-  }
-  if (!cmd && *err == DBR_SUCCESS) *err = dbr_err(DBR_ERR_NOMEMORY, "out of memory for a pop-put batch");
-  free(pkey);
-  free(qkey);
-  return cmd;
+  memcpy(buf, ns->name, ns->len);
+  memcpy(buf + ns->len, "::", 2);
+  memcpy(buf + ns->len + 2, name, len);
+  return ns->len + 2 + len;
 }
 
+/*
+ * One script call per hash slot (a single node is one slot here), so a worker's turn of finishes costs Redis
+ * one Lua call, not one per task. The steps of a slot run in batch order and atomically together.
+ */
 static DBR_Errorcode_t build_pop_put_many(rbe_t *be, rreq_t *r, dbr_req_t *req)
 {
   int64_t count;
   DBR_Errorcode_t err = dbr_steps_check(req->in, req->in_len, &count); /* again: the caller may have changed it */
   if (err != DBR_SUCCESS) return err;
-  if (count > INT_MAX) return dbr_err(DBR_ERR_INVALID, "a pop-put batch holds at most %d steps", INT_MAX);
-  r->puts = calloc((size_t)count + 1, sizeof *r->puts);
-  r->steps_out = calloc((size_t)count + 1, 1);
-  if (!r->puts || !r->steps_out) return dbr_err(DBR_ERR_NOMEMORY, "out of memory for a pop-put batch");
+  if (count > INT_MAX / 2) return dbr_err(DBR_ERR_INVALID, "a pop-put batch holds at most %d steps", INT_MAX / 2);
+  int n = (int)count;
+  unsigned *slot_of = calloc((size_t)n + 1, sizeof *slot_of);
+  int *group_of = calloc((size_t)n + 1, sizeof *group_of);
+  r->steps_out = calloc((size_t)n + 1, 1);
+  r->step_groups = calloc((size_t)n + 1, sizeof *r->step_groups);
+  r->puts = calloc((size_t)n + 1, sizeof *r->puts);
+  char *kinds = malloc((size_t)n + 1);
+  char *key = malloc(STEP_KEY_MAX), *key2 = malloc(STEP_KEY_MAX);
+  if (!slot_of || !group_of || !r->steps_out || !r->step_groups || !r->puts || !kinds || !key || !key2)
+    err = dbr_err(DBR_ERR_NOMEMORY, "out of memory for a pop-put batch");
+  r->nsteps = n;
+
+  /* pass 1: each step's slot and group; a pop-put's two names must share a slot */
+  int ngroups = 0;
   int64_t off = 0;
-  for (int64_t i = 0; i < count && err == DBR_SUCCESS; i++) {
+  for (int i = 0; i < n && err == DBR_SUCCESS; i++) {
     dbr_step_t st;
     dbr_step_next(req->in, &off, &st);
-    rcmd_t *cmd = step_command(be, req, &st, &err);
-    if (cmd) {
-      cmd->aux = (long)i;
-      r->puts[r->nputs++] = cmd;
+    if (st.put_len && rb_check_size(be, st.value_len) != DBR_SUCCESS) {
+      err = DBR_ERR_NOMEMORY;
+      break;
     }
+    unsigned slot = 0;
+    if (be->cluster) {
+      size_t kl = st.pop_len ? step_key(key, req->ns, st.pop, st.pop_len) : step_key(key, req->ns, st.put, st.put_len);
+      slot = cluster_key_slot(key, kl);
+      if (st.pop_len && st.put_len) {
+        size_t ql = step_key(key2, req->ns, st.put, st.put_len);
+        if (cluster_key_slot(key2, ql) != slot) {
+          key[kl] = key2[ql] = '\0';
+          err = dbr_err(DBR_ERR_INVALIDOP, "pop-put needs both tuples in one Redis Cluster hash slot, and '%s' and '%s' "
+                        "are not; give both names the same {hash tag}", key, key2);
+          break;
+        }
+      }
+    }
+    int g = 0;
+    while (g < ngroups && slot_of[g] != slot) g++;
+    if (g == ngroups) slot_of[ngroups++] = slot;
+    group_of[i] = g;
   }
+
+  /* pass 2: one script per group: numkeys, keys, kinds, values */
+  for (int g = 0; g < ngroups && err == DBR_SUCCESS; g++) {
+    int members = 0, nkeys = 0;
+    off = 0;
+    for (int i = 0; i < n; i++) {
+      dbr_step_t st;
+      dbr_step_next(req->in, &off, &st);
+      if (group_of[i] != g) continue;
+      kinds[members++] = st.pop_len && st.put_len ? 'b' : st.pop_len ? 'o' : 'u';
+      nkeys += (st.pop_len != 0) + (st.put_len != 0);
+    }
+    int *idx = malloc(((size_t)members + 1) * sizeof *idx);
+    rcmd_t *cmd = idx ? rcmd_new(be, SCR_STEPS) : NULL;
+    if (!cmd) {
+      free(idx);
+      err = dbr_err(DBR_ERR_NOMEMORY, "out of memory for a pop-put batch");
+      break;
+    }
+    idx[0] = members;
+    r->step_groups[g] = idx;
+    rcmd_arg_int(cmd, nkeys);
+    int m = 0, first = 1;
+    off = 0;
+    for (int i = 0; i < n; i++) {
+      dbr_step_t st;
+      dbr_step_next(req->in, &off, &st);
+      if (group_of[i] != g) continue;
+      idx[1 + m++] = i;
+      const char *names[2] = {st.pop, st.put};
+      size_t lens[2] = {st.pop_len, st.put_len};
+      for (int j = 0; j < 2; j++) {
+        if (!lens[j]) continue;
+        size_t kl = step_key(key, req->ns, names[j], lens[j]);
+        if (first) rcmd_key(cmd, key, kl, 1); /* routes the command */
+        else rcmd_arg(cmd, key, kl);
+        first = 0;
+      }
+    }
+    rcmd_arg(cmd, kinds, (size_t)members);
+    off = 0;
+    for (int i = 0; i < n; i++) {
+      dbr_step_t st;
+      dbr_step_next(req->in, &off, &st);
+      if (group_of[i] == g && st.put_len) rcmd_arg(cmd, st.value, (size_t)st.value_len);
+    }
+    if (cmd->body.oom) {
+      rcmd_free(cmd);
+      err = dbr_err(DBR_ERR_NOMEMORY, "out of memory for a pop-put batch");
+      break;
+    }
+    cmd->aux = g;
+    r->puts[r->nputs++] = cmd;
+  }
+  r->nstep_groups = ngroups;
+  free(slot_of);
+  free(group_of);
+  free(kinds);
+  free(key);
+  free(key2);
   return err;
 }
 
@@ -1529,7 +1603,7 @@ static void start_task(rio_task_t *t)
       maybe_release(r);
       return;
     }
-    rcmd_done_fn done = r->op == DBR_OP_MOVE_MANY ? move_many_done : r->op == DBR_OP_POP_PUT_MANY ? step_done : put_done;
+    rcmd_done_fn done = r->op == DBR_OP_MOVE_MANY ? move_many_done : r->op == DBR_OP_POP_PUT_MANY ? steps_done : put_done;
     for (int i = 0; i < r->nputs; i++) {
       rcmd_t *cmd = r->puts[i];
       r->puts[i] = NULL;

@@ -62,6 +62,22 @@ const char *const rb_script_src[SCR_COUNT] = {
     "  out[#out + 1] = v\n"
     "end\n"
     "return out\n",
+  [SCR_STEPS] =
+    "local kinds, out, k, a = ARGV[1], {}, 1, 2\n"
+    "for i = 1, #kinds do\n"
+    "  local c = string.byte(kinds, i)\n"
+    "  if c == 98 then\n" /* 'b': pop then put */
+    "    if redis.call('LPOP', KEYS[k]) then redis.call('RPUSH', KEYS[k + 1], ARGV[a]); out[i] = 1 else out[i] = 0 end\n"
+    "    k, a = k + 2, a + 1\n"
+    "  elseif c == 111 then\n" /* 'o': pop only */
+    "    out[i] = redis.call('LPOP', KEYS[k]) and 1 or 0\n"
+    "    k = k + 1\n"
+    "  else\n" /* 'u': put only */
+    "    redis.call('RPUSH', KEYS[k], ARGV[a]); out[i] = 1\n"
+    "    k, a = k + 1, a + 1\n"
+    "  end\n"
+    "end\n"
+    "return out\n",
   [SCR_POP_FIT] =
     "local v = redis.call('LINDEX', KEYS[1], 0)\n"
     "if not v then return false end\n"

@@ -144,6 +144,31 @@ static void test_pop_put_many(DBR_Handle_t h)
   CHECK_EQ(count(h, "r{q}:b"), 0);
   CHECK_EQ(count(h, "e{q}"), 1);
 
+  /* steps in different hash slots (one script per slot on a cluster) keep their per-step results */
+  CHECK_EQ(dbrPut(h, "ta", 2, "s{a}:0", DBR_GROUP_EMPTY), DBR_SUCCESS);
+  CHECK_EQ(dbrPut(h, "tb", 2, "s{b}:0", DBR_GROUP_EMPTY), DBR_SUCCESS);
+  off = 0;
+  step(batch, &off, "s{a}:0", "r{a}:0", "ra");
+  step(batch, &off, "s{b}:9", "r{b}:9", "never");
+  step(batch, &off, "s{b}:0", "r{b}:0", "rb");
+  step(batch, &off, "", "e{a}", "x");
+  step(batch, &off, "s{a}:9", "", "");
+  t = dbrxPopPutManyAsync(g_q, h, batch, (int64_t)off);
+  size = sizeof out;
+  CHECK_EQ(collect(t, out, &size), DBR_SUCCESS);
+  CHECK_EQ(size, 5);
+  CHECK(out[0] == 1 && out[1] == 0 && out[2] == 1 && out[3] == 1 && out[4] == 0);
+  CHECK_EQ(count(h, "r{a}:0"), 1);
+  CHECK_EQ(count(h, "r{b}:0"), 1);
+  CHECK_EQ(count(h, "s{b}:0"), 0);
+  if (strcmp(dbrxBackend(), "redis-cluster") == 0) { /* a pop-put across slots is refused */
+    off = 0;
+    step(batch, &off, "s{a}:0", "r{b}:1", "v");
+    t = dbrxPopPutManyAsync(g_q, h, batch, (int64_t)off);
+    size = sizeof out;
+    CHECK_EQ(collect(t, out, &size), DBR_ERR_INVALIDOP);
+  }
+
   /* an empty batch completes at once with an empty result */
   t = dbrxPopPutManyAsync(g_q, h, batch, 0);
   size = sizeof out;
