@@ -16,6 +16,8 @@ export interface Completion {
   status: number;
   /** The value, for read/get/move-value requests that succeeded. */
   value?: Buffer;
+  /** The library's explanation of a failure (the node, the reason), when it gave one. */
+  detail?: string;
 }
 
 interface Pending {
@@ -25,6 +27,8 @@ interface Pending {
 
 const DRAIN_BATCH = 256;
 const SCRATCH_BYTES = 64 * 1024;
+/** DBRX_TAKE_LATER of libdbr_ext.h. */
+const TAKE_LATER = -2;
 
 /** One completion queue per JS realm (main thread or worker_thread). */
 export class CompletionQueue {
@@ -32,6 +36,8 @@ export class CompletionQueue {
   private readonly socket: net.Socket;
   private readonly pending = new Map<number, Pending>();
   private readonly tags = new BigInt64Array(DRAIN_BATCH);
+  private readonly statuses = new Int32Array(DRAIN_BATCH);
+  private readonly sizes = new Int32Array(DRAIN_BATCH);
   private readonly scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
   private readonly size = new Int64Cell();
   private closed = false;
@@ -97,35 +103,53 @@ export class CompletionQueue {
     return this.pending.size;
   }
 
-  /** Collects every completed request. Runs on each pipe wake-up; safe to call at any time. */
+  /**
+   * Collects every completed request, a wake-up's worth per native call (values come back packed in the
+   * scratch buffer). Runs on each pipe wake-up; safe to call at any time.
+   */
   drain(): void {
     for (;;) {
-      const n = this.ext.dbrxQueueDrain(this.handle, this.tags, DRAIN_BATCH);
-      for (let i = 0; i < n; i++) this.collect(Number(this.tags[i]));
+      const n = this.ext.dbrxQueueDrainTake(this.handle, this.tags, this.statuses, this.sizes, this.scratch, SCRATCH_BYTES, DRAIN_BATCH);
+      let off = 0;
+      for (let i = 0; i < n; i++) {
+        const tag = Number(this.tags[i]);
+        const size = this.sizes[i] as number;
+        let value: Buffer | undefined;
+        if (size >= 0) {
+          value = Buffer.allocUnsafe(size);
+          this.scratch.copy(value, 0, off, off + size);
+          off += size;
+        }
+        const entry = this.pending.get(tag);
+        if (size === TAKE_LATER) this.takeAlone(tag, entry);
+        else if (entry !== undefined) {
+          this.forget(tag);
+          const status = this.statuses[i] as number;
+          entry.resolve(status === ErrorCode.DBR_SUCCESS && value !== undefined ? { status, value } : { status });
+        }
+      }
       if (n < DRAIN_BATCH) return;
     }
   }
 
-  private collect(tag: number): void {
-    const entry = this.pending.get(tag);
-    if (entry === undefined) return; // cancelled, or owned by another API
-    this.forget(tag);
-    this.size.set(SCRATCH_BYTES);
+  /**
+   * A tag collected on its own: its value was too large for the scratch buffer (taken at its exact size), or
+   * it failed with an explanation, which dbrxTake hands to dbrxLastError.
+   */
+  private takeAlone(tag: number, entry: Pending | undefined): void {
+    this.size.set(this.scratch.length);
     let status = this.ext.dbrxTake(tag, this.scratch, this.size.words);
-    if (status === ErrorCode.DBR_SUCCESS) {
-      const len = this.size.get();
-      const value = Buffer.allocUnsafe(len);
-      this.scratch.copy(value, 0, 0, len);
-      entry.resolve({ status, value });
-      return;
+    let value: Buffer | undefined;
+    if (status === ErrorCode.DBR_SUCCESS) value = Buffer.from(this.scratch.subarray(0, this.size.get()));
+    else if (status === ErrorCode.DBR_ERR_UBUFFER) {
+      value = Buffer.allocUnsafe(this.size.get());
+      status = this.ext.dbrxTake(tag, value, this.size.words);
     }
-    if (status === ErrorCode.DBR_ERR_UBUFFER) {
-      const exact = Buffer.allocUnsafe(this.size.get());
-      status = this.ext.dbrxTake(tag, exact, this.size.words);
-      entry.resolve(status === ErrorCode.DBR_SUCCESS ? { status, value: exact } : { status });
-      return;
-    }
-    entry.resolve({ status });
+    const detail = status !== ErrorCode.DBR_SUCCESS && this.ext.dbrxLastErrorCode() === status ? this.ext.dbrxLastError() : undefined;
+    if (entry === undefined) return; // released natively all the same
+    this.forget(tag);
+    if (status === ErrorCode.DBR_SUCCESS && value !== undefined) entry.resolve({ status, value });
+    else entry.resolve(detail ? { status, detail } : { status });
   }
 
   private forget(tag: number): void {

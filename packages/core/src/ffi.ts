@@ -55,6 +55,7 @@ export interface DbrxExtensions {
   dbrxQueueOpen: Fn<[], Ptr>;
   dbrxQueueFd: Fn<[Ptr], number>;
   dbrxQueueDrain: Fn<[Ptr, Mem, number], number>;
+  dbrxQueueDrainTake: Fn<[Ptr, Mem, Mem, Mem, Mem, number, number], number>;
   dbrxQueueClose: Fn<[Ptr], number>;
   dbrxQueueCork: Fn<[Ptr, number], number>;
   dbrxReadAsync: Fn<[Ptr, Ptr, Str, Str, number, number], number>;
@@ -119,6 +120,7 @@ const EXT_DECLARATIONS: Record<keyof DbrxExtensions, string> = {
   dbrxQueueOpen: 'void *dbrxQueueOpen()',
   dbrxQueueFd: 'int dbrxQueueFd(void *q)',
   dbrxQueueDrain: 'int dbrxQueueDrain(void *q, void *tags, int max)',
+  dbrxQueueDrainTake: 'int dbrxQueueDrainTake(void *q, void *tags, void *statuses, void *sizes, void *buf, int64_t bufsize, int max)',
   dbrxQueueClose: 'int dbrxQueueClose(void *q)',
   dbrxQueueCork: 'int dbrxQueueCork(void *q, int corked)',
   dbrxReadAsync: 'int64_t dbrxReadAsync(void *q, void *h, const char *name, const char *tmpl, int flags, int64_t timeout_ms)',

@@ -117,7 +117,7 @@ export class Namespace implements AsyncDisposable {
       return;
     }
     const c = await this.rt.wait(ext.dbrxPutAsync(this.rt.submitQueue().handle, h, bytes, bytes.byteLength, name), what, bytes);
-    this.rt.check(c.status, what);
+    this.rt.check(c.status, what, c.detail);
   }
 
   /**
@@ -146,11 +146,11 @@ export class Namespace implements AsyncDisposable {
     const ext = this.requireExt('popPut');
     const h = this.nativeHandle;
     const what = () => `popPut "${popName}" -> "${putName}" in "${this.name}"`;
-    const rc = this.rt.inProcess
-      ? ext.dbrxPopPut(h, popName, putName, bytes, bytes.byteLength)
-      : (await this.rt.wait(ext.dbrxPopPutAsync(this.rt.submitQueue().handle, h, popName, putName, bytes, bytes.byteLength), what, bytes)).status;
-    if (rc === ErrorCode.DBR_ERR_UNAVAIL) return false;
-    this.rt.check(rc, what);
+    const c = this.rt.inProcess
+      ? { status: ext.dbrxPopPut(h, popName, putName, bytes, bytes.byteLength) }
+      : await this.rt.wait(ext.dbrxPopPutAsync(this.rt.submitQueue().handle, h, popName, putName, bytes, bytes.byteLength), what, bytes);
+    if (c.status === ErrorCode.DBR_ERR_UNAVAIL) return false;
+    this.rt.check(c.status, what, c.detail);
     return true;
   }
 
@@ -203,7 +203,7 @@ export class Namespace implements AsyncDisposable {
     const ext = this.requireExt('popPutMany');
     const what = () => `popPutMany (${steps.length} steps) in "${this.name}"`;
     const c = await this.rt.wait(ext.dbrxPopPutManyAsync(this.rt.submitQueue().handle, this.nativeHandle, packed, packed.length), what, packed);
-    this.rt.check(c.status, what);
+    this.rt.check(c.status, what, c.detail);
     const done = c.value ?? EMPTY;
     return steps.map((_, i) => done[i] === 1);
   }
@@ -245,7 +245,7 @@ export class Namespace implements AsyncDisposable {
       return;
     }
     const c = await this.rt.wait(ext.dbrxPutManyAsync(this.rt.submitQueue().handle, h, packed, packed.length), what, packed);
-    this.rt.check(c.status, what);
+    this.rt.check(c.status, what, c.detail);
   }
 
   /**
@@ -484,7 +484,7 @@ export class Namespace implements AsyncDisposable {
     const tag = asyncFn(this.rt.submitQueue().handle, h, name, tmpl, waitFlags, nativeTimeout(timeoutMs));
     const c = await this.rt.wait(tag, what, undefined, options.signal);
     if (c.status === ErrorCode.DBR_ERR_UNAVAIL) return absent();
-    this.rt.check(c.status, what);
+    this.rt.check(c.status, what, c.detail);
     return decode(c.value ?? Buffer.alloc(0), options.codec);
   }
 
@@ -512,7 +512,7 @@ export class Namespace implements AsyncDisposable {
 
   private async completion(tag: number, what: Describe, signal: AbortSignal | undefined): Promise<Buffer> {
     const c = await this.rt.wait(tag, what, undefined, signal);
-    this.rt.check(c.status, what);
+    this.rt.check(c.status, what, c.detail);
     return c.value ?? Buffer.alloc(0);
   }
 

@@ -58,15 +58,15 @@ export class Runtime {
    * An error for a failed call, with the library's own explanation when it has one. `what` names the call;
    * hot paths pass a function so the description is only built on failure.
    */
-  error(code: number, what: Describe): DbrError {
+  error(code: number, what: Describe, detail?: string): DbrError {
     const ext = this.lib.ext;
-    const detail = ext !== undefined && ext.dbrxLastErrorCode() === code ? ext.dbrxLastError() : undefined;
+    detail ??= ext !== undefined && ext.dbrxLastErrorCode() === code ? ext.dbrxLastError() : undefined;
     return DbrError.fromCode(code, typeof what === 'string' ? what : what(), detail);
   }
 
-  /** Throws unless code is DBR_SUCCESS. */
-  check(code: number, what: Describe): void {
-    if (code !== ErrorCode.DBR_SUCCESS) throw this.error(code, what);
+  /** Throws unless code is DBR_SUCCESS. `detail`: the explanation a completion carried, if any. */
+  check(code: number, what: Describe, detail?: string): void {
+    if (code !== ErrorCode.DBR_SUCCESS) throw this.error(code, what, detail);
   }
 
   /**

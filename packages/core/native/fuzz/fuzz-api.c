@@ -376,7 +376,12 @@ static void op(in_t *in)
     }
     DBR_Tag_t drained[8];
     int max = (int)(u8(in) % 10) - 1;
-    dbrxQueueDrain(q, u8(in) == 9 ? NULL : drained, max > 8 ? 8 : max);
+    if (u8(in) & 1) {
+      dbrxQueueDrain(q, u8(in) == 9 ? NULL : drained, max > 8 ? 8 : max);
+    } else { /* collects too: the tags it drains are gone from the fuzzer's list's point of view */
+      int32_t st[8], sz[8];
+      dbrxQueueDrainTake(q, drained, st, sz, buf, (int64_t)(u8(in) % 32), max > 8 ? 8 : max);
+    }
     break;
   }
   case 21: {

@@ -90,6 +90,24 @@ DBR_Tag_t dbrxMoveValueAsync(dbrx_queue_t *q, DBR_Handle_t src, const char *src_
  */
 DBR_Errorcode_t dbrxTake(DBR_Tag_t tag, void *buf, int64_t *size);
 
+/** dbrxQueueDrainTake: no value was appended for this tag. */
+#define DBRX_NO_VALUE (-1)
+/**
+ * dbrxQueueDrainTake: the tag is kept, collect it with dbrxTake: its value did not fit in what was left of buf,
+ * or it failed with an explanation that dbrxTake hands to dbrxLastError.
+ */
+#define DBRX_TAKE_LATER (-2)
+
+/**
+ * dbrxQueueDrain and dbrxTake in one call, so an event loop collects a whole wake-up's completions without a
+ * call per request: drains up to max completed tags into tags and collects each one. statuses[i] gets its
+ * code; its value, if any, is appended to buf and sizes[i] set to its length (values follow each other in
+ * tag order); sizes[i] is DBRX_NO_VALUE when there is none, or DBRX_TAKE_LATER when the tag is kept for
+ * dbrxTake (see there). Returns how many tags, or -1.
+ */
+int dbrxQueueDrainTake(dbrx_queue_t *q, DBR_Tag_t *tags, int32_t *statuses, int32_t *sizes, void *buf,
+                       int64_t bufsize, int max);
+
 /* ---- synchronous calls with a per-call timeout ---- */
 
 DBR_Errorcode_t dbrxRead(DBR_Handle_t h, void *buf, int64_t *size, const char *name, const char *match_template,

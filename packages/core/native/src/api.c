@@ -9,6 +9,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -750,6 +751,44 @@ DBR_Errorcode_t dbrxTake(DBR_Tag_t tag, void *buf, int64_t *size)
   }
   dbr_req_unref(req);
   return rc;
+}
+
+int dbrxQueueDrainTake(dbrx_queue_t *q, DBR_Tag_t *tags, int32_t *statuses, int32_t *sizes, void *buf,
+                       int64_t bufsize, int max)
+{
+  if (tags == NULL || statuses == NULL || sizes == NULL || bufsize < 0 || (buf == NULL && bufsize > 0) || max < 0)
+    return dbr_err_static(DBR_ERR_INVALID, "dbrxQueueDrainTake needs tags, statuses, sizes, max >= 0 and a buffer "
+                          "(NULL only with bufsize 0)"), -1;
+  int n = dbrxQueueDrain(q, tags, max);
+  int64_t used = 0;
+  for (int i = 0; i < n; i++) {
+    dbr_req_t *req = dbr_tag_get(tags[i]);
+    sizes[i] = DBRX_NO_VALUE;
+    if (req == NULL) {
+      statuses[i] = DBR_ERR_TAGERROR;
+      continue;
+    }
+    statuses[i] = req->status;
+    if (req->status != DBR_SUCCESS && req->errmsg != NULL) { /* dbrxTake hands its explanation to dbrxLastError */
+      sizes[i] = DBRX_TAKE_LATER;
+      dbr_req_unref(req);
+      continue;
+    }
+    if (req->keep_value && req->has_value) {
+      int64_t len = req->value.len;
+      if (len > bufsize - used || len > INT32_MAX) {
+        sizes[i] = DBRX_TAKE_LATER;
+        dbr_req_unref(req);
+        continue;
+      }
+      if (len > 0) memcpy((char *)buf + used, req->value.data, (size_t)len);
+      sizes[i] = (int32_t)len;
+      used += len;
+    }
+    dbr_tag_drop(tags[i]);
+    dbr_req_unref(req);
+  }
+  return n;
 }
 
 /* ---- iterators ---- */
