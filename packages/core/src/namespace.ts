@@ -43,6 +43,8 @@ export interface PutOptions<T = ValueLike> {
 
 /**
  * One step of popPutMany: a pop-put (`pop` and `put`), a put (`put` only) or a pop (`pop` only, no value).
+ * With `unless`, the step is skipped when that name holds a value (which it then pops, or only looks at with
+ * `peekUnless`): e.g. finish a task unless its cancel marker is there. A step may hold only `unless` (a test).
  */
 export interface PopPutStep<T = ValueLike> {
   /** Drop the oldest value under this name first; if it holds none, the step does nothing. */
@@ -50,7 +52,16 @@ export interface PopPutStep<T = ValueLike> {
   /** Append `value` under this name. */
   put?: string;
   value?: T;
+  /** Skip the step when this name holds a value. */
+  unless?: string;
+  /** Leave the `unless` value in place (default: a skipping step pops it). */
+  peekUnless?: boolean;
 }
+
+/** What a popPutMany step did: ran, found nothing to pop (so put nothing), or was skipped by `unless`. */
+export type StepOutcome = 'done' | 'empty' | 'skipped';
+
+const STEP_OUTCOMES: readonly StepOutcome[] = ['empty', 'done', 'skipped'];
 
 /** Most sources and destinations of one moveMany (libdbr's DBRX_MOVE_MANY_MAX_*). */
 export const MOVE_MANY_MAX_SOURCES = 16;
@@ -178,34 +189,38 @@ export class Namespace implements AsyncDisposable {
   }
 
   /**
-   * Runs many independent atomic steps in one call (one round trip on Redis): pop-puts, puts and pops (see
-   * PopPutStep). Resolves with, per step, whether it happened: false when its pop name held no value, so
-   * nothing was put. Not a transaction: on an error it rejects, and other steps may have run.
+   * Runs many independent atomic steps in one call (one round trip on Redis): pop-puts, puts, pops, each
+   * optionally guarded by `unless` (see PopPutStep). Resolves with what each step did. Not a transaction: on
+   * an error it rejects, and other steps may have run. On Redis Cluster the names of one step need one {hash tag}.
    */
-  async popPutMany<T = ValueLike>(steps: readonly PopPutStep<T>[], options: PutOptions<T> = {}): Promise<boolean[]> {
+  async popPutMany<T = ValueLike>(steps: readonly PopPutStep<T>[], options: PutOptions<T> = {}): Promise<StepOutcome[]> {
     if (steps.length === 0) return [];
     const parts: Uint8Array[] = [];
     let total = 0;
+    const nameOf = (name: string | undefined, i: number, what: string) => (name === undefined ? EMPTY : Buffer.from(checkName(name, `Step ${i}: ${what}`), 'utf8'));
     for (const [i, step] of steps.entries()) {
-      const pop = step.pop === undefined ? EMPTY : Buffer.from(checkName(step.pop, `Step ${i}: name to pop`), 'utf8');
-      const put = step.put === undefined ? EMPTY : Buffer.from(checkName(step.put, `Step ${i}: name to put`), 'utf8');
-      if (pop.length === 0 && put.length === 0) throw new DbrError(ErrorCode.DBR_ERR_INVALID, `Step ${i} of popPutMany names neither pop nor put (DBR_ERR_INVALID).`);
+      const pop = nameOf(step.pop, i, 'name to pop');
+      const put = nameOf(step.put, i, 'name to put');
+      const unless = nameOf(step.unless, i, 'unless name');
+      if (pop.length === 0 && put.length === 0 && unless.length === 0) throw new DbrError(ErrorCode.DBR_ERR_INVALID, `Step ${i} of popPutMany names no tuple: give pop, put or unless (DBR_ERR_INVALID).`);
       if (put.length === 0 && step.value !== undefined) throw new DbrError(ErrorCode.DBR_ERR_INVALID, `Step ${i} of popPutMany has a value but no name to put it under (DBR_ERR_INVALID).`);
       const value = put.length === 0 ? EMPTY : options.codec ? options.codec.encode(step.value as T) : toBytes(step.value as ValueLike);
-      const header = Buffer.allocUnsafe(16);
+      const header = Buffer.allocUnsafe(24);
       header.writeUInt32LE(pop.length, 0);
       header.writeUInt32LE(put.length, 4);
-      header.writeBigUInt64LE(BigInt(value.byteLength), 8);
-      parts.push(header, pop, put, value);
-      total += 16 + pop.length + put.length + value.byteLength;
+      header.writeUInt32LE(unless.length, 8);
+      header.writeUInt32LE(step.peekUnless === true ? 1 : 0, 12);
+      header.writeBigUInt64LE(BigInt(value.byteLength), 16);
+      parts.push(header, pop, put, unless, value);
+      total += 24 + pop.length + put.length + unless.length + value.byteLength;
     }
     const packed = Buffer.concat(parts, total);
     const ext = this.requireExt('popPutMany');
     const what = () => `popPutMany (${steps.length} steps) in "${this.name}"`;
     const c = await this.rt.wait(ext.dbrxPopPutManyAsync(this.rt.submitQueue().handle, this.nativeHandle, packed, packed.length), what, packed);
     this.rt.check(c.status, what, c.detail);
-    const done = c.value ?? EMPTY;
-    return steps.map((_, i) => done[i] === 1);
+    const codes = c.value ?? EMPTY;
+    return steps.map((_, i) => STEP_OUTCOMES[codes[i] ?? 0] ?? 'empty');
   }
 
   /** Appends many values in one call (one round trip on Redis). Order is kept per name. */

@@ -40,7 +40,7 @@ describe('batches: moveMany and popPutMany', () => {
         { pop: 's{q}:1' },
         { pop: 's{q}:9' },
       ]);
-      expect(done).toEqual([true, false, true, true, false]);
+      expect(done).toEqual(['done', 'empty', 'done', 'done', 'empty']);
       expect((await ns.get('r{q}:0')).toString()).toBe('result-0');
       expect(await ns.has('r{q}:9')).toBe(false);
       expect(await ns.count('s{q}:0')).toBe(0);
@@ -50,13 +50,34 @@ describe('batches: moveMany and popPutMany', () => {
     });
   });
 
+  it('unless skips a step when its name holds a value: pops it, or only looks with peekUnless', async () => {
+    await withNamespace(async (ns) => {
+      await ns.putMany([
+        ['s{q}:a', 'task-a'],
+        ['s{q}:b', 'task-b'],
+        ['c{q}:a', 'cancel'],
+      ]);
+      const done = await ns.popPutMany([
+        { unless: 'c{q}:a', peekUnless: true },
+        { unless: 'c{q}:b', peekUnless: true },
+        { pop: 's{q}:a', put: 'r{q}:a', value: 'ra', unless: 'c{q}:a' },
+        { pop: 's{q}:b', put: 'r{q}:b', value: 'rb', unless: 'c{q}:b' },
+      ]);
+      expect(done).toEqual(['skipped', 'done', 'skipped', 'done']);
+      expect(await ns.has('c{q}:a')).toBe(false); // the skipping finish consumed the marker
+      expect(await ns.count('s{q}:a')).toBe(1);
+      expect(await ns.has('r{q}:a')).toBe(false);
+      expect((await ns.get('r{q}:b')).toString()).toBe('rb');
+    });
+  });
+
   it('bad batches are refused with a message, before anything runs', async () => {
     await withNamespace(async (ns) => {
       await ns.put('p{q}', 'stays');
       await expect(ns.moveMany([], ['x'])).rejects.toThrow(/1 to 16 source names/);
       await expect(ns.moveMany(Array.from({ length: 17 }, (_, i) => `n${i}`), ['x'])).rejects.toMatchObject({ code: 'DBR_ERR_INVALID' });
       await expect(ns.moveMany(['p{q}'], ['bad\nname'])).rejects.toThrow(/newline/);
-      await expect(ns.popPutMany([{}])).rejects.toThrow(/neither pop nor put/);
+      await expect(ns.popPutMany([{}])).rejects.toThrow(/names no tuple/);
       await expect(ns.popPutMany([{ pop: 'p{q}', value: 'x' }])).rejects.toThrow(/no name to put/);
       await expect(ns.popPutMany([{ pop: 'p{q}' }, { put: '' }])).rejects.toMatchObject({ code: 'DBR_ERR_INVALID' });
       expect(await ns.count('p{q}')).toBe(1);

@@ -4,7 +4,7 @@
  * name in a turn become one value ('\n'-separated), e.g. the expiry entries of every result of the turn.
  * @module
  */
-import type { Namespace, PopPutStep } from '@tsdbr/core';
+import type { Namespace, PopPutStep, StepOutcome } from '@tsdbr/core';
 
 /** Most steps sent in one request. */
 const MAX_STEPS = 1024;
@@ -12,7 +12,7 @@ const MAX_STEPS = 1024;
 interface Pending {
   from: number;
   count: number;
-  resolve: (done: boolean[]) => void;
+  resolve: (done: StepOutcome[]) => void;
   reject: (err: unknown) => void;
 }
 
@@ -29,7 +29,7 @@ export class StepBatcher {
    * Queues steps (and lines: [name, line]) for this turn's request; resolves with the steps' results (see
    * Namespace.popPutMany) once the request that carried them and the lines is done.
    */
-  run(steps: PopPutStep<Uint8Array>[], lines: [string, string][] = []): Promise<boolean[]> {
+  run(steps: PopPutStep<Uint8Array>[], lines: [string, string][] = []): Promise<StepOutcome[]> {
     if (steps.length === 0 && lines.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
       this.pending.push({ from: this.steps.length, count: steps.length, resolve, reject });

@@ -7,7 +7,7 @@
  * @module
  */
 import { EventEmitter } from 'node:events';
-import { Broker, isDbrError, type Namespace, type PopPutStep } from '@tsdbr/core';
+import { Broker, isDbrError, type Namespace, type PopPutStep, type StepOutcome } from '@tsdbr/core';
 import type { Logger } from 'pino';
 import { releaseDedupKey } from './dedup.js';
 import { DelayedPromoter } from './delayed.js';
@@ -52,7 +52,7 @@ interface Execution {
   startedAt: number;
   /** The attempt started (claimed tasks may wait in the scheduler first: prefetch). */
   started: boolean;
-  /** Resolves true if a cancel marker was found when the task was claimed. */
+  /** Resolves true if a cancel marker was there when the task was claimed (it then aborts; not awaited to finish). */
   cancelCheck: Promise<boolean>;
   progress?: Progress;
   /** Requeued at shutdown: its outcome is discarded. */
@@ -403,10 +403,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
       executions.push(ex);
     }
     if (executions.length === 0) return;
-    const checked = batcher.run(executions.map((ex) => ({ pop: q.names.cancel(ex.env.id) })));
+    // look (without taking) for cancel markers of tasks cancelled while queued; the finish step checks again
+    const checked = batcher.run(executions.map((ex) => ({ unless: q.names.cancel(ex.env.id), peekUnless: true })));
     for (const [i, ex] of executions.entries()) {
       ex.cancelCheck = checked.then(
-        (found) => found[i] === true,
+        (found) => found[i] === 'skipped',
         () => false,
       );
       this.held++;
@@ -442,7 +443,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
       await this.release(ex); // claimed ahead, never started: back to the queue
       return;
     }
-    if (await ex.cancelCheck) ex.cancelled = true;
     if (ex.released) return;
     await this.settle(ex, task, ok, output, error);
   }
@@ -533,12 +533,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (ok && !ex.cancelled) {
       const r: ResultEnvelope = { k: 'r', id: env.id, task: env.task, ok: true, output, attempts: env.att, finishedAt: now };
       const result = resultDelivery(names, r, json);
-      resultExpiry();
-      this.stats.completed++;
-      this.queueStats(names.queue).completed++;
-      await this.finishWith(ex, { pop: ex.slot, put: result.to, value: result.bytes }, [names.expire(expireBucketOf(now + this.options.resultTtlMs)), result.to]);
-      this.emit('completed', { ...base, output });
-    } else {
+      const step = { pop: ex.slot, put: result.to, value: result.bytes, unless: names.cancel(env.id) };
+      if ((await this.finishWith(ex, step, [names.expire(expireBucketOf(now + this.options.resultTtlMs)), result.to])) === 'skipped') {
+        ex.cancelled = true; // a cancel came before the finish: the marker was taken, the result not written
+      } else {
+        this.stats.completed++;
+        this.queueStats(names.queue).completed++;
+        this.emit('completed', { ...base, output });
+      }
+    }
+    if (!ok || ex.cancelled) {
       const err = ex.cancelled ? new TaskCancelledError(env.id) : toError(error);
       const max = env.max ?? task?.maxAttempts ?? 1;
       const retryable = !ex.cancelled && !(err instanceof NonRetryableError) && env.att < max && task !== undefined;
@@ -564,8 +568,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
         }
         deliveries.push(resultDelivery(names, r, json));
         resultExpiry();
-        if (ex.cancelled) this.stats.cancelled++;
-        else {
+        if (ex.cancelled) {
+          this.stats.cancelled++;
+          await ns.tryGet(names.cancel(env.id)); // the marker, if the claim-time check only looked at it
+        } else {
           this.stats.failed++;
           this.stats.dead++;
           this.queueStats(names.queue).failed++;
@@ -581,16 +587,17 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /**
    * Success in one atomic step, batched with this turn's other finishes: the claim goes exactly when the result
-   * appears. If the slot is empty, a recoverer took the task back and it will run again, so this result is
+   * appears, unless the task's cancel marker is there ('skipped': the marker is taken and the caller reports a
+   * cancel). If the slot is empty, a recoverer took the task back and it will run again, so this result is
    * dropped. Retried with backoff: a step that did run finds the slot empty and puts nothing twice. The
    * result's expiry entry joins the same request (one line in its bucket's entry for the whole turn).
    */
-  private async finishWith(ex: Execution, step: PopPutStep<Uint8Array>, expiry: [string, string]): Promise<void> {
+  private async finishWith(ex: Execution, step: PopPutStep<Uint8Array>, expiry: [string, string]): Promise<StepOutcome> {
     for (let attempt = 0; ; attempt++) {
       try {
-        const [done] = await (this.batcher as StepBatcher).run([step], [expiry]);
-        if (done !== true) this.log.warn({ taskId: ex.env.id, slot: ex.slot }, 'the claim slot was empty at finish (the task was recovered): result dropped');
-        return;
+        const [outcome] = await (this.batcher as StepBatcher).run([step], [expiry]);
+        if (outcome === 'empty') this.log.warn({ taskId: ex.env.id, slot: ex.slot }, 'the claim slot was empty at finish (the task was recovered): result dropped');
+        return outcome ?? 'empty';
       } catch (err) {
         if (attempt >= FINISH_RETRIES) throw err;
         await sleep(100 * 2 ** attempt);

@@ -1,7 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { TaskCancelledError } from '../src/index.js';
+import { z } from 'zod';
+import { defineTask, TaskCancelledError } from '../src/index.js';
 import { calls, hangsUntilAborted } from './fixtures/behaviour-tasks.js';
 import { clientOn, freshNamespace, startWorker, until } from './support/harness.js';
+
+/** Cancels itself just before it returns: the cancel lands after the claim-time check and before the finish. */
+const cancelsItself = defineTask({
+  name: 'cancels-itself',
+  queue: 'self-cancel',
+  input: z.object({}),
+  output: z.string(),
+  run: async (_input, ctx) => {
+    await ctx.ns.put(`q:{${ctx.queue}}:cancel:${ctx.id}`, 'stop');
+    return 'finished anyway';
+  },
+});
 
 describe('cancel', () => {
   it('cancelling a running task aborts ctx.signal at once and result() rejects with TaskCancelledError', async () => {
@@ -28,5 +41,17 @@ describe('cancel', () => {
     expect(err).toBeInstanceOf(TaskCancelledError);
     // it may have been started before the marker was seen, but never completed
     expect(calls.get(handle.id) ?? 0).toBeLessThanOrEqual(1);
+  });
+
+  it('a cancel that lands while a short task runs wins over its output: the finish step sees the marker', async () => {
+    const { ns } = await freshNamespace('cancel-late');
+    const worker = await startWorker(ns, { tasks: [cancelsItself] });
+    const handle = await clientOn(ns).submit(cancelsItself, {});
+    const err = await handle.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TaskCancelledError);
+    expect(worker.stats.cancelled).toBe(1);
+    expect(worker.stats.completed).toBe(0);
+    expect(await ns.has(`q:{self-cancel}:cancel:${handle.id}`)).toBe(false); // marker consumed
+    expect(await ns.list('q:{self-cancel}:run:*')).toEqual([]); // the slot was emptied
   });
 });

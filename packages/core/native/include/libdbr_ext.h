@@ -159,14 +159,24 @@ DBR_Tag_t dbrxPopPutAsync(dbrx_queue_t *q, DBR_Handle_t h, const char *pop_name,
  */
 DBR_Tag_t dbrxMoveManyAsync(dbrx_queue_t *q, DBR_Handle_t h, const char *sources, const char *destinations);
 
+/** Step flag of dbrxPopPutManyAsync: look at the `unless` name without popping it. */
+#define DBRX_STEP_PEEK_UNLESS (1)
+/** Step results of dbrxPopPutManyAsync. */
+#define DBRX_STEP_EMPTY (0)   /**< the pop name held no value, so nothing was put */
+#define DBRX_STEP_DONE (1)    /**< the step ran (a step with only `unless`: that name holds no value) */
+#define DBRX_STEP_SKIPPED (2) /**< the `unless` name holds a value: popped (unless peeking), nothing else done */
+
 /**
  * Runs a packed batch of steps, each atomic on its own (not a transaction). Records back to back, each:
- *   uint32_t pop_len, uint32_t put_len, uint64_t value_len (little endian), pop name, put name, value.
- * pop_len > 0 and put_len > 0: a pop-put (see dbrxPopPut); pop_len = 0: a put; put_len = 0: drops the oldest
- * value under the pop name (value_len must then be 0). The batch is validated whole before any step runs,
- * and the buffer must stay valid until the tag completes. The result, collected with dbrxTake, holds one byte
- * per record: 1 = done, 0 = the pop name held no value (so nothing was put). On an error the request
- * completes with the first error's code; the other steps may have run (on Redis they are pipelined).
+ *   uint32_t pop_len, uint32_t put_len, uint32_t unless_len, uint32_t flags, uint64_t value_len (little
+ *   endian), then the pop name, put name, unless name and value.
+ * pop and put: a pop-put (see dbrxPopPut); put only: a put; pop only: drops the oldest value under pop (no
+ * value allowed). unless: when that name holds a value, the step only pops it (or just looks, with
+ * DBRX_STEP_PEEK_UNLESS) and does nothing else: finishing a task unless it was cancelled, in one step. A step
+ * may hold only `unless` (a test). On Redis Cluster the names of one step need one {hash tag}. The batch is
+ * validated whole before any step runs, and the buffer must stay valid until the tag completes. The result,
+ * collected with dbrxTake, holds one DBRX_STEP_* byte per record. On an error the request completes with the
+ * first error's code; the other steps may have run.
  */
 DBR_Tag_t dbrxPopPutManyAsync(dbrx_queue_t *q, DBR_Handle_t h, const void *packed, int64_t len);
 

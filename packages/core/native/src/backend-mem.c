@@ -1240,29 +1240,69 @@ static void submit_move_many(mem_ns_t *ns, dbr_req_t *req)
   complete_owned(req, DBR_SUCCESS, out, n > 0 ? bytes : 0);
 }
 
-/* Drops the oldest value under name; UNAVAIL if there is none. */
-static DBR_Errorcode_t mem_pop(mem_ns_t *ns, const char *name)
+/*
+ * One step of a pop-put batch under the namespace lock: unless (skip if it holds a value, popping it unless
+ * peeking), then pop, then put. *result gets a DBRX_STEP_* code.
+ */
+static DBR_Errorcode_t mem_step(mem_ns_t *ns, const dbr_step_t *st, unsigned char *result)
 {
-  size_t len = strlen(name);
-  mem_node_t *old = NULL;
+  mem_node_t *node = NULL, *dropped[2] = {NULL, NULL};
+  if (st->put_len && (node = node_new(st->value, st->value_len)) == NULL)
+    return dbr_err(DBR_ERR_NOMEMORY, "out of memory storing a value of %lld bytes", (long long)st->value_len);
+  mem_waiter_t *done = NULL;
   DBR_Errorcode_t rc = DBR_SUCCESS;
   pthread_mutex_lock(&ns->mu);
-  mem_tuple_t *t = ns->deleted ? NULL : tuple_find(ns, name, len, dbr_hash(name, len));
-  if (ns->deleted)
+  if (ns->deleted) {
     rc = err_deleted(ns);
-  else if (t == NULL || t->count == 0)
-    rc = DBR_ERR_UNAVAIL;
-  else {
-    old = tuple_pop(ns, t);
-    tuple_gc(ns, t, 1);
+    goto out;
   }
+  if (st->unless_len) {
+    mem_tuple_t *u = tuple_find(ns, st->unless, st->unless_len, dbr_hash(st->unless, st->unless_len));
+    if (u && u->count > 0) {
+      if (!(st->flags & DBRX_STEP_PEEK_UNLESS)) {
+        dropped[0] = tuple_pop(ns, u);
+        tuple_gc(ns, u, 1);
+      }
+      *result = DBRX_STEP_SKIPPED;
+      goto out;
+    }
+  }
+  uint64_t ph = st->pop_len ? dbr_hash(st->pop, st->pop_len) : 0;
+  mem_tuple_t *src = st->pop_len ? tuple_find(ns, st->pop, st->pop_len, ph) : NULL;
+  if (st->pop_len && (src == NULL || src->count == 0)) {
+    *result = DBRX_STEP_EMPTY;
+    goto out;
+  }
+  mem_tuple_t *dst = NULL;
+  if (st->put_len) {
+    dst = tuple_get_or_create(ns, st->put, st->put_len, dbr_hash(st->put, st->put_len)); /* first: ENOMEM changes nothing */
+    if (dst == NULL) {
+      rc = dbr_err(DBR_ERR_NOMEMORY, "out of memory storing a value");
+      goto out;
+    }
+    if (st->pop_len) src = tuple_find(ns, st->pop, st->pop_len, ph); /* the table may have grown */
+  }
+  if (src) {
+    dropped[1] = tuple_pop(ns, src);
+    if (src != dst) tuple_gc(ns, src, 1);
+  }
+  if (dst) {
+    deliver(ns, dst, node, &done);
+    node = NULL;
+    tuple_gc(ns, dst, 1); /* a waiter took the value and nothing else is there */
+  }
+  *result = DBRX_STEP_DONE;
+out:
   pthread_mutex_unlock(&ns->mu);
-  if (old) node_unref(old);
+  if (node) node_unref(node);
+  for (int i = 0; i < 2; i++)
+    if (dropped[i]) node_unref(dropped[i]);
+  finish(done);
   return rc;
 }
 
-/* Runs each step of a pop-put batch in order; the result has one byte per step. */
-static void submit_pop_put_many(dbr_backend_t *be, mem_ns_t *ns, dbr_req_t *req)
+/* Runs each step of a pop-put batch in order; the result has one DBRX_STEP_* byte per step. */
+static void submit_pop_put_many(mem_ns_t *ns, dbr_req_t *req)
 {
   int64_t count;
   DBR_Errorcode_t rc = dbr_steps_check(req->in, req->in_len, &count); /* again: the caller may have changed it */
@@ -1275,24 +1315,11 @@ static void submit_pop_put_many(dbr_backend_t *be, mem_ns_t *ns, dbr_req_t *req)
     dbr_req_complete(req, dbr_err(DBR_ERR_NOMEMORY, "out of memory for a pop-put batch"), NULL, 0);
     return;
   }
-  char pop[DBR_MAX_KEY_LEN + 1], put[DBR_MAX_KEY_LEN + 1];
   int64_t off = 0;
   for (int64_t i = 0; i < count && rc == DBR_SUCCESS; i++) {
     dbr_step_t st;
     dbr_step_next(req->in, &off, &st);
-    dbr_name_copy(pop, st.pop, st.pop_len);
-    dbr_name_copy(put, st.put, st.put_len);
-    DBR_Errorcode_t r;
-    if (st.pop_len == 0)
-      r = mem_put(be, req->ns, put, st.value, st.value_len);
-    else if (st.put_len == 0)
-      r = mem_pop(ns, pop);
-    else
-      r = mem_pop_put(ns, pop, put, st.value, st.value_len);
-    if (r == DBR_SUCCESS)
-      out[i] = 1;
-    else if (r != DBR_ERR_UNAVAIL)
-      rc = r;
+    rc = mem_step(ns, &st, &out[i]);
   }
   if (rc != DBR_SUCCESS) {
     free(out);
@@ -1340,7 +1367,7 @@ static void mem_submit(dbr_backend_t *be, dbr_req_t *req)
     submit_move_many(ns, req);
     return;
   case DBR_OP_POP_PUT_MANY:
-    submit_pop_put_many(be, ns, req);
+    submit_pop_put_many(ns, req);
     return;
   default:
     break;

@@ -1342,7 +1342,7 @@ static void move_many_done(rcmd_t *cmd, redisReply *rep, DBR_Errorcode_t err)
   maybe_release(r);
 }
 
-/* One hash slot's script reply: 1 or 0 per step, in the order of the slot's steps (cmd->aux: its group). */
+/* One hash slot's script reply: a DBRX_STEP_* code per step, in the order of the slot's steps (cmd->aux: its group). */
 static void steps_done(rcmd_t *cmd, redisReply *rep, DBR_Errorcode_t err)
 {
   rreq_t *r = cmd->priv;
@@ -1353,7 +1353,7 @@ static void steps_done(rcmd_t *cmd, redisReply *rep, DBR_Errorcode_t err)
     err = DBR_ERR_BE_GENERAL;
   if (err == DBR_SUCCESS) {
     for (size_t i = 0; i < rep->elements; i++)
-      r->steps_out[idx[1 + i]] = rep->element[i]->type == REDIS_REPLY_INTEGER && rep->element[i]->integer == 1;
+      r->steps_out[idx[1 + i]] = rep->element[i]->type == REDIS_REPLY_INTEGER ? (unsigned char)rep->element[i]->integer : 0;
   } else if (r->put_err == DBR_SUCCESS) {
     r->put_err = err;
   }
@@ -1463,17 +1463,25 @@ static DBR_Errorcode_t build_pop_put_many(rbe_t *be, rreq_t *r, dbr_req_t *req)
     }
     unsigned slot = 0;
     if (be->cluster) {
-      size_t kl = st.pop_len ? step_key(key, req->ns, st.pop, st.pop_len) : step_key(key, req->ns, st.put, st.put_len);
-      slot = cluster_key_slot(key, kl);
-      if (st.pop_len && st.put_len) {
-        size_t ql = step_key(key2, req->ns, st.put, st.put_len);
-        if (cluster_key_slot(key2, ql) != slot) {
-          key[kl] = key2[ql] = '\0';
-          err = dbr_err(DBR_ERR_INVALIDOP, "pop-put needs both tuples in one Redis Cluster hash slot, and '%s' and '%s' "
-                        "are not; give both names the same {hash tag}", key, key2);
-          break;
+      const char *names[3] = {st.unless, st.pop, st.put};
+      size_t lens[3] = {st.unless_len, st.pop_len, st.put_len};
+      int first = 1;
+      for (int j = 0; j < 3 && err == DBR_SUCCESS; j++) {
+        if (!lens[j]) continue;
+        size_t kl = step_key(key2, req->ns, names[j], lens[j]);
+        unsigned ks = cluster_key_slot(key2, kl);
+        if (first) {
+          slot = ks;
+          memcpy(key, key2, kl);
+          key[kl] = '\0';
+          first = 0;
+        } else if (ks != slot) {
+          key2[kl] = '\0';
+          err = dbr_err(DBR_ERR_INVALIDOP, "the names of one step need one Redis Cluster hash slot, and '%s' and '%s' "
+                        "are not; give them the same {hash tag}", key, key2);
         }
       }
+      if (err != DBR_SUCCESS) break;
     }
     int g = 0;
     while (g < ngroups && slot_of[g] != slot) g++;
@@ -1489,8 +1497,9 @@ static DBR_Errorcode_t build_pop_put_many(rbe_t *be, rreq_t *r, dbr_req_t *req)
       dbr_step_t st;
       dbr_step_next(req->in, &off, &st);
       if (group_of[i] != g) continue;
-      kinds[members++] = st.pop_len && st.put_len ? 'b' : st.pop_len ? 'o' : 'u';
-      nkeys += (st.pop_len != 0) + (st.put_len != 0);
+      kinds[members++] = (char)('a' + (st.pop_len ? 1 : 0) + (st.put_len ? 2 : 0) + (st.unless_len ? 4 : 0) +
+                                ((st.flags & DBRX_STEP_PEEK_UNLESS) ? 8 : 0));
+      nkeys += (st.pop_len != 0) + (st.put_len != 0) + (st.unless_len != 0);
     }
     int *idx = malloc(((size_t)members + 1) * sizeof *idx);
     rcmd_t *cmd = idx ? rcmd_new(be, SCR_STEPS) : NULL;
@@ -1509,9 +1518,9 @@ static DBR_Errorcode_t build_pop_put_many(rbe_t *be, rreq_t *r, dbr_req_t *req)
       dbr_step_next(req->in, &off, &st);
       if (group_of[i] != g) continue;
       idx[1 + m++] = i;
-      const char *names[2] = {st.pop, st.put};
-      size_t lens[2] = {st.pop_len, st.put_len};
-      for (int j = 0; j < 2; j++) {
+      const char *names[3] = {st.unless, st.pop, st.put};
+      size_t lens[3] = {st.unless_len, st.pop_len, st.put_len};
+      for (int j = 0; j < 3; j++) {
         if (!lens[j]) continue;
         size_t kl = step_key(key, req->ns, names[j], lens[j]);
         if (first) rcmd_key(cmd, key, kl, 1); /* routes the command */

@@ -63,19 +63,25 @@ const char *const rb_script_src[SCR_COUNT] = {
     "end\n"
     "return out\n",
   [SCR_STEPS] =
+    /* one letter per step, 'a' + bits: 1 pop, 2 put, 4 unless, 8 peek at unless; keys: unless, pop, put */
     "local kinds, out, k, a = ARGV[1], {}, 1, 2\n"
     "for i = 1, #kinds do\n"
-    "  local c = string.byte(kinds, i)\n"
-    "  if c == 98 then\n" /* 'b': pop then put */
-    "    if redis.call('LPOP', KEYS[k]) then redis.call('RPUSH', KEYS[k + 1], ARGV[a]); out[i] = 1 else out[i] = 0 end\n"
-    "    k, a = k + 2, a + 1\n"
-    "  elseif c == 111 then\n" /* 'o': pop only */
-    "    out[i] = redis.call('LPOP', KEYS[k]) and 1 or 0\n"
-    "    k = k + 1\n"
-    "  else\n" /* 'u': put only */
-    "    redis.call('RPUSH', KEYS[k], ARGV[a]); out[i] = 1\n"
-    "    k, a = k + 1, a + 1\n"
+    "  local m = string.byte(kinds, i) - 97\n"
+    "  local ku, kp, kq\n"
+    "  if math.floor(m / 4) % 2 == 1 then ku = KEYS[k]; k = k + 1 end\n"
+    "  if m % 2 == 1 then kp = KEYS[k]; k = k + 1 end\n"
+    "  if math.floor(m / 2) % 2 == 1 then kq = KEYS[k]; k = k + 1 end\n"
+    "  local r = 1\n"
+    "  if ku and redis.call('LLEN', ku) > 0 then\n"
+    "    if math.floor(m / 8) % 2 == 0 then redis.call('LPOP', ku) end\n"
+    "    r = 2\n"
+    "  elseif kp and not redis.call('LPOP', kp) then\n"
+    "    r = 0\n"
+    "  elseif kq then\n"
+    "    redis.call('RPUSH', kq, ARGV[a])\n"
     "  end\n"
+    "  if kq then a = a + 1 end\n"
+    "  out[i] = r\n"
     "end\n"
     "return out\n",
   [SCR_POP_FIT] =

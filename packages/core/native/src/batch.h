@@ -21,15 +21,16 @@ typedef struct {
  */
 int dbr_name_list(const char *what, const char *list, dbr_name_ref_t *out, int max);
 
-/** One step of a pop-put batch: pop and put are not NUL-terminated; a length of 0 means "none". */
+/** One step of a pop-put batch: names are not NUL-terminated; a length of 0 means "none". */
 typedef struct {
-  const char *pop, *put;
-  size_t pop_len, put_len;
+  const char *pop, *put, *unless;
+  size_t pop_len, put_len, unless_len;
+  unsigned flags; /* DBRX_STEP_PEEK_UNLESS */
   const void *value;
   int64_t value_len;
 } dbr_step_t;
 
-#define DBR_STEP_HEADER 16
+#define DBR_STEP_HEADER 24
 
 /**
  * Reads the step at *off and advances *off past it. The batch must have passed dbr_steps_check().

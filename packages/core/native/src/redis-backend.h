@@ -40,7 +40,7 @@ enum {
   SCR_PUT_IF_ABSENT, /* 1 key: RPUSH only if the list does not exist; 1 if stored */
   SCR_POP_PUT,     /* 2 keys: LPOP the first; if it held a value, RPUSH ARGV[1] to the second; 1 if done */
   SCR_MOVE_MANY,   /* ARGV[1] source keys, then destination keys: fill each destination from the first non-empty source */
-  SCR_STEPS,       /* the pop-put / pop / put steps of one hash slot; ARGV[1] = one kind letter per step, then values */
+  SCR_STEPS,       /* the steps (unless, pop, put) of one hash slot; ARGV[1] = one kind letter per step, then values */
   SCR_COUNT
 };
 

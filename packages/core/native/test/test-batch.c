@@ -33,19 +33,28 @@ static int64_t count(DBR_Handle_t h, const char *name)
   return n;
 }
 
-/* Appends a step to buf at *off. */
-static void step(unsigned char *buf, size_t *off, const char *pop, const char *put, const char *value)
+/* Appends a step with an `unless` name and flags to buf at *off. */
+static void step_unless(unsigned char *buf, size_t *off, const char *pop, const char *put, const char *unless,
+                        unsigned flags, const char *value)
 {
-  uint32_t pl = (uint32_t)strlen(pop), ql = (uint32_t)strlen(put);
+  uint32_t pl = (uint32_t)strlen(pop), ql = (uint32_t)strlen(put), ul = (uint32_t)strlen(unless);
   uint64_t vl = strlen(value);
   unsigned char *p = buf + *off;
   for (int b = 0; b < 4; b++) p[b] = (unsigned char)(pl >> (8 * b));
   for (int b = 0; b < 4; b++) p[4 + b] = (unsigned char)(ql >> (8 * b));
-  for (int b = 0; b < 8; b++) p[8 + b] = (unsigned char)(vl >> (8 * b));
-  memcpy(p + 16, pop, pl);
-  memcpy(p + 16 + pl, put, ql);
-  memcpy(p + 16 + pl + ql, value, vl);
-  *off += 16 + pl + ql + vl;
+  for (int b = 0; b < 4; b++) p[8 + b] = (unsigned char)(ul >> (8 * b));
+  for (int b = 0; b < 4; b++) p[12 + b] = (unsigned char)(flags >> (8 * b));
+  for (int b = 0; b < 8; b++) p[16 + b] = (unsigned char)(vl >> (8 * b));
+  memcpy(p + 24, pop, pl);
+  memcpy(p + 24 + pl, put, ql);
+  memcpy(p + 24 + pl + ql, unless, ul);
+  memcpy(p + 24 + pl + ql + ul, value, vl);
+  *off += 24 + pl + ql + ul + vl;
+}
+
+static void step(unsigned char *buf, size_t *off, const char *pop, const char *put, const char *value)
+{
+  step_unless(buf, off, pop, put, "", 0, value);
 }
 
 static void test_move_many(DBR_Handle_t h)
@@ -169,6 +178,32 @@ static void test_pop_put_many(DBR_Handle_t h)
     CHECK_EQ(collect(t, out, &size), DBR_ERR_INVALIDOP);
   }
 
+  /* unless: a finish that a cancel marker stops (the marker is consumed), a peek that leaves it */
+  CHECK_EQ(dbrPut(h, "t1", 2, "s{q}:u1", DBR_GROUP_EMPTY), DBR_SUCCESS);
+  CHECK_EQ(dbrPut(h, "t2", 2, "s{q}:u2", DBR_GROUP_EMPTY), DBR_SUCCESS);
+  CHECK_EQ(dbrPut(h, "x", 1, "c{q}:1", DBR_GROUP_EMPTY), DBR_SUCCESS);
+  off = 0;
+  step_unless(batch, &off, "", "", "c{q}:1", DBRX_STEP_PEEK_UNLESS, ""); /* a test: marker there */
+  step_unless(batch, &off, "", "", "c{q}:2", DBRX_STEP_PEEK_UNLESS, ""); /* a test: no marker */
+  step_unless(batch, &off, "s{q}:u1", "r{q}:u1", "c{q}:1", 0, "R1");   /* cancelled: skipped, marker popped */
+  step_unless(batch, &off, "s{q}:u2", "r{q}:u2", "c{q}:2", 0, "R2");   /* not cancelled: done */
+  step_unless(batch, &off, "s{q}:u9", "r{q}:u9", "c{q}:2", 0, "R9");   /* not cancelled, empty slot */
+  t = dbrxPopPutManyAsync(g_q, h, batch, (int64_t)off);
+  size = sizeof out;
+  CHECK_EQ(collect(t, out, &size), DBR_SUCCESS);
+  CHECK_EQ(size, 5);
+  CHECK(out[0] == DBRX_STEP_SKIPPED && out[1] == DBRX_STEP_DONE && out[2] == DBRX_STEP_SKIPPED && out[3] == DBRX_STEP_DONE &&
+        out[4] == DBRX_STEP_EMPTY);
+  CHECK_EQ(count(h, "c{q}:1"), 0);
+  CHECK_EQ(count(h, "s{q}:u1"), 1); /* the skipped finish left the task */
+  CHECK_EQ(count(h, "r{q}:u1"), 0);
+  CHECK_EQ(count(h, "s{q}:u2"), 0);
+  CHECK_EQ(count(h, "r{q}:u2"), 1);
+  off = 0;
+  step_unless(batch, &off, "a", "", "", 2, "");
+  CHECK_EQ(dbrxPopPutManyAsync(g_q, h, batch, (int64_t)off), DB_TAG_ERROR); /* unknown flag */
+  CHECK(strstr(dbrxLastError(), "flags") != NULL);
+
   /* an empty batch completes at once with an empty result */
   t = dbrxPopPutManyAsync(g_q, h, batch, 0);
   size = sizeof out;
@@ -176,7 +211,7 @@ static void test_pop_put_many(DBR_Handle_t h)
   CHECK_EQ(size, 0);
 
   /* malformed batches are refused whole */
-  CHECK_EQ(dbrxPopPutManyAsync(g_q, h, batch, 10), DB_TAG_ERROR);
+  CHECK_EQ(dbrxPopPutManyAsync(g_q, h, batch, 20), DB_TAG_ERROR);
   CHECK(strstr(dbrxLastError(), "truncated") != NULL);
   off = 0;
   step(batch, &off, "", "", "");
@@ -189,7 +224,7 @@ static void test_pop_put_many(DBR_Handle_t h)
   CHECK_EQ(dbrxPopPutManyAsync(g_q, h, batch, (int64_t)off), DB_TAG_ERROR);
   off = 0;
   step(batch, &off, "a", "b", "v");
-  batch[8] = 200; /* value length past the end */
+  batch[16] = 200; /* value length past the end */
   CHECK_EQ(dbrxPopPutManyAsync(g_q, h, batch, (int64_t)off), DB_TAG_ERROR);
   CHECK_EQ(dbrxPopPutManyAsync(g_q, h, NULL, 5), DB_TAG_ERROR);
   CHECK_EQ(dbrxPopPutManyAsync(g_q, h, batch, -1), DB_TAG_ERROR);
