@@ -34,14 +34,13 @@
  * takes is pushed back at the head of its list (LPUSH; for move-value a script takes it back from the
  * destination). The same happens if dbr_req_complete() reports that the request already finished.
  */
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "batch.h"
 #include "glob.h"
 #include "log.h"
 #include "redis-backend.h"
+#include "redis-request.h"
 #include "util.h"
 
 #define SAFETY_TICK_NS (1000LL * 1000000)
@@ -52,65 +51,6 @@
 #define MAX_PENDING_KEYS 64
 #define SUB_BATCH 128
 #define STOP_GRACE_NS (500LL * 1000000) /* how long a stopped request waits for its pop's reply */
-
-typedef enum { OUT_VALUE, OUT_SIZE, OUT_NIL, OUT_ERROR } out_kind_t;
-
-typedef struct {
-  out_kind_t kind;
-  redisReply *reply; /* OUT_VALUE: owned */
-  int64_t size;
-  DBR_Errorcode_t err;
-  int final;   /* the request was stopped while this attempt was on the wire: complete it with this outcome */
-  int skipped; /* OUT_NIL without trying: the request was withdrawn before its pop was sent */
-} outcome_t;
-
-typedef void (*attempt_cb_t)(rreq_t *r, outcome_t *o);
-
-struct rreq {
-  rbe_t *be;
-  dbr_req_t *req;
-  int withdrawn;  /* under be->req_mu */
-  int completing; /* under be->req_mu */
-  int popping;    /* under be->req_mu: a consuming attempt (get, move-value) is on the wire */
-  DBR_Errorcode_t stop; /* under be->req_mu: cancelled (CANCELLED) or timed out (TIMEOUT) while popping */
-  int stop_posted;      /* under be->req_mu: stop_task is posted */
-  int stop_seen;        /* loop thread: stop_task ran, so nothing refers to the request from outside */
-
-  /* loop thread */
-  dbr_op_t op;
-  char *key, *dkey, *pat; /* tuple key, move-value destination, template pattern */
-  size_t keylen, dkeylen, patlen;
-  int64_t index, cap;
-  int partial, nowait;
-  rb_nsstate_t *nsst; /* deleted by this process? (a reference) */
-  char *nsname;
-  int nsdel;          /* its namespace was deleted by this process while it waited */
-  rcmd_t **puts; /* PUT / PUT_MANY / POP_PUT / the batches: built in the caller's thread */
-  int nputs, puts_left;
-  unsigned char *steps_out; /* POP_PUT_MANY: one byte per step (1 = done) */
-  int nsteps;
-  int **step_groups; /* POP_PUT_MANY: per script call, [count, step indexes...] */
-  int nstep_groups;
-  DBR_Errorcode_t put_err;
-
-  wgroup_t *group; /* the group it waits in */
-  rreq_t *gprev, *gnext;
-  wgroup_t *agroup; /* the group whose round runs the attempt in flight */
-  int inflight;
-  int done;
-  int withdraw_seen;
-
-  attempt_cb_t attempt_cb, scan_cb;
-  char *akey; /* the key of the attempt in flight */
-  size_t akeylen;
-  int scan_master;
-  char scan_cursor[32];
-  redisReply *scan_page;
-  size_t scan_pos;
-
-  rio_task_t start_task, withdraw_task, stop_task;
-  rio_timer_t stop_timer; /* STOP_GRACE_NS after a stop: withdraw if the pop's reply has not come */
-};
 
 struct wgroup {
   rbe_t *be;
@@ -154,7 +94,7 @@ static int ns_gone(const rreq_t *r)
   return r->nsdel || (r->nsst && atomic_load(&r->nsst->deleted));
 }
 
-static int is_withdrawn(rreq_t *r)
+int rreq_withdrawn(rreq_t *r)
 {
   pthread_mutex_lock(&r->be->req_mu);
   int w = r->withdrawn;
@@ -202,7 +142,7 @@ static void unlink_waiter(rreq_t *r)
 }
 
 /* Frees the request state once it is finished and nothing refers to it any more. */
-static void maybe_release(rreq_t *r)
+void rreq_release(rreq_t *r)
 {
   if (!r->done || r->inflight > 0) return;
   pthread_mutex_lock(&r->be->req_mu);
@@ -360,7 +300,7 @@ static void attempt_done(rcmd_t *cmd, redisReply *rep, DBR_Errorcode_t err)
   if (err != DBR_SUCCESS) {
     o.kind = OUT_ERROR;
     o.err = err;
-    if (!is_withdrawn(r)) dbr_req_set_error(r->req, cmd->errmsg); /* a withdrawn one is collected as TIMEOUT/CANCELLED */
+    if (!rreq_withdrawn(r)) dbr_req_set_error(r->req, cmd->errmsg); /* a withdrawn one is collected as TIMEOUT/CANCELLED */
     if (rep) freeReplyObject(rep);
   } else if (rep->type == REDIS_REPLY_ERROR) {
     o.kind = OUT_ERROR;
@@ -477,7 +417,7 @@ static void scan_finish(rreq_t *r, outcome_t *o)
 
 static void scan_key_done(rreq_t *r, outcome_t *o)
 {
-  if (o->kind == OUT_NIL && !is_withdrawn(r) && !r->be->shutting_down) {
+  if (o->kind == OUT_NIL && !rreq_withdrawn(r) && !r->be->shutting_down) {
     scan_step(r);
     return;
   }
@@ -507,7 +447,7 @@ static void scan_reply(rcmd_t *cmd, redisReply *rep, DBR_Errorcode_t err)
 static void scan_step(rreq_t *r)
 {
   rbe_t *be = r->be;
-  if (is_withdrawn(r)) {
+  if (rreq_withdrawn(r)) {
     outcome_t o = {.kind = OUT_NIL};
     scan_finish(r, &o);
     return;
@@ -976,7 +916,7 @@ static void join_group(rreq_t *r)
   wgroup_t *g = r->key ? group_get(be, r->key, r->keylen, 0, &fresh) : group_get(be, r->pat, r->patlen, 1, &fresh);
   if (!g) {
     finish_req(r, dbr_err_static(DBR_ERR_NOMEMORY, "out of memory queueing a wait"), NULL, 0, 0);
-    maybe_release(r);
+    rreq_release(r);
     return;
   }
   r->group = g;
@@ -1006,11 +946,11 @@ static void group_done(rreq_t *r, outcome_t *o)
   wgroup_t *g = r->agroup;
   r->agroup = NULL;
   g->inflight = 0;
-  if (is_withdrawn(r)) {
+  if (rreq_withdrawn(r)) {
     int list_empty = o->kind != OUT_VALUE && !o->skipped;
     unlink_waiter(r); /* the withdraw task may not have run yet */
     drop_outcome(r, o);
-    maybe_release(r);
+    rreq_release(r);
     if (list_empty) g->cursor = NULL;
     step(g);
     return;
@@ -1038,7 +978,7 @@ static void group_done(rreq_t *r, outcome_t *o)
   int found_nothing = o->final && o->kind != OUT_VALUE;
   unlink_waiter(r);
   finish_outcome(r, o);
-  maybe_release(r);
+  rreq_release(r);
   g->cursor = found_nothing ? NULL : next;
   step(g);
 }
@@ -1081,11 +1021,11 @@ static void pgroup_done(rreq_t *r, outcome_t *o)
   r->agroup = NULL;
   g->inflight = 0;
   int exhausted = 0;
-  if (is_withdrawn(r)) {
+  if (rreq_withdrawn(r)) {
     exhausted = o->kind != OUT_VALUE && !o->skipped;
     unlink_waiter(r);
     drop_outcome(r, o);
-    maybe_release(r);
+    rreq_release(r);
   } else if (o->kind == OUT_NIL && !ns_gone(r)) {
     exhausted = 1;
   } else if (o->kind == OUT_ERROR && (o->err == DBR_ERR_NOCONNECT || o->err == DBR_ERR_TIMEOUT) &&
@@ -1100,7 +1040,7 @@ static void pgroup_done(rreq_t *r, outcome_t *o)
     rreq_t *next = r->gnext;
     unlink_waiter(r);
     finish_outcome(r, o);
-    maybe_release(r);
+    rreq_release(r);
     g->cursor = next;
   }
   if (exhausted) {
@@ -1211,7 +1151,7 @@ void rb_wait_node_down(rnode_t *n, DBR_Errorcode_t err, const char *why)
       }
       unlink_waiter(r);
       finish_req(r, err == DBR_ERR_NOAUTH ? DBR_ERR_NOAUTH : DBR_ERR_NOCONNECT, NULL, 0, 0);
-      maybe_release(r);
+      rreq_release(r);
       r = next;
     }
   }
@@ -1243,7 +1183,7 @@ void rb_wait_ns_deleted(rbe_t *be, const char *name)
       if (!r->agroup && ns_gone(r)) { /* one with an attempt in flight is failed when it comes back */
         unlink_waiter(r);
         finish_req(r, DBR_ERR_NSINVAL, NULL, 0, 0);
-        maybe_release(r);
+        rreq_release(r);
       }
       r = next;
     }
@@ -1260,7 +1200,7 @@ void rb_wait_shutdown(rbe_t *be)
       if (!r->agroup) {
         unlink_waiter(r);
         finish_req(r, DBR_ERR_CANCELLED, NULL, 0, 0);
-        maybe_release(r);
+        rreq_release(r);
       }
       r = next;
     }
@@ -1276,282 +1216,6 @@ void rb_wait_free(rbe_t *be)
   }
 }
 
-/* ---- batches: move-many and pop-put-many ---- */
-
-static void free_owned(void *p)
-{
-  free(p);
-}
-
-/* Completes a batch with a buffer it then owns (NULL: an empty value), unless it was withdrawn. */
-static void finish_owned(rreq_t *r, DBR_Errorcode_t status, unsigned char *buf, int64_t len)
-{
-  static unsigned char empty;
-  pthread_mutex_lock(&r->be->req_mu);
-  int skip = r->withdrawn || r->completing;
-  if (!skip) {
-    r->completing = 1;
-    r->req->backend_data = NULL;
-  }
-  pthread_mutex_unlock(&r->be->req_mu);
-  r->done = 1;
-  if (skip || status != DBR_SUCCESS) {
-    free(buf);
-    if (!skip) dbr_req_complete(r->req, status, NULL, 0);
-    return;
-  }
-  dbr_value_t v = {.data = buf ? buf : &empty, .len = len, .release = buf ? free_owned : NULL, .owner = buf};
-  if (!dbr_req_complete(r->req, status, &v, len)) free(buf);
-}
-
-static DBR_Errorcode_t batch_reply_error(rreq_t *r, rcmd_t *cmd, redisReply *rep, DBR_Errorcode_t err)
-{
-  if (err == DBR_SUCCESS && rep && rep->type == REDIS_REPLY_ERROR)
-    err = reply_error_is(rep, "WRONGTYPE") ? DBR_ERR_INVALIDOP : reply_error_code(rep);
-  if (err != DBR_SUCCESS && !is_withdrawn(r)) dbr_req_set_error(r->req, cmd->errmsg);
-  return err;
-}
-
-/* The script's reply is the moved values, in destination order: pack them as length + bytes. */
-static void move_many_done(rcmd_t *cmd, redisReply *rep, DBR_Errorcode_t err)
-{
-  rreq_t *r = cmd->priv;
-  r->inflight--;
-  err = batch_reply_error(r, cmd, rep, err);
-  if (err == DBR_SUCCESS && (!rep || rep->type != REDIS_REPLY_ARRAY)) err = DBR_ERR_BE_GENERAL;
-  unsigned char *buf = NULL;
-  int64_t len = 0;
-  if (err == DBR_SUCCESS && rep->elements > 0) {
-    for (size_t i = 0; i < rep->elements; i++) len += 8 + (int64_t)rep->element[i]->len;
-    buf = malloc((size_t)len);
-    if (buf == NULL) {
-      err = dbr_err(DBR_ERR_NOMEMORY, "out of memory for the result of a move-many (%zu values moved stay where "
-                    "they went)", rep->elements);
-    } else {
-      unsigned char *p = buf;
-      for (size_t i = 0; i < rep->elements; i++) {
-        uint64_t n = rep->element[i]->len;
-        for (int b = 0; b < 8; b++) *p++ = (unsigned char)(n >> (8 * b));
-        memcpy(p, rep->element[i]->str, n);
-        p += n;
-      }
-    }
-  }
-  if (rep) freeReplyObject(rep);
-  finish_owned(r, err, buf, len);
-  maybe_release(r);
-}
-
-/* One hash slot's script reply: a DBRX_STEP_* code per step, in the order of the slot's steps (cmd->aux: its group). */
-static void steps_done(rcmd_t *cmd, redisReply *rep, DBR_Errorcode_t err)
-{
-  rreq_t *r = cmd->priv;
-  r->inflight--;
-  err = batch_reply_error(r, cmd, rep, err);
-  const int *idx = r->step_groups[cmd->aux];
-  if (err == DBR_SUCCESS && (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != (size_t)idx[0]))
-    err = DBR_ERR_BE_GENERAL;
-  if (err == DBR_SUCCESS) {
-    for (size_t i = 0; i < rep->elements; i++)
-      r->steps_out[idx[1 + i]] = rep->element[i]->type == REDIS_REPLY_INTEGER ? (unsigned char)rep->element[i]->integer : 0;
-  } else if (r->put_err == DBR_SUCCESS) {
-    r->put_err = err;
-  }
-  if (rep) freeReplyObject(rep);
-  if (--r->puts_left == 0) {
-    unsigned char *out = r->steps_out;
-    r->steps_out = NULL;
-    finish_owned(r, r->put_err, out, r->nsteps);
-    maybe_release(r);
-  }
-}
-
-/* One command for the whole move-many: every key is an argument of the script (one hash slot on a cluster). */
-static DBR_Errorcode_t build_move_many(rbe_t *be, rreq_t *r, dbr_req_t *req)
-{
-  dbr_name_ref_t src[DBRX_MOVE_MANY_MAX_SOURCES];
-  dbr_name_ref_t *dst = malloc(DBRX_MOVE_MANY_MAX_DESTINATIONS * sizeof *dst);
-  r->puts = calloc(1, sizeof *r->puts);
-  rcmd_t *cmd = rcmd_new(be, SCR_MOVE_MANY);
-  DBR_Errorcode_t err = DBR_SUCCESS;
-  if (!dst || !r->puts || !cmd) err = dbr_err(DBR_ERR_NOMEMORY, "out of memory for a move-many");
-  int nsrc = 0, ndst = 0;
-  if (err == DBR_SUCCESS) {
-    nsrc = dbr_name_list("source", req->name, src, DBRX_MOVE_MANY_MAX_SOURCES);
-    ndst = dbr_name_list("destination", req->dst_name, dst, DBRX_MOVE_MANY_MAX_DESTINATIONS);
-    rcmd_arg_int(cmd, nsrc + ndst);
-  }
-  char name[DBR_MAX_KEY_LEN + 1];
-  unsigned slot = 0;
-  for (int i = 0; err == DBR_SUCCESS && i < nsrc + ndst; i++) {
-    const dbr_name_ref_t *ref = i < nsrc ? &src[i] : &dst[i - nsrc];
-    dbr_name_copy(name, ref->name, ref->len);
-    size_t kl;
-    char *key = tuple_key(req->ns, name, &kl);
-    if (!key) {
-      err = dbr_err(DBR_ERR_NOMEMORY, "out of memory for a move-many");
-      break;
-    }
-    unsigned ks = be->cluster ? cluster_key_slot(key, kl) : 0;
-    if (i == 0) slot = ks;
-    if (ks != slot)
-      err = dbr_err(DBR_ERR_INVALIDOP, "move-many needs every name in one Redis Cluster hash slot, and '%s' is not in "
-                    "the slot of the first source; give all names the same {hash tag}", key);
-    else if (i == 0)
-      rcmd_key(cmd, key, kl, 1);
-    else
-      rcmd_arg(cmd, key, kl);
-    free(key);
-  }
-  free(dst);
-  if (err == DBR_SUCCESS) {
-    rcmd_arg_int(cmd, nsrc);
-    if (cmd->body.oom) err = dbr_err(DBR_ERR_NOMEMORY, "out of memory for a move-many");
-  }
-  if (err != DBR_SUCCESS) {
-    if (cmd) rcmd_free(cmd);
-    return err;
-  }
-  cmd->deadline = rio_now_ns() + be->op_timeout_ns; /* it cannot be withdrawn: the command itself times out */
-  r->puts[0] = cmd;
-  r->nputs = 1;
-  return DBR_SUCCESS;
-}
-
-#define STEP_KEY_MAX (DBR_MAX_KEY_LEN * 2 + 3)
-
-/* "<ns>::<name>" into buf (STEP_KEY_MAX bytes); returns its length. */
-static size_t step_key(char *buf, const dbr_ns_t *ns, const char *name, size_t len)
-{
-  memcpy(buf, ns->name, ns->len);
-  memcpy(buf + ns->len, "::", 2);
-  memcpy(buf + ns->len + 2, name, len);
-  return ns->len + 2 + len;
-}
-
-/*
- * One script call per hash slot (a single node is one slot here), so a worker's turn of finishes costs Redis
- * one Lua call, not one per task. The steps of a slot run in batch order and atomically together.
- */
-static DBR_Errorcode_t build_pop_put_many(rbe_t *be, rreq_t *r, dbr_req_t *req)
-{
-  int64_t count;
-  DBR_Errorcode_t err = dbr_steps_check(req->in, req->in_len, &count); /* again: the caller may have changed it */
-  if (err != DBR_SUCCESS) return err;
-  if (count > INT_MAX / 2) return dbr_err(DBR_ERR_INVALID, "a pop-put batch holds at most %d steps", INT_MAX / 2);
-  int n = (int)count;
-  unsigned *slot_of = calloc((size_t)n + 1, sizeof *slot_of);
-  int *group_of = calloc((size_t)n + 1, sizeof *group_of);
-  r->steps_out = calloc((size_t)n + 1, 1);
-  r->step_groups = calloc((size_t)n + 1, sizeof *r->step_groups);
-  r->puts = calloc((size_t)n + 1, sizeof *r->puts);
-  char *kinds = malloc((size_t)n + 1);
-  char *key = malloc(STEP_KEY_MAX), *key2 = malloc(STEP_KEY_MAX);
-  if (!slot_of || !group_of || !r->steps_out || !r->step_groups || !r->puts || !kinds || !key || !key2)
-    err = dbr_err(DBR_ERR_NOMEMORY, "out of memory for a pop-put batch");
-  r->nsteps = n;
-
-  /* pass 1: each step's slot and group; a pop-put's two names must share a slot */
-  int ngroups = 0;
-  int64_t off = 0;
-  for (int i = 0; i < n && err == DBR_SUCCESS; i++) {
-    dbr_step_t st;
-    dbr_step_next(req->in, &off, &st);
-    if (st.put_len && rb_check_size(be, st.value_len) != DBR_SUCCESS) {
-      err = DBR_ERR_NOMEMORY;
-      break;
-    }
-    unsigned slot = 0;
-    if (be->cluster) {
-      const char *names[3] = {st.unless, st.pop, st.put};
-      size_t lens[3] = {st.unless_len, st.pop_len, st.put_len};
-      int first = 1;
-      for (int j = 0; j < 3 && err == DBR_SUCCESS; j++) {
-        if (!lens[j]) continue;
-        size_t kl = step_key(key2, req->ns, names[j], lens[j]);
-        unsigned ks = cluster_key_slot(key2, kl);
-        if (first) {
-          slot = ks;
-          memcpy(key, key2, kl);
-          key[kl] = '\0';
-          first = 0;
-        } else if (ks != slot) {
-          key2[kl] = '\0';
-          err = dbr_err(DBR_ERR_INVALIDOP, "the names of one step need one Redis Cluster hash slot, and '%s' and '%s' "
-                        "are not; give them the same {hash tag}", key, key2);
-        }
-      }
-      if (err != DBR_SUCCESS) break;
-    }
-    int g = 0;
-    while (g < ngroups && slot_of[g] != slot) g++;
-    if (g == ngroups) slot_of[ngroups++] = slot;
-    group_of[i] = g;
-  }
-
-  /* pass 2: one script per group: numkeys, keys, kinds, values */
-  for (int g = 0; g < ngroups && err == DBR_SUCCESS; g++) {
-    int members = 0, nkeys = 0;
-    off = 0;
-    for (int i = 0; i < n; i++) {
-      dbr_step_t st;
-      dbr_step_next(req->in, &off, &st);
-      if (group_of[i] != g) continue;
-      kinds[members++] = (char)('a' + (st.pop_len ? 1 : 0) + (st.put_len ? 2 : 0) + (st.unless_len ? 4 : 0) +
-                                ((st.flags & DBRX_STEP_PEEK_UNLESS) ? 8 : 0));
-      nkeys += (st.pop_len != 0) + (st.put_len != 0) + (st.unless_len != 0);
-    }
-    int *idx = malloc(((size_t)members + 1) * sizeof *idx);
-    rcmd_t *cmd = idx ? rcmd_new(be, SCR_STEPS) : NULL;
-    if (!cmd) {
-      free(idx);
-      err = dbr_err(DBR_ERR_NOMEMORY, "out of memory for a pop-put batch");
-      break;
-    }
-    idx[0] = members;
-    r->step_groups[g] = idx;
-    rcmd_arg_int(cmd, nkeys);
-    int m = 0, first = 1;
-    off = 0;
-    for (int i = 0; i < n; i++) {
-      dbr_step_t st;
-      dbr_step_next(req->in, &off, &st);
-      if (group_of[i] != g) continue;
-      idx[1 + m++] = i;
-      const char *names[3] = {st.unless, st.pop, st.put};
-      size_t lens[3] = {st.unless_len, st.pop_len, st.put_len};
-      for (int j = 0; j < 3; j++) {
-        if (!lens[j]) continue;
-        size_t kl = step_key(key, req->ns, names[j], lens[j]);
-        if (first) rcmd_key(cmd, key, kl, 1); /* routes the command */
-        else rcmd_arg(cmd, key, kl);
-        first = 0;
-      }
-    }
-    rcmd_arg(cmd, kinds, (size_t)members);
-    off = 0;
-    for (int i = 0; i < n; i++) {
-      dbr_step_t st;
-      dbr_step_next(req->in, &off, &st);
-      if (group_of[i] == g && st.put_len) rcmd_arg(cmd, st.value, (size_t)st.value_len);
-    }
-    if (cmd->body.oom) {
-      rcmd_free(cmd);
-      err = dbr_err(DBR_ERR_NOMEMORY, "out of memory for a pop-put batch");
-      break;
-    }
-    cmd->aux = g;
-    r->puts[r->nputs++] = cmd;
-  }
-  r->nstep_groups = ngroups;
-  free(slot_of);
-  free(group_of);
-  free(kinds);
-  free(key);
-  free(key2);
-  return err;
-}
-
 /* ---- submit / cancel ---- */
 
 static void put_done(rcmd_t *cmd, redisReply *rep, DBR_Errorcode_t err)
@@ -1563,20 +1227,20 @@ static void put_done(rcmd_t *cmd, redisReply *rep, DBR_Errorcode_t err)
   if (err == DBR_SUCCESS && r->op == DBR_OP_POP_PUT && rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == 0)
     err = DBR_ERR_UNAVAIL; /* nothing to pop: nothing was put */
   else if (err != DBR_SUCCESS)
-    if (!is_withdrawn(r)) dbr_req_set_error(r->req, cmd->errmsg); /* a withdrawn one is collected as TIMEOUT/CANCELLED */
+    if (!rreq_withdrawn(r)) dbr_req_set_error(r->req, cmd->errmsg); /* a withdrawn one is collected as TIMEOUT/CANCELLED */
   if (rep) freeReplyObject(rep);
   if (err != DBR_SUCCESS && r->put_err == DBR_SUCCESS) r->put_err = err;
   if (--r->puts_left == 0) {
     finish_req(r, r->put_err, NULL, 0, 0);
-    maybe_release(r);
+    rreq_release(r);
   }
 }
 
 static void first_done(rreq_t *r, outcome_t *o)
 {
-  if (is_withdrawn(r)) {
+  if (rreq_withdrawn(r)) {
     drop_outcome(r, o);
-    maybe_release(r);
+    rreq_release(r);
     return;
   }
   if (o->kind == OUT_NIL && ns_gone(r)) {
@@ -1592,16 +1256,16 @@ static void first_done(rreq_t *r, outcome_t *o)
     o->err = DBR_ERR_CANCELLED;
   }
   finish_outcome(r, o);
-  maybe_release(r);
+  rreq_release(r);
 }
 
 static void start_task(rio_task_t *t)
 {
   rreq_t *r = (rreq_t *)((char *)t - offsetof(rreq_t, start_task));
   rbe_t *be = r->be;
-  if (is_withdrawn(r)) {
+  if (rreq_withdrawn(r)) {
     r->done = 1;
-    maybe_release(r);
+    rreq_release(r);
     return;
   }
   if (r->op == DBR_OP_PUT || r->op == DBR_OP_PUT_MANY || r->op == DBR_OP_POP_PUT || r->op == DBR_OP_MOVE_MANY ||
@@ -1609,10 +1273,10 @@ static void start_task(rio_task_t *t)
     r->puts_left = r->nputs;
     if (r->nputs == 0) {
       finish_req(r, DBR_SUCCESS, NULL, 0, 0);
-      maybe_release(r);
+      rreq_release(r);
       return;
     }
-    rcmd_done_fn done = r->op == DBR_OP_MOVE_MANY ? move_many_done : r->op == DBR_OP_POP_PUT_MANY ? steps_done : put_done;
+    rcmd_done_fn done = r->op == DBR_OP_MOVE_MANY ? rb_move_many_done : r->op == DBR_OP_POP_PUT_MANY ? rb_steps_done : put_done;
     for (int i = 0; i < r->nputs; i++) {
       rcmd_t *cmd = r->puts[i];
       r->puts[i] = NULL;
@@ -1657,7 +1321,7 @@ static void withdraw_task(rio_task_t *t)
     unlink_waiter(r);
   }
   if (r->inflight == 0) r->done = 1;
-  maybe_release(r);
+  rreq_release(r);
 }
 
 /* The stopped request's pop has had STOP_GRACE_NS to come back: withdraw it now (the reply gives back). */
@@ -1684,7 +1348,7 @@ static void stop_task(rio_task_t *t)
   rreq_t *r = (rreq_t *)((char *)t - offsetof(rreq_t, stop_task));
   r->stop_seen = 1;
   if (r->done) {
-    maybe_release(r);
+    rreq_release(r);
     return;
   }
   rio_timer_arm(r->be->io, &r->stop_timer, rio_now_ns() + STOP_GRACE_NS);
@@ -1792,10 +1456,10 @@ static void redis_submit(dbr_backend_t *b, dbr_req_t *req)
     break;
   }
   case DBR_OP_MOVE_MANY:
-    err = build_move_many(be, r, req);
+    err = rb_build_move_many(be, r, req);
     break;
   case DBR_OP_POP_PUT_MANY:
-    err = build_pop_put_many(be, r, req);
+    err = rb_build_pop_put_many(be, r, req);
     break;
   case DBR_OP_PUT_MANY:
     r->nputs = rb_build_put_many(be, req->ns, req->in, req->in_len, &r->puts);
