@@ -70,6 +70,53 @@ HARNESS_FN redisContext *rc_open(int port, const char *password)
   return c;
 }
 
+/*
+ * Starts a single redis-server in /tmp/libdbr-<name>.<pid> (password "-" for none) and points DBR_SERVER, and
+ * DBR_AUTHFILE when there is a password, at it. Returns its port, or -1 after printing why.
+ */
+HARNESS_FN int start_single(const char *name, const char *password)
+{
+  snprintf(g_dir, sizeof g_dir, "/tmp/libdbr-%s.%d", name, (int)getpid());
+  char port[32];
+  if (run_script(port, sizeof port, "single 0 %s %s", password, g_dir) != 0) {
+    printf("0 passed, 1 failed (could not start redis-server)\n");
+    run_script(NULL, 0, "stop %s", g_dir);
+    return -1;
+  }
+  char server[64];
+  snprintf(server, sizeof server, "sock://127.0.0.1:%d", atoi(port));
+  setenv("DBR_SERVER", server, 1);
+  unsetenv("DBR_AUTHFILE");
+  if (strcmp(password, "-") != 0) {
+    static char auth[300];
+    snprintf(auth, sizeof auth, "%s/auth", g_dir);
+    FILE *f = fopen(auth, "w");
+    if (f) {
+      fprintf(f, "%s\n", password);
+      fclose(f);
+    }
+    setenv("DBR_AUTHFILE", auth, 1);
+  }
+  return atoi(port);
+}
+
+/* Starts a 3-master cluster in /tmp/libdbr-<name>.<pid> and points DBR_SERVER at its first master. 0 or -1. */
+HARNESS_FN int start_cluster(const char *name, int ports[3])
+{
+  snprintf(g_dir, sizeof g_dir, "/tmp/libdbr-%s.%d", name, (int)getpid());
+  char out[128];
+  if (run_script(out, sizeof out, "cluster 0 %s", g_dir) != 0 || sscanf(out, "%d %d %d", &ports[0], &ports[1], &ports[2]) != 3) {
+    printf("0 passed, 1 failed (could not start the redis cluster)\n");
+    run_script(NULL, 0, "stop %s", g_dir);
+    return -1;
+  }
+  char server[64];
+  snprintf(server, sizeof server, "sock://127.0.0.1:%d", ports[0]);
+  setenv("DBR_SERVER", server, 1);
+  unsetenv("DBR_AUTHFILE");
+  return 0;
+}
+
 /* Runs body in a child process; the parent stops the servers whatever happens to the child. */
 HARNESS_FN int supervise(int (*body)(void))
 {

@@ -250,34 +250,10 @@ int main(void)
 {
   unsetenv("DBR_SERVER");
   int failed = supervise(body) != 0;
-  char out[128];
-  snprintf(g_dir, sizeof g_dir, "/tmp/libdbr-test-batch-single.%d", (int)getpid());
-  if (run_script(out, sizeof out, "single 0 pw %s", g_dir) != 0) {
-    printf("0 passed, 1 failed (could not start redis-server)\n");
-    run_script(NULL, 0, "stop %s", g_dir);
-    return 1;
-  }
-  char server[64], auth[300];
-  snprintf(server, sizeof server, "sock://127.0.0.1:%d", atoi(out));
-  snprintf(auth, sizeof auth, "%s/auth", g_dir);
-  FILE *f = fopen(auth, "w");
-  if (f) {
-    fputs("pw\n", f);
-    fclose(f);
-  }
-  setenv("DBR_SERVER", server, 1);
-  setenv("DBR_AUTHFILE", auth, 1);
+  if (start_single("test-batch-single", "pw") < 0) return 1;
   failed |= supervise(body) != 0;
-  unsetenv("DBR_AUTHFILE");
-  snprintf(g_dir, sizeof g_dir, "/tmp/libdbr-test-batch-cluster.%d", (int)getpid());
-  int p[3];
-  if (run_script(out, sizeof out, "cluster 0 %s", g_dir) != 0 || sscanf(out, "%d %d %d", &p[0], &p[1], &p[2]) != 3) {
-    printf("0 passed, 1 failed (could not start the redis cluster)\n");
-    run_script(NULL, 0, "stop %s", g_dir);
-    return 1;
-  }
-  snprintf(server, sizeof server, "sock://127.0.0.1:%d", p[0]);
-  setenv("DBR_SERVER", server, 1);
+  int ports[3];
+  if (start_cluster("test-batch-cluster", ports) < 0) return 1;
   failed |= supervise(body) != 0;
   return failed;
 }

@@ -397,18 +397,7 @@ int main(int argc, char **argv)
   ssize_t n = readlink("/proc/self/exe", g_exe, sizeof g_exe - 1);
   if (n > 0) g_exe[n] = '\0';
   if (argc == 3 && strcmp(argv[1], "--fallback") == 0) return fallback_main(atoi(argv[2]));
-  snprintf(g_dir, sizeof g_dir, "/tmp/libdbr-test-redis-wait.%d", (int)getpid());
-  char port[32];
-  if (run_script(port, sizeof port, "single 0 - %s", g_dir) != 0) {
-    printf("0 passed, 1 failed (could not start redis-server)\n");
-    run_script(NULL, 0, "stop %s", g_dir);
-    return 1;
-  }
-  g_port = atoi(port);
-  char server[64];
-  snprintf(server, sizeof server, "sock://127.0.0.1:%d", g_port);
-  setenv("DBR_SERVER", server, 1);
-  unsetenv("DBR_AUTHFILE");
+  if ((g_port = start_single("test-redis-wait", "-")) < 0) return 1;
   setenv("DBR_TIMEOUT", "2", 1);
   return supervise(body);
 }
