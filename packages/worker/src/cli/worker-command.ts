@@ -17,6 +17,7 @@ import { env, namespaceOption, openNamespace, positiveInt } from './common.js';
 interface WorkerCommandOptions {
   tasks?: string;
   concurrency?: string;
+  prefetch?: string;
   procs?: string;
   queues?: string;
   namespace?: string;
@@ -31,6 +32,7 @@ export function registerWorkerCommand(program: Command, globals: () => GlobalOpt
     .description('Run workers for the tasks exported by a module (blocks until SIGTERM/SIGINT; a second signal forces exit)')
     .option('-t, --tasks <file>', 'module exporting tasks made with defineTask (.ts or .js) (env DBR_WORKER_TASKS)')
     .option('-c, --concurrency <n>', 'tasks run at once per process/thread (env DBR_WORKER_CONCURRENCY, SLURM_CPUS_PER_TASK, LSB_DJOB_NUMPROC; default: CPUs / procs)')
+    .option('--prefetch <n|auto>', "tasks claimed ahead of free concurrency (env DBR_WORKER_PREFETCH; default auto: while tasks average under 20 ms)")
     .option('-p, --procs <n>', 'worker processes (Redis) or threads (embedded backend) (env DBR_WORKER_PROCS, default 1)')
     .option('-Q, --queues <list>', 'comma-separated queues (default: the queues of the tasks) (env DBR_WORKER_QUEUES)')
     .option('--lease <duration>', "lease TTL: a dead worker's tasks are recovered after it (env DBR_LEASE_TTL, default 30s)")
@@ -39,7 +41,7 @@ export function registerWorkerCommand(program: Command, globals: () => GlobalOpt
     'after',
     `
 Environment (for srun/jsrun/mpirun, which start one per node): DBR_SERVER, DBR_NAMESPACE, DBR_WORKER_TASKS,
-DBR_WORKER_CONCURRENCY, DBR_WORKER_PROCS, DBR_WORKER_QUEUES, DBR_LEASE_TTL, DBR_SHUTDOWN_GRACE, DBR_LOG_LEVEL.
+DBR_WORKER_CONCURRENCY, DBR_WORKER_PREFETCH, DBR_WORKER_PROCS, DBR_WORKER_QUEUES, DBR_LEASE_TTL, DBR_SHUTDOWN_GRACE, DBR_LOG_LEVEL.
 Examples: examples/hpc/slurm-workers.sbatch, examples/hpc/lsf-workers.bsub.`,
   );
   cmd.action(async (opts: WorkerCommandOptions) => {
@@ -47,6 +49,8 @@ Examples: examples/hpc/slurm-workers.sbatch, examples/hpc/lsf-workers.bsub.`,
     if (tasksModule === undefined) throw new UsageError('Name the tasks module: `dbr worker --tasks ./tasks.ts` (or set DBR_WORKER_TASKS).');
     const procs = positiveInt(opts.procs ?? env('DBR_WORKER_PROCS'), '--procs', 1);
     const concurrency = positiveInt(opts.concurrency ?? env('DBR_WORKER_CONCURRENCY'), '--concurrency', Math.max(1, Math.floor(defaultConcurrencyForNode() / procs)));
+    // members read it from the environment they inherit; the Worker validates it
+    if (opts.prefetch !== undefined) process.env.DBR_WORKER_PREFETCH = opts.prefetch;
     const queues = (opts.queues ?? env('DBR_WORKER_QUEUES'))?.split(',').map((q) => q.trim()).filter(Boolean);
     const lease = opts.lease ?? env('DBR_LEASE_TTL');
     const grace = opts.grace ?? env('DBR_SHUTDOWN_GRACE');
