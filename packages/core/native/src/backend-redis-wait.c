@@ -20,7 +20,10 @@
  * (each group at least every max(1 s, groups / 200 s), so 1,000 idle waiters cost ~200 tiny commands a
  * second at most). If CONFIG is refused and notifications are off, groups poll with a backoff from 1 ms to
  * 250 ms instead (logged once). Idle groups unsubscribe after 2 s, so a worker looping on one queue does not
- * churn subscriptions.
+ * churn subscriptions. Many waiters on distinct keys with one prefix (a client waiting for 500 task results:
+ * "...:result:<id>") would SUBSCRIBE and UNSUBSCRIBE once per key; from COVER_MIN groups under a prefix (the key
+ * up to its last ':'), new ones are served by one "cover" PSUBSCRIBE of "<prefix>*" instead, its messages
+ * routed to the named group of the key, and a covered group is dropped as soon as it is idle.
  *
  * Never losing a value. A get pops only through one atomic step; the step that honours a capacity (Lua:
  * "pop the head only if it fits, else return its length") leaves a too-big value in place. A get or
@@ -50,6 +53,8 @@
 #define POLL_MAX_NS (250LL * 1000000)
 #define MAX_PENDING_KEYS 64
 #define SUB_BATCH 128
+#define COVER_MIN 8 /* named groups under one prefix before a cover pattern serves new ones */
+#define COVER_TAIL "[^\n]*"
 #define STOP_GRACE_NS (500LL * 1000000) /* how long a stopped request waits for its pop's reply */
 
 struct wgroup {
@@ -74,6 +79,8 @@ struct wgroup {
   int cur_rescan;
 
   int64_t idle_since;
+  struct cover *cover; /* the prefix this named group counts under (NULL: its key has no ':') */
+  int covered;         /* served by the cover's pattern instead of its own SUBSCRIBE */
   rio_timer_t poll;
   int64_t poll_delay;
   wgroup_t *all_prev, *all_next;
@@ -561,6 +568,96 @@ static void send_one(rconn_t *c, const char *verb, const char *ch, size_t len)
   subcmd_flush(c, &s, verb);
 }
 
+/* ---- covers: one PSUBSCRIBE "<prefix>*" for many named groups ---- */
+
+typedef struct cover {
+  char *prefix; /* the key prefix, up to and including its last ':' */
+  size_t prefixlen;
+  char *chan; /* "__keyspace@0__:" + glob-escaped prefix + "[^\n]*": the newline (which no template can hold)
+               * keeps it apart from any template waiter's pattern */
+  size_t chanlen;
+  int groups;   /* named groups under the prefix, covered or not */
+  int active;   /* the pattern is subscribed: new groups under it are covered */
+  int confirms;  /* PSUBSCRIBE replies so far */
+  int confirmed; /* every master confirmed: new covered groups may try at once */
+} cover_t;
+
+static void cover_send(rbe_t *be, cover_t *c, const char *verb)
+{
+  for (int i = 0; i < be->nnodes; i++) {
+    rnode_t *n = be->nodes[i];
+    if (!n->is_master) continue;
+    if (verb[0] == 'P' && verb[1] == 'S') node_sub(n); /* PSUBSCRIBE: make sure the connection exists */
+    if (n->sub) send_one(n->sub, verb, c->chan, c->chanlen);
+  }
+}
+
+/* The cover counting key's prefix (created with 0 groups if new); NULL if the key has no ':' or on ENOMEM. */
+static cover_t *cover_of(rbe_t *be, const char *key, size_t klen)
+{
+  const char *colon = memrchr(key, ':', klen);
+  if (!colon) return NULL;
+  size_t pl = (size_t)(colon - key) + 1;
+  cover_t *c = rmap_get(&be->covers, key, pl);
+  if (c) return c;
+  c = calloc(1, sizeof *c);
+  char *prefix = malloc(pl + 1), *chan = malloc(KEYSPACE_PREFIX_LEN + 2 * pl + sizeof COVER_TAIL);
+  if (!c || !prefix || !chan || rmap_put(&be->covers, key, pl, c) != 0) {
+    free(c);
+    free(prefix);
+    free(chan);
+    return NULL;
+  }
+  memcpy(prefix, key, pl);
+  prefix[pl] = '\0';
+  memcpy(chan, KEYSPACE_PREFIX, KEYSPACE_PREFIX_LEN);
+  size_t el = glob_escape(prefix, pl, chan + KEYSPACE_PREFIX_LEN);
+  memcpy(chan + KEYSPACE_PREFIX_LEN + el, COVER_TAIL, sizeof COVER_TAIL);
+  c->prefix = prefix;
+  c->prefixlen = pl;
+  c->chan = chan;
+  c->chanlen = KEYSPACE_PREFIX_LEN + el + sizeof COVER_TAIL - 1;
+  return c;
+}
+
+/* A new named group joins its prefix's count; from COVER_MIN on, the cover serves it. */
+static void cover_join(rbe_t *be, wgroup_t *g)
+{
+  cover_t *c = cover_of(be, g->key, g->keylen);
+  if (!c) return;
+  g->cover = c;
+  c->groups++;
+  if (!c->active && c->groups >= COVER_MIN) {
+    c->active = 1;
+    cover_send(be, c, "PSUBSCRIBE");
+  }
+  g->covered = c->active;
+}
+
+static void cover_leave(rbe_t *be, wgroup_t *g)
+{
+  cover_t *c = g->cover;
+  if (!c) return;
+  g->cover = NULL;
+  if (--c->groups > 0) return;
+  if (c->active && !be->shutting_down) cover_send(be, c, "PUNSUBSCRIBE");
+  rmap_del(&be->covers, c->prefix, c->prefixlen);
+  free(c->prefix);
+  free(c->chan);
+  free(c);
+}
+
+static void cover_free_one(void *ctx, const char *k, size_t len, void *val)
+{
+  (void)ctx;
+  (void)k;
+  (void)len;
+  cover_t *c = val;
+  free(c->prefix);
+  free(c->chan);
+  free(c);
+}
+
 static void group_subscribe(wgroup_t *g)
 {
   rbe_t *be = g->be;
@@ -571,7 +668,7 @@ static void group_subscribe(wgroup_t *g)
       rconn_t *c = node_sub(n);
       send_one(c, "PSUBSCRIBE", g->chan, g->chanlen);
     }
-  } else {
+  } else if (!g->covered) {
     rnode_t *n = rb_node(be, g->node);
     if (!n) return;
     rconn_t *c = node_sub(n);
@@ -585,7 +682,7 @@ static void group_unsubscribe(wgroup_t *g)
   if (g->pattern) {
     for (int i = 0; i < be->nnodes; i++)
       if (be->nodes[i]->sub) send_one(be->nodes[i]->sub, "PUNSUBSCRIBE", g->chan, g->chanlen);
-  } else {
+  } else if (!g->covered) {
     rnode_t *n = rb_node(be, g->node);
     if (n && n->sub) send_one(n->sub, "UNSUBSCRIBE", g->chan, g->chanlen);
   }
@@ -747,6 +844,20 @@ static void notify_configure(rnode_t *n)
 
 /* ---- subscription connection hooks ---- */
 
+struct cover_sub {
+  rconn_t *c;
+  subcmd_t *p;
+};
+
+static void cover_resubscribe(void *ctx, const char *k, size_t len, void *val)
+{
+  (void)k;
+  (void)len;
+  struct cover_sub *cs = ctx;
+  cover_t *c = val;
+  if (c->active) subcmd_add(cs->c, cs->p, "PSUBSCRIBE", c->chan, c->chanlen);
+}
+
 static void sub_on_ready(rconn_t *c)
 {
   rnode_t *n = rconn_owner(c);
@@ -755,9 +866,13 @@ static void sub_on_ready(rconn_t *c)
   for (wgroup_t *g = be->all_groups; g; g = g->all_next) {
     if (g->pattern) {
       if (n->is_master) subcmd_add(c, &p, "PSUBSCRIBE", g->chan, g->chanlen);
-    } else if (g->node == n->idx) {
+    } else if (g->node == n->idx && !g->covered) {
       subcmd_add(c, &s, "SUBSCRIBE", g->chan, g->chanlen);
     }
+  }
+  if (n->is_master) {
+    struct cover_sub cs = {c, &p};
+    rmap_each(&be->covers, cover_resubscribe, &cs);
   }
   subcmd_flush(c, &s, "SUBSCRIBE");
   subcmd_flush(c, &p, "PSUBSCRIBE");
@@ -814,6 +929,39 @@ static void pending_key(wgroup_t *g, const char *key, size_t len)
   g->npk++;
 }
 
+struct cover_find {
+  const char *chan;
+  size_t len;
+  cover_t *found;
+};
+
+static void cover_match(void *ctx, const char *k, size_t len, void *val)
+{
+  (void)k;
+  (void)len;
+  struct cover_find *f = ctx;
+  cover_t *c = val;
+  if (c->chanlen == f->len && memcmp(c->chan, f->chan, f->len) == 0) f->found = c;
+}
+
+/*
+ * A PSUBSCRIBE reply for a cover. Once every master confirmed, its covered groups that waited for that try
+ * now, and later ones try at once.
+ */
+static void cover_confirmed(rbe_t *be, const char *chan, size_t len)
+{
+  struct cover_find f = {chan, len, NULL};
+  rmap_each(&be->covers, cover_match, &f);
+  cover_t *c = f.found;
+  if (!c || c->confirmed) return;
+  int masters = 0;
+  for (int i = 0; i < be->nnodes; i++) masters += be->nodes[i]->is_master;
+  if (++c->confirms < masters) return;
+  c->confirmed = 1;
+  for (wgroup_t *g = be->all_groups; g; g = g->all_next)
+    if (g->cover == c && g->covered && g->nwait > 0) kick(g);
+}
+
 static void sub_on_push(rconn_t *c, redisReply *r)
 {
   rnode_t *n = rconn_owner(c);
@@ -834,6 +982,9 @@ static void sub_on_push(rconn_t *c, redisReply *r)
     if (g && g->nwait > 0 && adds_value(r->element[3]) && (size_t)ch->len > KEYSPACE_PREFIX_LEN) {
       pending_key(g, ch->str + KEYSPACE_PREFIX_LEN, (size_t)ch->len - KEYSPACE_PREFIX_LEN);
       pkick(g);
+    } else if (!g) { /* a cover: the named group of the key, if any */
+      wgroup_t *ng = rmap_get(&be->groups, ch->str, (size_t)ch->len);
+      if (ng && ng->covered && ng->nwait > 0 && adds_value(r->element[3])) kick(ng);
     }
   } else if (IS("subscribe") && r->element[1]->type == REDIS_REPLY_STRING) {
     wgroup_t *g = rmap_get(&be->groups, r->element[1]->str, (size_t)r->element[1]->len);
@@ -843,6 +994,8 @@ static void sub_on_push(rconn_t *c, redisReply *r)
     if (g && g->nwait > 0) {
       g->rescan = 1;
       pkick(g);
+    } else if (!g) {
+      cover_confirmed(be, r->element[1]->str, (size_t)r->element[1]->len);
     }
   }
 #undef IS
@@ -885,6 +1038,7 @@ static wgroup_t *group_get(rbe_t *be, const char *key, size_t klen, int pattern,
   if (be->all_groups) be->all_groups->all_prev = g;
   be->all_groups = g;
   *fresh = 1;
+  if (!pattern) cover_join(be, g);
   group_subscribe(g);
   return g;
 }
@@ -893,6 +1047,7 @@ static void group_destroy(wgroup_t *g)
 {
   rbe_t *be = g->be;
   if (!be->shutting_down) group_unsubscribe(g);
+  cover_leave(be, g);
   rmap_del(g->pattern ? &be->pgroups : &be->groups, g->chan, g->chanlen);
   if (be->tick_cursor == g) be->tick_cursor = g->all_next;
   if (g->all_prev)
@@ -931,7 +1086,7 @@ static void join_group(rreq_t *r)
   if (group_polls(g)) poll_start(g);
   /* A new group tries again once its subscription is confirmed. In an existing one, a value may have come
    * between our try and joining (its notification served nobody): try again now. */
-  if (fresh && !g->pattern) return;
+  if (fresh && !g->pattern && !(g->covered && g->cover->confirmed)) return;
   if (g->pattern) {
     g->rescan = 1;
     pkick(g);
@@ -1107,6 +1262,11 @@ static void tick_fired(rio_timer_t *t)
   rbe_t *be = (rbe_t *)((char *)t - offsetof(rbe_t, tick));
   if (be->shutting_down) return;
   int64_t now = rio_now_ns();
+  /* idle covered groups cost a pointer each to keep and nothing to drop: drop them all now */
+  for (wgroup_t *c = be->all_groups, *next; c; c = next) {
+    next = c->all_next;
+    if (c->covered && c->nwait == 0 && !c->inflight) group_destroy(c);
+  }
   int budget = SAFETY_BUDGET;
   wgroup_t *g = be->tick_cursor ? be->tick_cursor : be->all_groups;
   while (g && budget-- > 0) {
@@ -1157,13 +1317,23 @@ void rb_wait_node_down(rnode_t *n, DBR_Errorcode_t err, const char *why)
   }
 }
 
+static void cover_topology(void *ctx, const char *k, size_t len, void *val)
+{
+  (void)k;
+  (void)len;
+  cover_t *c = val;
+  if (c->active) cover_send(ctx, c, "PSUBSCRIBE"); /* new masters need it too; repeats are harmless */
+}
+
 void rb_wait_topology_changed(rbe_t *be)
 {
+  rmap_each(&be->covers, cover_topology, be);
   for (wgroup_t *g = be->all_groups; g; g = g->all_next) {
     if (g->pattern) {
       group_subscribe(g); /* new masters need the pattern too (a repeated PSUBSCRIBE is harmless) */
       continue;
     }
+
     int nn = rb_node_of_key(be, g->key, g->keylen);
     if (nn == g->node) continue;
     group_unsubscribe(g);
@@ -1214,6 +1384,7 @@ void rb_wait_free(rbe_t *be)
     while (g->head) unlink_waiter(g->head); /* not reachable: every waiter was completed at shutdown */
     group_destroy(g);
   }
+  rmap_each(&be->covers, cover_free_one, NULL); /* none left: each went with its last group */
 }
 
 /* ---- submit / cancel ---- */

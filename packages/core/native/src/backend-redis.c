@@ -822,6 +822,7 @@ static void redis_destroy(dbr_backend_t *b)
   free(be->nodes);
   rmap_free(&be->groups);
   rmap_free(&be->pgroups);
+  rmap_free(&be->covers);
   pthread_mutex_destroy(&be->req_mu);
   pthread_mutex_destroy(&be->ns_mu);
   if (be->password) {

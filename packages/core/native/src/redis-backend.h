@@ -129,6 +129,7 @@ struct rbe {
 
   rmap_t groups;  /* keyspace channel -> named waiter group */
   rmap_t pgroups; /* keyspace pattern -> template waiter group */
+  rmap_t covers;  /* key prefix -> cover (one pattern subscription for many named groups) */
   wgroup_t *all_groups;
   wgroup_t *tick_cursor;
   rio_timer_t tick;
