@@ -63,8 +63,9 @@ export type StepOutcome = 'done' | 'empty' | 'skipped';
 
 const STEP_OUTCOMES: readonly StepOutcome[] = ['empty', 'done', 'skipped'];
 
-/** Most sources and destinations of one moveMany (libdbr's DBRX_MOVE_MANY_MAX_*). */
+/** Most sources of one moveMany (libdbr's DBRX_MOVE_MANY_MAX_SOURCES). */
 export const MOVE_MANY_MAX_SOURCES = 16;
+/** Most destinations of one moveMany (libdbr's DBRX_MOVE_MANY_MAX_DESTINATIONS). */
 export const MOVE_MANY_MAX_DESTINATIONS = 1024;
 
 /** State of a namespace. */
