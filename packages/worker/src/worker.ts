@@ -15,6 +15,7 @@ import { classify, type DeadLetter, isJson, type ResultEnvelope, type TaskEnvelo
 import { InvalidInputError, InvalidOutputError, NonRetryableError, serializeError, TaskCancelledError, TaskTimeoutError, toIssues, UnknownTaskError, WorkerShutdownError } from './errors.js';
 import { execProgram } from './exec.js';
 import { ExpirySweeper } from './expiry.js';
+import { LazyAbort } from './lazy-abort.js';
 import { Heartbeat, type HeartbeatTask, LivenessTracker, type QueueStats, type WorkerStats } from './lease.js';
 import { createLogger } from './logger.js';
 import { deadDelivery, type Delivery, expiryEntry, finishSlot, resultDelivery, taskDelivery } from './outcome.js';
@@ -48,7 +49,8 @@ interface Execution {
   slot: string;
   outbox: string;
   json: boolean;
-  controller: AbortController;
+  /** ctx.signal, made on first use. */
+  abort: LazyAbort;
   startedAt: number;
   /** The attempt started (claimed tasks may wait in the scheduler first: prefetch). */
   started: boolean;
@@ -393,7 +395,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         slot,
         outbox: q.names.outbox(this.id, index),
         json: isJson(bytes),
-        controller: new AbortController(),
+        abort: new LazyAbort(),
         startedAt: Date.now(),
         started: false,
         cancelCheck: Promise.resolve(false),
@@ -449,7 +451,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private cancelExecution(ex: Execution): void {
     ex.cancelled = true;
-    if (!ex.controller.signal.aborted) ex.controller.abort(new TaskCancelledError(ex.env.id));
+    ex.abort.abort(new TaskCancelledError(ex.env.id));
   }
 
   /** A task still running after a while waits on its cancel marker (a blocking get), so cancel aborts it. */
@@ -457,7 +459,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     let watcher: AbortController | undefined;
     const timer = setTimeout(() => {
       void ex.cancelCheck.then((cancelled) => {
-        if (cancelled || ex.controller.signal.aborted || timer === undefined) return;
+        if (cancelled || ex.abort.aborted || timer === undefined) return;
         watcher = new AbortController();
         this.namespace.get(ex.queue.names.cancel(ex.env.id), { timeout: 'infinite', signal: watcher.signal }).then(
           () => this.cancelExecution(ex),
@@ -474,15 +476,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** One attempt: validate input, run with timeout and signal, validate output. */
   private async attempt(task: AnyTask, ex: Execution): Promise<unknown> {
-    const { env, controller } = ex;
+    const { env, abort } = ex;
     ex.started = true;
-    const signal = controller.signal;
-    if (signal.aborted) throw signal.reason;
+    if (abort.aborted) throw abort.reason;
     const parsed = task.input.safeParse(env.input);
     if (!parsed.success) throw new InvalidInputError(task.name, toIssues(parsed.error.issues));
     const timeoutMs = env.tmo ?? task.timeoutMs;
     let timer: NodeJS.Timeout | undefined;
-    if (Number.isFinite(timeoutMs)) timer = setTimeout(() => controller.abort(new TaskTimeoutError(task.name, timeoutMs)), timeoutMs);
+    if (Number.isFinite(timeoutMs)) timer = setTimeout(() => abort.abort(new TaskTimeoutError(task.name, timeoutMs)), timeoutMs);
     const stopWatching = this.watchCancel(ex);
     const started = performance.now();
     ex.startedAt = Date.now();
@@ -494,7 +495,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
       queue: ex.queue.names.queue,
       attempt: env.att,
       maxAttempts: env.max ?? task.maxAttempts,
-      signal,
+      get signal() {
+        return abort.signal; // made on first use: most tasks never look
+      },
       get log() {
         return logOf(); // a pino child costs more than a no-op task: made on first use
       },
@@ -502,11 +505,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
       progress: (value) => {
         ex.progress = value;
       },
-      exec: (command, args = [], options = {}) => execProgram(command, args, options, logOf(), signal),
+      exec: (command, args = [], options = {}) => execProgram(command, args, options, logOf(), abort.signal),
     };
     try {
       let out: unknown = task.run(parsed.data, ctx);
-      if (isThenable(out)) out = await abortable(Promise.resolve(out), signal);
+      if (isThenable(out)) out = await abortable(Promise.resolve(out), abort.signal);
       const checked = task.output.safeParse(out);
       if (!checked.success) throw new InvalidOutputError(task.name, toIssues(checked.error.issues));
       // the parsed output (with the schema's defaults and transforms) is what result() resolves to
@@ -620,7 +623,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private async release(ex: Execution): Promise<void> {
     if (ex.released) return;
     ex.released = true;
-    if (!ex.controller.signal.aborted) ex.controller.abort(new WorkerShutdownError());
+    ex.abort.abort(new WorkerShutdownError());
     try {
       await finishSlot(this.namespace, ex.queue.names, ex.slot, ex.outbox, [taskDelivery(ex.queue.names, ex.env, ex.json)]);
       this.log.warn({ taskId: ex.env.id, task: ex.env.task }, 'released an unfinished task back to its queue');
