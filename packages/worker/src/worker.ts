@@ -457,9 +457,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** A task still running after a while waits on its cancel marker (a blocking get), so cancel aborts it. */
   private watchCancel(ex: Execution): () => void {
     let watcher: AbortController | undefined;
+    let stopped = false;
     const timer = setTimeout(() => {
       void ex.cancelCheck.then((cancelled) => {
-        if (cancelled || ex.abort.aborted || timer === undefined) return;
+        if (cancelled || ex.abort.aborted || stopped) return; // (the attempt may have ended meanwhile)
         watcher = new AbortController();
         this.namespace.get(ex.queue.names.cancel(ex.env.id), { timeout: 'infinite', signal: watcher.signal }).then(
           () => this.cancelExecution(ex),
@@ -469,6 +470,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }, CANCEL_WATCH_AFTER_MS);
     timer.unref();
     return () => {
+      stopped = true;
       clearTimeout(timer);
       watcher?.abort(WATCH_DONE);
     };
