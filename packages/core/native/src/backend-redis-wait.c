@@ -1262,6 +1262,12 @@ static void tick_fired(rio_timer_t *t)
   rbe_t *be = (rbe_t *)((char *)t - offsetof(rbe_t, tick));
   if (be->shutting_down) return;
   int64_t now = rio_now_ns();
+  /* a node whose notification setup failed on the way (a restart while CONFIG GET/SET was on the wire) tries
+   * again here, so waits do not stay on this slow tick */
+  for (int i = 0; i < be->nnodes; i++) {
+    rnode_t *n = be->nodes[i];
+    if (n->sub && n->notify == NOTIFY_UNKNOWN && rconn_state(n->cmd) == RC_READY) notify_configure(n);
+  }
   /* idle covered groups cost a pointer each to keep and nothing to drop: drop them all now */
   for (wgroup_t *c = be->all_groups, *next; c; c = next) {
     next = c->all_next;
@@ -1469,6 +1475,12 @@ static void start_task(rio_task_t *t)
     if (g && g->nwait > 0) {
       join_group(r); /* keep arrival order behind the waiters already there */
       return;
+    }
+    if (!r->nowait && !g) {
+      /* subscribe while the first try is on the wire: if it finds nothing, the wait is set up a round trip
+       * sooner (joining then tries once more, which closes the gap before the subscription is confirmed) */
+      int fresh;
+      group_get(be, r->key, r->keylen, 0, &fresh);
     }
     attempt_key(r, r->key, r->keylen, first_done);
   } else {
