@@ -37,6 +37,8 @@ export interface SubmitOptions {
   timeout?: Duration;
   /** Overrides the task's retries. */
   retries?: number;
+  /** Overrides the task's ignoreResult: no result is stored, result() rejects with ResultNotStoredError. */
+  ignoreResult?: boolean;
 }
 
 /** Options of submitMany (per-task ids and dedup keys are not available in bulk). */
@@ -94,6 +96,7 @@ export class TaskClient implements AsyncDisposable {
     const ns = await this.namespace();
     const names = this.names(task.queue);
     if (options.dedupKey !== undefined) {
+      if (env.nr === 1) throw new TypeError('ignoreResult and dedupKey do not mix: the submitters of a dedup key share its task\'s result.');
       const owner = await claimDedupKey(ns, names.dedup(checkId(options.dedupKey, 'Dedup key')), env.id);
       if (owner !== env.id) return new TaskHandle(ns, names, owner, true);
       env.ddp = options.dedupKey;
@@ -103,7 +106,7 @@ export class TaskClient implements AsyncDisposable {
     const bytes = encode(env);
     if (dest.bell) await ns.putMany<Uint8Array>([[dest.to, bytes], [names.pending('normal'), BELL]]);
     else await ns.put(dest.to, bytes);
-    return new TaskHandle(ns, names, env.id, env.keep === 1);
+    return new TaskHandle(ns, names, env.id, env.keep === 1, env.nr === 1);
   }
 
   /** Validates every input, then queues them all in one batch (one round trip on Redis). */
@@ -124,7 +127,7 @@ export class TaskClient implements AsyncDisposable {
     }
     if (bell) entries.push([names.pending('normal'), BELL]);
     await ns.putMany<Uint8Array>(entries);
-    return envs.map((env) => new TaskHandle<TaskOutput<T>>(ns, names, env.id, false));
+    return envs.map((env) => new TaskHandle<TaskOutput<T>>(ns, names, env.id, false, env.nr === 1));
   }
 
   /** A handle on a task submitted earlier (by id), e.g. after a restart. */
@@ -161,6 +164,7 @@ export class TaskClient implements AsyncDisposable {
     const pri = options.priority ?? task.priority;
     if (pri !== 0) env.pri = pri;
     if (options.timeout !== undefined) env.tmo = parseDuration(options.timeout, 'timeout');
+    if (options.ignoreResult ?? task.ignoreResult) env.nr = 1;
     let due: number | undefined;
     if (options.runAt !== undefined) due = typeof options.runAt === 'number' ? options.runAt : options.runAt.getTime();
     if (options.delay !== undefined) due = Math.max(due ?? 0, now + parseDuration(options.delay, 'delay'));

@@ -33,6 +33,8 @@ export interface TaskEnvelope {
   rec?: number;
   /** Keep the result after result() reads it (dedup'd and workflow tasks); it expires by policy. */
   keep?: 1;
+  /** Store no result (ignoreResult): a success only empties the claim slot. */
+  nr?: 1;
 }
 
 /** The outcome of a task, put under `q:{Q}:result:<id>`. */

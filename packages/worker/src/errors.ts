@@ -111,6 +111,17 @@ export class ResultTimeoutError extends TsdbrError {
   }
 }
 
+/** result() of a task submitted with ignoreResult: workers store no result for it. */
+export class ResultNotStoredError extends TsdbrError {
+  /** The task's id. */
+  readonly taskId: string;
+
+  constructor(taskId: string) {
+    super(`Task ${taskId} was submitted with ignoreResult, so no worker stores its result; submit it without ignoreResult to read one (its failures are in the dead-letter list: \`dbr tasks ls --dead\`).`);
+    this.taskId = taskId;
+  }
+}
+
 /** A worker claimed a task whose name it does not know. Every worker of a queue must load all of its tasks. */
 export class UnknownTaskError extends NonRetryableError {
   constructor(task: string, queue: string, known: string[]) {

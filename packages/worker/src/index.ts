@@ -50,6 +50,7 @@ export {
   InvalidOutputError,
   type Issue,
   NonRetryableError,
+  ResultNotStoredError,
   ResultTimeoutError,
   TaskCancelledError,
   TaskFailedError,

@@ -4,7 +4,7 @@
  */
 import { type Duration, isDbrError, type Namespace, parseDuration } from '@tsdbr/core';
 import { classify, encode, type ResultEnvelope } from './envelope.js';
-import { ResultTimeoutError, TaskCancelledError, TaskFailedError } from './errors.js';
+import { ResultNotStoredError, ResultTimeoutError, TaskCancelledError, TaskFailedError } from './errors.js';
 import { type QueueNames, WORKER_PATTERN } from './protocol.js';
 import type { HeartbeatValue } from './lease.js';
 import { expiryEntry } from './outcome.js';
@@ -49,6 +49,8 @@ export class TaskHandle<O = unknown> {
     readonly id: string,
     /** Keep the result after reading it (dedup'd and workflow tasks: several readers may wait for it). */
     private readonly keep: boolean,
+    /** Submitted with ignoreResult: there will be no result to read. */
+    private readonly noResult = false,
   ) {}
 
   /** The queue the task is in. */
@@ -62,6 +64,7 @@ export class TaskHandle<O = unknown> {
    * unless the task was submitted with a dedup key; later calls on the same handle return the same outcome.
    */
   async result(options: ResultOptions = {}): Promise<O> {
+    if (this.noResult) throw new ResultNotStoredError(this.id);
     if (this.settled === undefined) {
       const timeout = options.timeout ?? 'infinite';
       const name = this.names.result(this.id);
@@ -80,7 +83,11 @@ export class TaskHandle<O = unknown> {
     throw s.error;
   }
 
-  /** Where the task is now. Reads heartbeats to find running tasks: not for hot loops. */
+  /**
+   * Where the task is now. Reads heartbeats to find running tasks: not for hot loops. A task submitted with
+   * ignoreResult reports 'queued' unless it is running (as Celery's PENDING): its end leaves no trace but a
+   * dead letter if it failed.
+   */
   async status(): Promise<TaskStatus> {
     if (this.settled === undefined) {
       try {

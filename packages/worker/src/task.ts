@@ -71,6 +71,11 @@ export interface TaskDefinition<I extends ZodType, O extends ZodType> {
   queue?: string;
   /** At most `max` starts per `per`, per worker. */
   rateLimit?: RateLimit;
+  /**
+   * Nobody reads this task's results: workers store none (Celery's ignore_result, BullMQ's removeOnComplete),
+   * which saves a tuple and a round trip per task. Failures still go to the dead-letter list. Default false.
+   */
+  ignoreResult?: boolean;
 }
 
 /** A defined task, typed by its schemas. Pass it to TaskClient.submit and Worker({tasks}). */
@@ -88,6 +93,8 @@ export interface Task<I extends ZodType = ZodType, O extends ZodType = ZodType> 
   readonly timeoutMs: number;
   readonly priority: number;
   readonly rateLimit: { max: number; perMs: number } | undefined;
+  /** Workers store no result (see TaskDefinition.ignoreResult). */
+  readonly ignoreResult: boolean;
 }
 
 /** The input type a task accepts at submit. */
@@ -130,6 +137,7 @@ export function defineTask<I extends ZodType, O extends ZodType>(definition: Tas
     timeoutMs: definition.timeout === undefined ? Infinity : parseDuration(definition.timeout, `${what}: timeout`),
     priority: definition.priority ?? 0,
     rateLimit,
+    ignoreResult: definition.ignoreResult === true,
   });
 }
 

@@ -536,10 +536,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const resultExpiry = () => extra.push(expiryEntry(names, names.result(env.id), this.options.resultTtlMs, now));
     let final = true;
     if (ok && !ex.cancelled) {
-      const r: ResultEnvelope = { k: 'r', id: env.id, task: env.task, ok: true, output, attempts: env.att, finishedAt: now };
-      const result = resultDelivery(names, r, json);
-      const step = { pop: ex.slot, put: result.to, value: result.bytes, unless: names.cancel(env.id) };
-      if ((await this.finishWith(ex, step, [names.expire(expireBucketOf(now + this.options.resultTtlMs)), result.to])) === 'skipped') {
+      let outcome: StepOutcome;
+      if (env.nr === 1) {
+        outcome = await this.finishWith(ex, { pop: ex.slot, unless: names.cancel(env.id) }); // ignoreResult: nothing to store
+      } else {
+        const r: ResultEnvelope = { k: 'r', id: env.id, task: env.task, ok: true, output, attempts: env.att, finishedAt: now };
+        const result = resultDelivery(names, r, json);
+        const step = { pop: ex.slot, put: result.to, value: result.bytes, unless: names.cancel(env.id) };
+        outcome = await this.finishWith(ex, step, [names.expire(expireBucketOf(now + this.options.resultTtlMs)), result.to]);
+      }
+      if (outcome === 'skipped') {
         ex.cancelled = true; // a cancel came before the finish: the marker was taken, the result not written
       } else {
         this.stats.completed++;
@@ -571,8 +577,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
           const dead: DeadLetter = { k: 'd', id: env.id, task: env.task, queue: names.queue, error: serialized, attempts: env.att, failedAt: now, env };
           deliveries.push(deadDelivery(names, dead));
         }
-        deliveries.push(resultDelivery(names, r, json));
-        resultExpiry();
+        if (env.nr !== 1) {
+          deliveries.push(resultDelivery(names, r, json));
+          resultExpiry();
+        }
         if (ex.cancelled) {
           this.stats.cancelled++;
           await ns.tryGet(names.cancel(env.id)); // the marker, if the claim-time check only looked at it
@@ -597,10 +605,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * dropped. Retried with backoff: a step that did run finds the slot empty and puts nothing twice. The
    * result's expiry entry joins the same request (one line in its bucket's entry for the whole turn).
    */
-  private async finishWith(ex: Execution, step: PopPutStep<Uint8Array>, expiry: [string, string]): Promise<StepOutcome> {
+  private async finishWith(ex: Execution, step: PopPutStep<Uint8Array>, expiry?: [string, string]): Promise<StepOutcome> {
     for (let attempt = 0; ; attempt++) {
       try {
-        const [outcome] = await (this.batcher as StepBatcher).run([step], [expiry]);
+        const [outcome] = await (this.batcher as StepBatcher).run([step], expiry ? [expiry] : []);
         if (outcome === 'empty') this.log.warn({ taskId: ex.env.id, slot: ex.slot }, 'the claim slot was empty at finish (the task was recovered): result dropped');
         return outcome ?? 'empty';
       } catch (err) {
