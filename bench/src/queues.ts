@@ -191,6 +191,29 @@ export class Systems {
     return { rate: n / secs, submitRate };
   }
 
+  /**
+   * tasks/s of fire-and-forget tasks (ignoreResult: no result stored, like BullMQ's removeOnComplete), the
+   * producer polling the queue every 5 ms until nothing is pending or claimed, as the BullMQ driver does.
+   */
+  async oursFireAndForget(procs: number, concurrency: number, n: number): Promise<number> {
+    for (let i = 0; i < n; i += BATCH) {
+      const inputs = Array.from({ length: Math.min(BATCH, n - i) }, (_, j) => ({ i: i + j }));
+      await this.client.submitMany(noop, inputs, { ignoreResult: true });
+    }
+    const w = await this.hosts.prepare(procs, this.startOf('ours', concurrency));
+    const t0 = performance.now();
+    await w.go();
+    const pending = `q:{${BENCH_QUEUE}}:pending`;
+    while ((await this.ns.count(pending)) > 0 || (await this.ns.list(`q:{${BENCH_QUEUE}}:run:*`, { limit: 1 })).length > 0) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const secs = (performance.now() - t0) / 1000;
+    await w.stop();
+    const dead = await this.ns.count(`q:{${BENCH_QUEUE}}:dead`);
+    if (dead !== 0) throw new Error(`ours: ${dead} dead letters`);
+    return n / secs;
+  }
+
   /** submit -> result latencies (ms, sorted) of one task at a time, one worker process at concurrency 1. */
   async oursLatency(samples: number, warmup = 50): Promise<number[]> {
     const w = await this.hosts.prepare(1, this.startOf('ours', 1));

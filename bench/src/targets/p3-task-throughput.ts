@@ -2,6 +2,8 @@
  * P3: no-op task throughput at concurrency 1, 16 and 64, in 1 and 2 worker processes, against BullMQ with the
  * same concurrency on the same Redis; submit -> result latency (one task at a time); bulk submit rate.
  * Goals: throughput >= 3x BullMQ; latency p50 <= 0.5x BullMQ's. Drivers and fairness rules: ../queues.ts.
+ * The main cases consume every result with result() on our side (BullMQ's producer only polls counts); the
+ * fire-and-forget cases compare like with like: neither side stores results, both producers poll.
  */
 import { percentile, Systems } from '../queues.js';
 import type { Measurement } from '../result.js';
@@ -33,6 +35,11 @@ export const p3: Target = {
           details.push({ case: `tasks/s, concurrency ${c}, ${procs} worker process${procs > 1 ? 'es' : ''} (${count} tasks)`, ours: ours.rate, peer: bull.rate, ratio: ours.rate / bull.rate });
         }
       }
+      for (const c of [16, 64]) {
+        const ours = await sys.oursFireAndForget(1, c, n);
+        const bull = await sys.bullThroughput(1, c, n);
+        details.push({ case: `fire-and-forget tasks/s, concurrency ${c}, 1 worker process (${n} tasks; ignoreResult vs removeOnComplete, both producers polling)`, ours, peer: bull.rate, ratio: ours / bull.rate });
+      }
       latOurs = await sys.oursLatency(samples);
       latBull = await sys.bullLatency(samples);
     } finally {
@@ -44,7 +51,7 @@ export const p3: Target = {
     details.push({ case: `submit->result latency p50, ms (${samples} one at a time)`, ours: p50.ours, peer: p50.bull, ratio: p50.ours / p50.bull });
     details.push({ case: `submit->result latency p99, ms`, ours: p99.ours, peer: p99.bull, ratio: p99.ours / p99.bull });
     details.push({ case: 'bulk submit, tasks/s (submitMany vs addBulk, 1,000 a batch; median)', ours: med(submit.ours), peer: med(submit.bull), ratio: med(submit.ours) / med(submit.bull) });
-    const tput = details.filter((d) => d.case.startsWith('tasks/s'));
+    const tput = details.filter((d) => d.case.startsWith('tasks/s') || d.case.startsWith('fire-and-forget'));
     const met = tput.every((d) => d.ratio >= 3) && p50.ours / p50.bull <= 0.5;
     return {
       unit: 'see case',
@@ -54,6 +61,7 @@ export const p3: Target = {
       details,
       notes:
         'Throughput: tasks submitted first, clock from "go" to the last completion. Neither side keeps state: ours consumes each result with result() ' +
+        '(fire-and-forget cases: ours stores none, ignoreResult, and polls its queue every 5 ms like BullMQ) ' +
         '(a get, 512 in flight, in the producer process); BullMQ jobs use removeOnComplete/removeOnFail and the producer polls getJobCounts every 5 ms. ' +
         'Latency: one worker process at concurrency 1; ours submit() + result(); BullMQ add() (default options) + job.waitUntilFinished(QueueEvents). ' +
         'Worker processes are forked once and reused; ours and BullMQ alternate per case on one fresh redis-server. 2-core box shared with other work: noisy.',
