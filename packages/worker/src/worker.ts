@@ -54,8 +54,12 @@ interface Execution {
   startedAt: number;
   /** The attempt started (claimed tasks may wait in the scheduler first: prefetch). */
   started: boolean;
-  /** Resolves true if a cancel marker was there when the task was claimed (it then aborts; not awaited to finish). */
-  cancelCheck: Promise<boolean>;
+  /** The claim-time look for a cancel marker came back (a marker found aborts the task at once). */
+  cancelChecked: boolean;
+  /** The attempt is running: set when it starts, cleared when it ends. */
+  attempting: boolean;
+  /** The blocking get on the cancel marker of a long-running attempt (see watchCancels). */
+  watcher?: AbortController;
   progress?: Progress;
   /** Requeued at shutdown: its outcome is discarded. */
   released: boolean;
@@ -186,6 +190,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.loops.push(this.claimLoop(q));
     }
     this.every(100, () => this.promoteDue());
+    this.every(CANCEL_WATCH_AFTER_MS, async () => this.watchCancels());
     this.every(o.recoveryMs, () => this.maintain());
     this.log.info({ queues: o.queues, concurrency: o.concurrency, tasks: [...o.tasks.keys()], namespace: ns.name }, 'worker started');
     // recover leftovers of workers that died while nobody was watching, without waiting a whole interval
@@ -398,7 +403,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
         abort: new LazyAbort(),
         startedAt: Date.now(),
         started: false,
-        cancelCheck: Promise.resolve(false),
+        cancelChecked: false,
+        attempting: false,
         released: false,
         cancelled: false,
       };
@@ -406,12 +412,18 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
     if (executions.length === 0) return;
     // look (without taking) for cancel markers of tasks cancelled while queued; the finish step checks again
-    const checked = batcher.run(executions.map((ex) => ({ unless: q.names.cancel(ex.env.id), peekUnless: true })));
-    for (const [i, ex] of executions.entries()) {
-      ex.cancelCheck = checked.then(
-        (found) => found[i] === 'skipped',
-        () => false,
-      );
+    batcher.run(executions.map((ex) => ({ unless: q.names.cancel(ex.env.id), peekUnless: true }))).then(
+      (found) => {
+        for (const [i, ex] of executions.entries()) {
+          ex.cancelChecked = true;
+          if (found[i] === 'skipped') this.cancelExecution(ex);
+        }
+      },
+      () => {
+        for (const ex of executions) ex.cancelChecked = true; // the finish step still looks
+      },
+    );
+    for (const ex of executions) {
       this.held++;
       this.stats.claimed++;
       this.running.set(ex.env.id, ex);
@@ -428,9 +440,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private async execute(ex: Execution): Promise<void> {
     const { env, queue: q } = ex;
     const task = this.options.tasks.get(env.task);
-    void ex.cancelCheck.then((cancelled) => {
-      if (cancelled) this.cancelExecution(ex);
-    });
     let output: unknown;
     let error: unknown;
     let ok = false;
@@ -454,26 +463,21 @@ export class Worker extends EventEmitter<WorkerEvents> {
     ex.abort.abort(new TaskCancelledError(ex.env.id));
   }
 
-  /** A task still running after a while waits on its cancel marker (a blocking get), so cancel aborts it. */
-  private watchCancel(ex: Execution): () => void {
-    let watcher: AbortController | undefined;
-    let stopped = false;
-    const timer = setTimeout(() => {
-      void ex.cancelCheck.then((cancelled) => {
-        if (cancelled || ex.abort.aborted || stopped) return; // (the attempt may have ended meanwhile)
-        watcher = new AbortController();
-        this.namespace.get(ex.queue.names.cancel(ex.env.id), { timeout: 'infinite', signal: watcher.signal }).then(
-          () => this.cancelExecution(ex),
-          () => undefined,
-        );
-      });
-    }, CANCEL_WATCH_AFTER_MS);
-    timer.unref();
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-      watcher?.abort(WATCH_DONE);
-    };
+  /**
+   * Attempts running for CANCEL_WATCH_AFTER_MS or more wait on their cancel marker (a blocking get), so a
+   * cancel aborts them at once. One sweep for the worker rather than a timer per task: most tasks end sooner.
+   */
+  private watchCancels(): void {
+    const now = Date.now();
+    for (const ex of this.running.values()) {
+      if (!ex.attempting || ex.watcher !== undefined || !ex.cancelChecked || ex.abort.aborted || now - ex.startedAt < CANCEL_WATCH_AFTER_MS) continue;
+      const watcher = new AbortController();
+      ex.watcher = watcher;
+      this.namespace.get(ex.queue.names.cancel(ex.env.id), { timeout: 'infinite', signal: watcher.signal }).then(
+        () => this.cancelExecution(ex),
+        () => undefined,
+      );
+    }
   }
 
   /** One attempt: validate input, run with timeout and signal, validate output. */
@@ -486,7 +490,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const timeoutMs = env.tmo ?? task.timeoutMs;
     let timer: NodeJS.Timeout | undefined;
     if (Number.isFinite(timeoutMs)) timer = setTimeout(() => abort.abort(new TaskTimeoutError(task.name, timeoutMs)), timeoutMs);
-    const stopWatching = this.watchCancel(ex);
+    ex.attempting = true;
     const started = performance.now();
     ex.startedAt = Date.now();
     let log: Logger | undefined;
@@ -518,7 +522,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
       return checked.data;
     } finally {
       if (timer !== undefined) clearTimeout(timer);
-      stopWatching();
+      ex.attempting = false;
+      ex.watcher?.abort(WATCH_DONE);
       const ms = performance.now() - started;
       this.runMs = this.runMs === undefined ? ms : this.runMs * 0.9 + ms * 0.1;
     }
