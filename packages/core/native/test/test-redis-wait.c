@@ -179,6 +179,39 @@ static void test_wake_latency(DBR_Handle_t h)
   CHECK(lat[N / 2] < 50); /* loose: sanitizers and a shared CI box; the target (1 ms) is a benchmark's */
 }
 
+/*
+ * Collects n tags of q within timeout_ms; *ok counts those whose value is "v<i>" for tags[i]. Returns how many
+ * completed.
+ */
+static int collect_values(dbrx_queue_t *q, const DBR_Tag_t *tags, int n, double timeout_ms, int *ok)
+{
+  int got = 0;
+  *ok = 0;
+  double t0 = now_ms();
+  DBR_Tag_t done[64];
+  while (got < n && now_ms() - t0 < timeout_ms) {
+    struct pollfd pfd = {.fd = dbrxQueueFd(q), .events = POLLIN};
+    poll(&pfd, 1, 200);
+    int k;
+    while ((k = dbrxQueueDrain(q, done, 64)) > 0) {
+      for (int j = 0; j < k; j++) {
+        int i = -1;
+        for (int x = 0; x < n && i < 0; x++)
+          if (tags[x] == done[j]) i = x;
+        char buf[32], want[32];
+        int64_t size = sizeof buf - 1;
+        if (dbrxTake(done[j], buf, &size) == DBR_SUCCESS && i >= 0) {
+          buf[size] = '\0';
+          snprintf(want, sizeof want, "v%d", i);
+          *ok += strcmp(buf, want) == 0;
+        }
+        got++;
+      }
+    }
+  }
+  return got;
+}
+
 static void test_thousand_waiters(DBR_Handle_t h)
 {
   enum { N = 1000 };
@@ -212,32 +245,8 @@ static void test_thousand_waiters(DBR_Handle_t h)
     redisGetReply(g_rc, (void **)&r);
     if (r) freeReplyObject(r);
   }
-  int got = 0, ok = 0;
-  DBR_Tag_t done[64];
-  while (got < N && now_ms() - p0 < 20000) {
-    struct pollfd pfd = {.fd = dbrxQueueFd(q), .events = POLLIN};
-    poll(&pfd, 1, 200);
-    int k;
-    while ((k = dbrxQueueDrain(q, done, 64)) > 0) {
-      for (int j = 0; j < k; j++) {
-        int i = -1;
-        for (int x = 0; x < N; x++)
-          if (tags[x] == done[j]) {
-            i = x;
-            break;
-          }
-        char buf[32], want[32];
-        int64_t size = sizeof buf - 1;
-        DBR_Errorcode_t rc = dbrxTake(done[j], buf, &size);
-        if (rc == DBR_SUCCESS && i >= 0) {
-          buf[size] = '\0';
-          snprintf(want, sizeof want, "v%d", i);
-          ok += strcmp(buf, want) == 0;
-        }
-        got++;
-      }
-    }
-  }
+  int ok;
+  int got = collect_values(q, tags, N, 20000, &ok);
   printf("1000 waiters woken in %.1f ms\n", now_ms() - p0);
   CHECK_EQ(got, N);
   CHECK_EQ(ok, N);
@@ -394,29 +403,9 @@ static void test_covered_waiters(DBR_Handle_t h)
     snprintf(v, sizeof v, "v%d", i);
     CHECK_EQ(dbrPut(h, v, (int64_t)strlen(v), name, DBR_GROUP_EMPTY), DBR_SUCCESS);
   }
-  int got = 0, ok = 0;
   double t0 = now_ms();
-  DBR_Tag_t done[64];
-  while (got < N && now_ms() - t0 < 10000) {
-    struct pollfd pfd = {.fd = dbrxQueueFd(q), .events = POLLIN};
-    poll(&pfd, 1, 200);
-    int k;
-    while ((k = dbrxQueueDrain(q, done, 64)) > 0) {
-      for (int j = 0; j < k; j++) {
-        int i = -1;
-        for (int x = 0; x < N; x++)
-          if (tags[x] == done[j]) i = x;
-        char buf[32], want[32];
-        int64_t size = sizeof buf - 1;
-        if (dbrxTake(done[j], buf, &size) == DBR_SUCCESS && i >= 0) {
-          buf[size] = '\0';
-          snprintf(want, sizeof want, "v%d", i);
-          ok += strcmp(buf, want) == 0;
-        }
-        got++;
-      }
-    }
-  }
+  int ok;
+  int got = collect_values(q, tags, N, 10000, &ok);
   printf("%d covered waiters woken in %.1f ms\n", N, now_ms() - t0);
   CHECK_EQ(got, N);
   CHECK_EQ(ok, N);
