@@ -19,9 +19,9 @@ export interface WorkerOptions {
   concurrency?: number;
   /**
    * Tasks claimed ahead of free concurrency, so short tasks do not wait a round trip for the next claim.
-   * 'auto' (default): up to max(concurrency, 32) while recent tasks run under 20 ms on average, none for
-   * longer tasks (they are left for other workers). A prefetched task is leased like a running one, and
-   * released back to its queue at shutdown.
+   * 'auto' (default): about 50 ms of work at the recent average run time (at most 256 tasks), so no-op-sized
+   * tasks stream while a 1 s simulation is never claimed ahead (it is left for other workers). A prefetched
+   * task is leased like a running one, and released back to its queue at shutdown.
    */
   prefetch?: number | 'auto';
   /** Queues to serve (default: the queues of `tasks`). */

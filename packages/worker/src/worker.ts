@@ -88,8 +88,10 @@ interface QueueState {
 const SLOT_ERROR_BACKOFF_MS = 500;
 /** A finish that fails is retried this often (with backoff) before its slot is given up until restart. */
 const FINISH_RETRIES = 5;
-/** With prefetch 'auto', tasks are claimed ahead of free concurrency while they run shorter than this on average. */
-const AUTO_PREFETCH_BELOW_MS = 20;
+/** With prefetch 'auto', tasks claimed ahead hold about this much work (from the average run time), ... */
+const AUTO_PREFETCH_WORK_MS = 50;
+/** ... and at most this many. */
+const AUTO_PREFETCH_MAX = 256;
 /** A running task starts watching for its cancel marker (a blocking get) once it has run this long. */
 const CANCEL_WATCH_AFTER_MS = 50;
 const WATCH_DONE = new Error('the task finished');
@@ -281,13 +283,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Most tasks claimed ahead of free concurrency. */
   private maxPrefetch(): number {
     const p = this.options.prefetch;
-    return p === 'auto' ? Math.max(this.options.concurrency, 32) : p;
+    return p === 'auto' ? AUTO_PREFETCH_MAX : p;
   }
 
   /** Slots of a queue to fill now: concurrency plus the prefetch allowed now, minus the tasks held. */
   private wanted(q: QueueState): number {
     const p = this.options.prefetch;
-    const prefetch = p !== 'auto' ? p : this.runMs !== undefined && this.runMs < AUTO_PREFETCH_BELOW_MS ? this.maxPrefetch() : 0;
+    // 'auto': none until a task has run, then about AUTO_PREFETCH_WORK_MS of work (none for long tasks)
+    const prefetch = p !== 'auto' ? p : this.runMs === undefined ? 0 : Math.min(AUTO_PREFETCH_MAX, Math.floor((AUTO_PREFETCH_WORK_MS * this.options.concurrency) / Math.max(this.runMs, 0.01)));
     return Math.max(0, Math.min(this.options.concurrency + prefetch - this.held, q.free.length));
   }
 

@@ -32,7 +32,7 @@ export function registerWorkerCommand(program: Command, globals: () => GlobalOpt
     .description('Run workers for the tasks exported by a module (blocks until SIGTERM/SIGINT; a second signal forces exit)')
     .option('-t, --tasks <file>', 'module exporting tasks made with defineTask (.ts or .js) (env DBR_WORKER_TASKS)')
     .option('-c, --concurrency <n>', 'tasks run at once per process/thread (env DBR_WORKER_CONCURRENCY, SLURM_CPUS_PER_TASK, LSB_DJOB_NUMPROC; default: CPUs / procs)')
-    .option('--prefetch <n|auto>', "tasks claimed ahead of free concurrency (env DBR_WORKER_PREFETCH; default auto: while tasks average under 20 ms)")
+    .option('--prefetch <n|auto>', "tasks claimed ahead of free concurrency (env DBR_WORKER_PREFETCH; default auto: about 50 ms of work, none for long tasks)")
     .option('-p, --procs <n>', 'worker processes (Redis) or threads (embedded backend) (env DBR_WORKER_PROCS, default 1)')
     .option('-Q, --queues <list>', 'comma-separated queues (default: the queues of the tasks) (env DBR_WORKER_QUEUES)')
     .option('--lease <duration>', "lease TTL: a dead worker's tasks are recovered after it (env DBR_LEASE_TTL, default 30s)")
