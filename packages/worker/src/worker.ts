@@ -78,6 +78,8 @@ interface QueueState {
   wake: (() => void) | undefined;
   /** The blocking claim in flight, aborted at shutdown. */
   claim: AbortController | undefined;
+  /** Slots the next claim asks for at most (twice what the last one found). */
+  claimSize: number;
   /** The dead-letter trim in progress. */
   trimming: Promise<void>;
   recovery: Recovery;
@@ -92,6 +94,9 @@ const FINISH_RETRIES = 5;
 const AUTO_PREFETCH_WORK_MS = 50;
 /** ... and at most this many. */
 const AUTO_PREFETCH_MAX = 256;
+/** Bounds of one claim's size (the number of slots a moveMany fills at most; libdbr takes up to 1024). */
+const CLAIM_MIN = 8;
+const CLAIM_MAX = 1024;
 /** A running task starts watching for its cancel marker (a blocking get) once it has run this long. */
 const CANCEL_WATCH_AFTER_MS = 50;
 const WATCH_DONE = new Error('the task finished');
@@ -165,6 +170,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         free: Array.from({ length: slotCount }, (_, i) => i),
         wake: undefined,
         claim: undefined,
+        claimSize: CLAIM_MIN,
         trimming: Promise.resolve(),
         recovery: new Recovery({
           ns,
@@ -324,7 +330,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
         await new Promise<void>((resolve) => (q.wake = resolve));
         continue;
       }
-      const slots = q.free.splice(0, n);
+      // ask for about twice what the last claim found: a near-empty queue costs Redis a small script
+      const slots = q.free.splice(0, Math.min(n, q.claimSize));
       let values: Buffer[];
       try {
         values = await ns.moveMany(q.sources, slots.map((i) => q.slots[i] as string));
@@ -334,6 +341,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         await sleep(SLOT_ERROR_BACKOFF_MS);
         continue;
       }
+      q.claimSize = Math.min(CLAIM_MAX, Math.max(CLAIM_MIN, 2 * values.length));
       for (const i of slots.slice(values.length)) q.free.push(i);
       if (values.length > 0) this.dispatch(q, slots, values);
       else await this.blockingClaim(q);
