@@ -568,7 +568,7 @@ static void send_one(rconn_t *c, const char *verb, const char *ch, size_t len)
   subcmd_flush(c, &s, verb);
 }
 
-/* ---- covers: one PSUBSCRIBE "<prefix>*" for many named groups ---- */
+/* ---- covers: one PSUBSCRIBE "<prefix>[^\n]*" for many named groups ---- */
 
 typedef struct cover {
   char *prefix; /* the key prefix, up to and including its last ':' */
@@ -1268,20 +1268,18 @@ static void tick_fired(rio_timer_t *t)
     rnode_t *n = be->nodes[i];
     if (n->sub && n->notify == NOTIFY_UNKNOWN && rconn_state(n->cmd) == RC_READY) notify_configure(n);
   }
-  /* idle covered groups cost a pointer each to keep and nothing to drop: drop them all now */
+  /* idle groups go here, all of them: a client waiting on thousands of distinct keys a second must not pile
+   * up groups and subscriptions (covered ones go at once; the others after IDLE_LINGER_NS, so a worker
+   * looping on one queue keeps its subscription) */
   for (wgroup_t *c = be->all_groups, *next; c; c = next) {
     next = c->all_next;
-    if (c->covered && c->nwait == 0 && !c->inflight) group_destroy(c);
+    if (c->nwait == 0 && !c->inflight && (c->covered || now - c->idle_since > IDLE_LINGER_NS)) group_destroy(c);
   }
   int budget = SAFETY_BUDGET;
   wgroup_t *g = be->tick_cursor ? be->tick_cursor : be->all_groups;
   while (g && budget-- > 0) {
     wgroup_t *next = g->all_next;
-    if (g->nwait > 0) {
-      kick(g);
-    } else if (!g->inflight && now - g->idle_since > IDLE_LINGER_NS) {
-      group_destroy(g);
-    }
+    if (g->nwait > 0) kick(g);
     g = next;
   }
   be->tick_cursor = g;
@@ -1475,12 +1473,6 @@ static void start_task(rio_task_t *t)
     if (g && g->nwait > 0) {
       join_group(r); /* keep arrival order behind the waiters already there */
       return;
-    }
-    if (!r->nowait && !g) {
-      /* subscribe while the first try is on the wire: if it finds nothing, the wait is set up a round trip
-       * sooner (joining then tries once more, which closes the gap before the subscription is confirmed) */
-      int fresh;
-      group_get(be, r->key, r->keylen, 0, &fresh);
     }
     attempt_key(r, r->key, r->keylen, first_done);
   } else {

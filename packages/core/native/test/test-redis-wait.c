@@ -250,6 +250,11 @@ static void test_thousand_waiters(DBR_Handle_t h)
   printf("1000 waiters woken in %.1f ms\n", now_ms() - p0);
   CHECK_EQ(got, N);
   CHECK_EQ(ok, N);
+  /* their 1,000 idle groups are all dropped at the first tick after the linger, not 200 a second */
+  sleep_ms(3500);
+  redisReply *ch = redisCommand(g_rc, "PUBSUB CHANNELS __keyspace@0__:wait::many-*");
+  CHECK(ch && ch->type == REDIS_REPLY_ARRAY && ch->elements == 0);
+  if (ch) freeReplyObject(ch);
   CHECK_EQ(dbrxQueueClose(q), DBR_SUCCESS);
 }
 
