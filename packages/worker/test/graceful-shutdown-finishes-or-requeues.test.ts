@@ -63,8 +63,9 @@ describe('graceful shutdown', () => {
     const { ns, name } = await freshNamespace('sigterm-inflight');
     const p = workerProcess(name);
     await p.ready;
-    const h = await clientOn(ns).submit(sleepy, { n: 5, ms: 800 });
-    await until(async () => (await ns.list('q:{default}:run:*')).length > 0, 'the task to be claimed');
+    const h = await clientOn(ns).submit(sleepy, { n: 5, ms: 800, tally: 'started' });
+    // running, not only claimed: a claimed task that has not started is requeued at once on SIGTERM
+    await until(async () => (await ns.count('started')) > 0, 'the task to start');
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);
     expect(await h.result({ timeout: 0 })).toBe(5);
@@ -74,8 +75,8 @@ describe('graceful shutdown', () => {
     const { ns, name } = await freshNamespace('sigterm-twice');
     const p = workerProcess(name, '1h');
     await p.ready;
-    await clientOn(ns).submit(sleepy, { n: 5, ms: 600_000 });
-    await until(async () => (await ns.list('q:{default}:run:*')).length > 0, 'the task to be claimed');
+    await clientOn(ns).submit(sleepy, { n: 5, ms: 600_000, tally: 'started' });
+    await until(async () => (await ns.count('started')) > 0, 'the task to start');
     p.child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 200));
     p.child.kill('SIGTERM');
