@@ -642,47 +642,6 @@ static DBR_Errorcode_t mem_put_if_absent(dbr_backend_t *be, dbr_ns_t *h, const c
   return store_maybe(NS(h), name, node, stored);
 }
 
-/* Drops the head of pop_name and appends a new value under put_name, in one step under the namespace lock
- * (finishing a claimed task: its claim slot is emptied exactly when its result appears). */
-static DBR_Errorcode_t mem_pop_put(mem_ns_t *ns, const char *pop_name, const char *put_name, const void *buf,
-                                   int64_t size)
-{
-  mem_node_t *node = node_new(buf, size);
-  if (node == NULL)
-    return dbr_err(DBR_ERR_NOMEMORY, "out of memory storing a value of %lld bytes under '%s'", (long long)size,
-                   put_name);
-  size_t plen = strlen(pop_name), qlen = strlen(put_name);
-  uint64_t ph = dbr_hash(pop_name, plen), qh = dbr_hash(put_name, qlen);
-  mem_waiter_t *done = NULL;
-  pthread_mutex_lock(&ns->mu);
-  if (ns->deleted) {
-    pthread_mutex_unlock(&ns->mu);
-    node_unref(node);
-    return err_deleted(ns);
-  }
-  mem_tuple_t *src = tuple_find(ns, pop_name, plen, ph);
-  if (src == NULL || src->count == 0) {
-    pthread_mutex_unlock(&ns->mu);
-    node_unref(node);
-    return dbr_err(DBR_ERR_UNAVAIL, "nothing under '%s' to pop, so nothing was put under '%s'", pop_name, put_name);
-  }
-  mem_tuple_t *dst = tuple_get_or_create(ns, put_name, qlen, qh); /* before popping: ENOMEM changes nothing */
-  if (dst == NULL) {
-    pthread_mutex_unlock(&ns->mu);
-    node_unref(node);
-    return dbr_err(DBR_ERR_NOMEMORY, "out of memory storing a value under '%s'", put_name);
-  }
-  src = tuple_find(ns, pop_name, plen, ph);
-  mem_node_t *old = tuple_pop(ns, src);
-  if (src != dst) tuple_gc(ns, src, 1);
-  deliver(ns, dst, node, &done);
-  if (done) tuple_gc(ns, dst, 1);
-  pthread_mutex_unlock(&ns->mu);
-  node_unref(old);
-  if (done) finish(done);
-  return DBR_SUCCESS;
-}
-
 static DBR_Errorcode_t mem_put_many(dbr_backend_t *be, dbr_ns_t *h, const void *packed, int64_t len)
 {
   (void)be;
@@ -1298,6 +1257,20 @@ out:
   for (int i = 0; i < 2; i++)
     if (dropped[i]) node_unref(dropped[i]);
   finish(done);
+  return rc;
+}
+
+/* Drops the head of pop_name and appends a value under put_name in one step (finishing a claimed task: its
+ * claim slot is emptied exactly when its result appears); UNAVAIL, and nothing put, if pop_name is empty. */
+static DBR_Errorcode_t mem_pop_put(mem_ns_t *ns, const char *pop_name, const char *put_name, const void *buf,
+                                   int64_t size)
+{
+  dbr_step_t st = {.pop = pop_name, .put = put_name, .unless = "", .pop_len = strlen(pop_name),
+                   .put_len = strlen(put_name), .value = buf, .value_len = size};
+  unsigned char result = DBRX_STEP_EMPTY;
+  DBR_Errorcode_t rc = mem_step(ns, &st, &result);
+  if (rc == DBR_SUCCESS && result == DBRX_STEP_EMPTY)
+    return dbr_err(DBR_ERR_UNAVAIL, "nothing under '%s' to pop, so nothing was put under '%s'", pop_name, put_name);
   return rc;
 }
 
