@@ -1718,8 +1718,18 @@ static int redis_cancel(dbr_backend_t *b, dbr_req_t *req, dbr_cancel_why_t why)
   return 1;
 }
 
+static void redis_submit_burst(dbr_backend_t *b, int on)
+{
+  (void)b;
+  if (on)
+    rio_hold_posts();
+  else
+    rio_release_posts();
+}
+
 void rb_wait_install(dbr_backend_t *b)
 {
   b->submit = redis_submit;
   b->cancel = redis_cancel;
+  b->submit_burst = redis_submit_burst;
 }

@@ -34,6 +34,7 @@
 #include <unistd.h>
 #include "glob.h"
 #include "log.h"
+#include "queue.h"
 #include "redis-backend.h"
 #include "util.h"
 
@@ -497,8 +498,12 @@ static void send_cmd(rbe_t *be, rcmd_t *cmd)
     const char *src = rb_script_src[cmd->script];
     if (!cmd->use_eval && be->sha[cmd->script][0]) {
       cmd->hdr_len = resp_array_header(cmd->hdr, argc + 2);
-      cmd->hdr_len += (size_t)snprintf(cmd->hdr + cmd->hdr_len, sizeof cmd->hdr - cmd->hdr_len,
-                                       "$7\r\nEVALSHA\r\n$40\r\n%s\r\n", be->sha[cmd->script]);
+      static const char evalsha[] = "$7\r\nEVALSHA\r\n$40\r\n";
+      memcpy(cmd->hdr + cmd->hdr_len, evalsha, sizeof evalsha - 1);
+      cmd->hdr_len += sizeof evalsha - 1;
+      memcpy(cmd->hdr + cmd->hdr_len, be->sha[cmd->script], 40);
+      memcpy(cmd->hdr + cmd->hdr_len + 40, "\r\n", 2);
+      cmd->hdr_len += 42;
       iov[niov++] = (struct iovec){cmd->hdr, cmd->hdr_len};
     } else {
       cmd->hdr_len = resp_array_header(cmd->hdr, argc + 2);
@@ -877,7 +882,7 @@ DBR_Errorcode_t dbr_backend_redis_open(dbr_backend_t **out, const char *server, 
     }
   }
   char why[200];
-  be->io = rio_start(why, sizeof why);
+  be->io = rio_start(dbr_queue_hold_wakes, dbr_queue_release_wakes, why, sizeof why);
   if (!be->io) {
     redis_destroy(&be->base);
     return dbr_err(DBR_ERR_GENERIC, "cannot start the Redis I/O thread: %s", why);

@@ -82,6 +82,9 @@ struct dbr_backend {
    * value is never out of the tuple space while nobody holds it. DBR_CANCEL_ABANDON (nobody will collect the
    * result) withdraws anyway, and a value taken on the wire goes back at the head of its list. */
   int (*cancel)(dbr_backend_t *be, dbr_req_t *req, dbr_cancel_why_t why);
+  /* Optional. Brackets a burst of submit() calls from one thread (on = 1, then on = 0): a backend with an I/O
+   * thread may hand the burst over at the end, in one piece. */
+  void (*submit_burst)(dbr_backend_t *be, int on);
 };
 
 /** Creates the backend selected by the environment (DBR_SERVER unset or "mem://": the memory backend). */

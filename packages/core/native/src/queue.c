@@ -33,7 +33,18 @@ struct dbr_queue {
   dbr_req_t *head, *tail; /* completed requests not yet drained (each holds a reference) */
   int corked;             /* dbrxQueueCork: new requests wait in held until uncorked */
   dbr_req_t *held_head, *held_tail; /* each holds a reference */
+  int nheld;
 };
+
+/* A cork holds at most this many requests, then starts them and holds the next ones. Holding a whole burst
+ * until the uncork makes the I/O thread build, send and parse it in series; chunks overlap those stages with
+ * the caller still submitting, and still save most wake-ups. Measured on Redis with 32 gets in flight from C
+ * (2 cores): whole-burst cork 0.75x of no cork, chunks of 4-16 0.95-1.03x; from TS, chunks of 16 beat 8,
+ * 24, 32 and whole bursts by 5-15% on gets and puts. */
+#define CORK_CHUNK 16
+
+static dbr_req_t *take_held(struct dbr_queue *q);
+static void start_burst(dbr_req_t *list);
 
 static reg_t g_queues = REG_INITIALIZER(REG_KIND_QUEUE);
 
@@ -80,6 +91,43 @@ static void wake(struct dbr_queue *q)
   /* EAGAIN: the pipe is full, so the owner has bytes to read anyway */
 }
 
+/* Wake-ups held back by this thread (dbr_queue_hold_wakes): the queues to wake at the release, with a reference. */
+#define HELD_WAKES 8
+static __thread struct {
+  int on, n;
+  struct dbr_queue *qs[HELD_WAKES];
+} tls_wakes;
+
+/* Queue lock held. Keeps q's wake-up for the release, unless the list is full; 1 if kept. */
+static int hold_wake(struct dbr_queue *q)
+{
+  if (!tls_wakes.on) return 0;
+  for (int i = 0; i < tls_wakes.n; i++)
+    if (tls_wakes.qs[i] == q) return 1;
+  if (tls_wakes.n == HELD_WAKES) return 0;
+  dbr_queue_ref(q);
+  tls_wakes.qs[tls_wakes.n++] = q;
+  return 1;
+}
+
+void dbr_queue_hold_wakes(void)
+{
+  tls_wakes.on = 1;
+}
+
+void dbr_queue_release_wakes(void)
+{
+  tls_wakes.on = 0;
+  for (int i = 0; i < tls_wakes.n; i++) {
+    struct dbr_queue *q = tls_wakes.qs[i];
+    pthread_mutex_lock(&q->mu);
+    if (!q->closed) wake(q);
+    pthread_mutex_unlock(&q->mu);
+    dbr_queue_unref(q);
+  }
+  tls_wakes.n = 0;
+}
+
 void dbr_queue_post(struct dbr_queue *q, dbr_req_t *req)
 {
   pthread_mutex_lock(&q->mu);
@@ -96,7 +144,7 @@ void dbr_queue_post(struct dbr_queue *q, dbr_req_t *req)
   else
     q->head = req;
   q->tail = req;
-  if (was_empty) wake(q);
+  if (was_empty && !hold_wake(q)) wake(q);
   pthread_mutex_unlock(&q->mu);
 }
 
@@ -262,6 +310,7 @@ int dbr_queue_hold(struct dbr_queue *q, dbr_req_t *req)
 {
   pthread_mutex_lock(&q->mu);
   int hold = q->corked && !q->closed;
+  dbr_req_t *full = NULL;
   if (hold) {
     dbr_req_ref(req);
     req->held = 1;
@@ -271,8 +320,10 @@ int dbr_queue_hold(struct dbr_queue *q, dbr_req_t *req)
     else
       q->held_head = req;
     q->held_tail = req;
+    if (++q->nheld >= CORK_CHUNK) full = take_held(q);
   }
   pthread_mutex_unlock(&q->mu);
+  start_burst(full);
   return hold;
 }
 
@@ -289,6 +340,7 @@ int dbr_queue_unhold(struct dbr_queue *q, dbr_req_t *req)
     *pp = req->held_next;
     if (q->held_tail == req) q->held_tail = prev;
     req->held = 0;
+    q->nheld--;
   }
   pthread_mutex_unlock(&q->mu);
   if (was) dbr_req_unref(req);
@@ -300,8 +352,24 @@ static dbr_req_t *take_held(struct dbr_queue *q)
 {
   dbr_req_t *list = q->held_head;
   q->held_head = q->held_tail = NULL;
+  q->nheld = 0;
   for (dbr_req_t *r = list; r; r = r->held_next) r->held = 0;
   return list;
+}
+
+/* Starts held requests (taken off their queue) as one burst, so a backend with an I/O thread sends them
+ * together, and drops the references the queue held. */
+static void start_burst(dbr_req_t *list)
+{
+  dbr_backend_t *be = list ? list->be : NULL;
+  if (be && be->submit_burst) be->submit_burst(be, 1);
+  while (list) {
+    dbr_req_t *next = list->held_next;
+    dbr_req_start(list);
+    dbr_req_unref(list);
+    list = next;
+  }
+  if (be && be->submit_burst) be->submit_burst(be, 0);
 }
 
 DBR_Errorcode_t dbrxQueueCork(dbrx_queue_t *id, int corked)
@@ -312,13 +380,7 @@ DBR_Errorcode_t dbrxQueueCork(dbrx_queue_t *id, int corked)
   q->corked = corked != 0;
   dbr_req_t *list = corked ? NULL : take_held(q);
   pthread_mutex_unlock(&q->mu);
-  /* started back to back, so a backend with an I/O thread sends them together */
-  while (list) {
-    dbr_req_t *next = list->held_next;
-    dbr_req_start(list);
-    dbr_req_unref(list);
-    list = next;
-  }
+  start_burst(list);
   dbr_queue_unref(q);
   return DBR_SUCCESS;
 }

@@ -19,6 +19,10 @@ void dbr_queue_unref(struct dbr_queue *q);
 int dbr_queue_closed(struct dbr_queue *q);
 /** Appends a completed request (its tag); called once per request by dbr_req_complete. */
 void dbr_queue_post(struct dbr_queue *q, dbr_req_t *req);
+/** Until the release, completions posted by this thread wake their queues' owners once, at the release: a
+ *  thread completing a burst of replies then wakes a consumer once per burst, not once per drain race. */
+void dbr_queue_hold_wakes(void);
+void dbr_queue_release_wakes(void);
 /** If the queue is corked, keeps req (with a reference) to start it at uncork and returns 1; else 0. */
 int dbr_queue_hold(struct dbr_queue *q, dbr_req_t *req);
 /** Takes req out of its queue's held list (for a cancel): 1 if it was held, 0 if it has been started. */

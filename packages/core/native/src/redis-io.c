@@ -27,6 +27,7 @@ struct rio {
   size_t ntimers;
 
   char *scratch; /* read buffer shared by the loop's connections */
+  void (*round_begin)(void), (*round_end)(void);
 };
 
 #define RIO_SCRATCH (256 * 1024)
@@ -126,16 +127,22 @@ void rio_timer_arm(rio_t *io, rio_timer_t *t, int64_t when_ns)
 
 /* ---- tasks ---- */
 
-void rio_post(rio_t *io, rio_task_t *t)
+/* This thread's held posts (rio_hold_posts): all for one loop; a post to another loop releases them first. */
+static __thread struct {
+  int on;
+  rio_t *io;
+  rio_task_t *head, *tail;
+} tls_held;
+
+static void post_list(rio_t *io, rio_task_t *head, rio_task_t *tail)
 {
-  t->next = NULL;
   pthread_mutex_lock(&io->mu);
   int was_empty = io->posted == NULL;
   if (io->posted_tail)
-    io->posted_tail->next = t;
+    io->posted_tail->next = head;
   else
-    io->posted = t;
-  io->posted_tail = t;
+    io->posted = head;
+  io->posted_tail = tail;
   pthread_mutex_unlock(&io->mu);
   if (was_empty) {
     uint64_t one = 1;
@@ -144,6 +151,40 @@ void rio_post(rio_t *io, rio_task_t *t)
       w = write(io->evfd, &one, sizeof one);
     } while (w < 0 && errno == EINTR);
   }
+}
+
+static void release_held(void)
+{
+  if (tls_held.head) post_list(tls_held.io, tls_held.head, tls_held.tail);
+  tls_held.io = NULL;
+  tls_held.head = tls_held.tail = NULL;
+}
+
+void rio_post(rio_t *io, rio_task_t *t)
+{
+  t->next = NULL;
+  if (!tls_held.on || tls_loop != NULL) {
+    post_list(io, t, t);
+    return;
+  }
+  if (tls_held.io != io) release_held();
+  tls_held.io = io;
+  if (tls_held.tail)
+    tls_held.tail->next = t;
+  else
+    tls_held.head = t;
+  tls_held.tail = t;
+}
+
+void rio_hold_posts(void)
+{
+  tls_held.on = 1;
+}
+
+void rio_release_posts(void)
+{
+  tls_held.on = 0;
+  release_held();
 }
 
 void rio_defer(rio_t *io, rio_task_t *t)
@@ -217,6 +258,7 @@ static void *loop_main(void *arg)
       if (d > 0 && timeout > 60000) timeout = 60000;
     }
     int n = epoll_wait(io->epfd, evs, 64, timeout);
+    if (io->round_begin) io->round_begin();
     for (int i = 0; i < n; i++) {
       if (evs[i].data.ptr == NULL) {
         uint64_t v;
@@ -237,17 +279,20 @@ static void *loop_main(void *arg)
       run_deferred(io);
     }
     run_deferred(io);
+    if (io->round_end) io->round_end();
   }
   return NULL;
 }
 
-rio_t *rio_start(char *err, size_t errlen)
+rio_t *rio_start(void (*round_begin)(void), void (*round_end)(void), char *err, size_t errlen)
 {
   rio_t *io = calloc(1, sizeof *io);
   if (!io) {
     snprintf(err, errlen, "out of memory");
     return NULL;
   }
+  io->round_begin = round_begin;
+  io->round_end = round_end;
   io->scratch = malloc(RIO_SCRATCH);
   if (!io->scratch) {
     snprintf(err, errlen, "out of memory");

@@ -31,14 +31,21 @@ typedef struct rio_watch {
   void (*fn)(struct rio_watch *w, uint32_t events);
 } rio_watch_t;
 
-/** Starts the loop thread. NULL on failure (reason in err). */
-rio_t *rio_start(char *err, size_t errlen);
+/** Starts the loop thread. NULL on failure (reason in err). round_begin and round_end (both may be NULL)
+ *  bracket each round of events, timers and deferred tasks in the loop thread: the backend holds completion
+ *  wake-ups back over a round. */
+rio_t *rio_start(void (*round_begin)(void), void (*round_end)(void), char *err, size_t errlen);
 /** Stops and joins the thread, then runs the tasks still posted (in the calling thread) and frees the loop.
  *  Timers and watches are simply forgotten: their owners clean up. */
 void rio_stop(rio_t *io);
 
 /** Any thread: runs t->fn(t) in the loop thread, in posting order. */
 void rio_post(rio_t *io, rio_task_t *t);
+/** Any thread but a loop's: while held, this thread's posts are kept back and rio_release_posts() hands them
+ *  over together (one lock and one wake-up), so the loop sees a burst whole instead of racing to send it a
+ *  request at a time. Holds do not nest. */
+void rio_hold_posts(void);
+void rio_release_posts(void);
 /** Loop thread: runs t->fn(t) after the current callback returns. */
 void rio_defer(rio_t *io, rio_task_t *t);
 int rio_in_loop(const rio_t *io);

@@ -1,7 +1,8 @@
 /*
  * Internal building blocks: glob matching (Redis semantics), the hash table's cursor scan across resizes,
- * and id registries.
+ * id registries, and RESP encoding.
  */
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -13,6 +14,7 @@
 #include "log.h"
 #include "hashmap.h"
 #include "reg.h"
+#include "redis-proto.h"
 #include "util.h"
 
 static int m(const char *p, const char *s)
@@ -219,8 +221,32 @@ static void test_log(void)
   CHECK(!dbr_log_enabled(DBR_LOG_DEBUG));
 }
 
+/* The RESP encoder formats integers itself (no snprintf): every length, count and integer argument. */
+static void test_resp(void)
+{
+  rbuf_t b = {0};
+  resp_arg_int(&b, 0);
+  resp_arg_int(&b, -1);
+  resp_arg_int(&b, 1234567890123LL);
+  resp_arg_int(&b, LLONG_MIN);
+  resp_arg_str(&b, "");
+  resp_arg(&b, "0123456789", 10);
+  const char *want = "$1\r\n0\r\n$2\r\n-1\r\n$13\r\n1234567890123\r\n$20\r\n-9223372036854775808\r\n$0\r\n\r\n"
+                     "$10\r\n0123456789\r\n";
+  CHECK_EQ(b.len, strlen(want));
+  CHECK_MEM(b.p, want, strlen(want));
+  char hdr[24];
+  size_t n = resp_array_header(hdr, 3);
+  CHECK_EQ(n, 4);
+  CHECK_MEM(hdr, "*3\r\n", 4);
+  n = resp_array_header(hdr, 100000);
+  CHECK_MEM(hdr, "*100000\r\n", n);
+  rbuf_free(&b);
+}
+
 int main(void)
 {
+  test_resp();
   test_log();
   test_glob();
   test_scan();

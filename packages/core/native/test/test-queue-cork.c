@@ -1,6 +1,6 @@
 /*
- * dbrxQueueCork: requests of a corked queue wait until it is uncorked, can be cancelled meanwhile, and are
- * cancelled when the queue closes.
+ * dbrxQueueCork: requests of a corked queue wait until it is uncorked (or until a chunk of 16 is held, which
+ * starts them), can be cancelled meanwhile, and are cancelled when the queue closes.
  */
 #include <poll.h>
 #include <stdio.h>
@@ -52,6 +52,28 @@ int main(void)
   CHECK_EQ(dbrPut(h, "x", 1, "other", DBR_GROUP_EMPTY), DBR_SUCCESS);
   CHECK_EQ(dbrxCount(h, "other", &count), DBR_SUCCESS);
   CHECK_EQ(count, 1);
+
+  /* a cork holds at most a chunk of 16: the 16th request starts the chunk, the 17th waits for the uncork */
+  CHECK_EQ(dbrxQueueCork(q, 1), DBR_SUCCESS);
+  DBR_Tag_t burst[17];
+  for (int i = 0; i < 17; i++) {
+    burst[i] = dbrxPutAsync(q, h, "b", 1, "chunk");
+    CHECK(burst[i] > 0);
+  }
+  DBR_Tag_t done[17];
+  CHECK_EQ(drain_all(q, done, 16), 16);
+  CHECK_EQ(dbrxCount(h, "chunk", &count), DBR_SUCCESS);
+  CHECK_EQ(count, 16);
+  CHECK_EQ(dbrTest(burst[16]), DBR_ERR_INPROGRESS);
+  CHECK_EQ(dbrxQueueCork(q, 0), DBR_SUCCESS);
+  CHECK_EQ(drain_all(q, done + 16, 1), 1);
+  CHECK_EQ(done[16], burst[16]);
+  for (int i = 0; i < 17; i++) {
+    size = sizeof buf;
+    CHECK_EQ(dbrxTake(burst[i], buf, &size), DBR_SUCCESS);
+  }
+  CHECK_EQ(dbrxCount(h, "chunk", &count), DBR_SUCCESS);
+  CHECK_EQ(count, 17);
 
   /* closing a corked queue cancels what it holds, and nothing runs */
   CHECK_EQ(dbrxQueueCork(q, 1), DBR_SUCCESS);

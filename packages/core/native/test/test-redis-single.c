@@ -533,7 +533,7 @@ static void test_timers(void)
 {
   char why[100];
   timer_check_t tc = {.task = {.fn = timer_check_task}};
-  tc.io = rio_start(why, sizeof why);
+  tc.io = rio_start(NULL, NULL, why, sizeof why);
   CHECK(tc.io != NULL);
   if (!tc.io) return;
   pthread_mutex_init(&tc.mu, NULL);
