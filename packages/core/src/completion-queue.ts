@@ -20,13 +20,50 @@ export interface Completion {
   detail?: string;
 }
 
-interface Pending {
-  resolve: (c: Completion) => void;
+/**
+ * A submitted request awaiting its completion. settle() turns the outcome into its promise's value (a throw
+ * rejects the promise) and runs in the drain, so a hot path settles its caller's promise directly: one object
+ * and one promise per request, no intermediate Completion and no extra promise hop.
+ */
+export abstract class PendingRequest<T> {
+  resolve!: (value: T) => void;
+  reject!: (reason: unknown) => void;
+  /** Buffers that native code reads until completion. */
   keepAlive: unknown;
+  abstract settle(status: number, value: Buffer | undefined, detail: string | undefined): T;
+
+  finish(status: number, value: Buffer | undefined, detail: string | undefined): void {
+    try {
+      this.resolve(this.settle(status, value, detail));
+    } catch (e) {
+      this.reject(e);
+    }
+  }
+}
+
+// One shared executor instead of a closure per promise (Promise.withResolvers needs Node 22).
+let capturedResolve: ((value: never) => void) | undefined;
+let capturedReject: ((reason: unknown) => void) | undefined;
+function captureResolvers(resolve: (value: never) => void, reject: (reason: unknown) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+
+class CompletionRequest extends PendingRequest<Completion> {
+  constructor(keepAlive: unknown) {
+    super();
+    this.keepAlive = keepAlive;
+  }
+
+  settle(status: number, value: Buffer | undefined, detail: string | undefined): Completion {
+    return status === ErrorCode.DBR_SUCCESS && value !== undefined ? { status, value } : detail ? { status, detail } : { status };
+  }
 }
 
 const DRAIN_BATCH = 256;
 const SCRATCH_BYTES = 64 * 1024;
+/** Values of one drain up to this many bytes in all are copied out together (Node pools buffers up to 4 KiB). */
+const SHARED_COPY_MAX = 4096;
 /** DBRX_TAKE_LATER of libdbr_ext.h. */
 const TAKE_LATER = -2;
 
@@ -34,13 +71,19 @@ const TAKE_LATER = -2;
 export class CompletionQueue {
   readonly handle: NativePointer;
   private readonly socket: net.Socket;
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new Map<number, PendingRequest<unknown>>();
   private readonly tags = new BigInt64Array(DRAIN_BATCH);
+  /** The tags' 32-bit halves (little-endian): reading a BigInt64Array element allocates a BigInt. */
+  private readonly tagWords = new Uint32Array(this.tags.buffer);
   private readonly statuses = new Int32Array(DRAIN_BATCH);
   private readonly sizes = new Int32Array(DRAIN_BATCH);
   private readonly scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
   private readonly size = new Int64Cell();
   private closed = false;
+  private readonly onWake = (): boolean => {
+    this.drain();
+    return true;
+  };
   private corked = false;
   private readonly uncork = () => {
     this.corked = false;
@@ -55,8 +98,9 @@ export class CompletionQueue {
     if (handle === null) throw DbrError.fromCode(ext.dbrxLastErrorCode() || ErrorCode.DBR_ERR_GENERIC, 'Opening a completion queue', ext.dbrxLastError());
     this.handle = handle;
     const fd = ext.dbrxQueueFd(handle);
-    this.socket = new net.Socket({ fd, readable: true, writable: false });
-    this.socket.on('data', () => this.drain());
+    // onread: wake-up bytes land in one reused buffer and reach the callback directly, without a Buffer per
+    // read or the stream machinery of 'data' events (a wake-up is on the path of every request).
+    this.socket = new net.Socket({ fd, readable: true, writable: false, onread: { buffer: Buffer.allocUnsafe(64), callback: this.onWake } } as net.SocketConstructorOpts);
     this.socket.on('error', () => {
       /* the pipe only closes when the queue does */
     });
@@ -79,10 +123,17 @@ export class CompletionQueue {
    * Resolves with the outcome; never rejects.
    */
   track(tag: number, keepAlive?: unknown): Promise<Completion> {
-    return new Promise((resolve) => {
-      if (this.pending.size === 0) this.socket.ref();
-      this.pending.set(tag, { resolve, keepAlive });
-    });
+    return this.expect(tag, new CompletionRequest(keepAlive));
+  }
+
+  /** Like track(), settling the promise through the request's own settle(). */
+  expect<T>(tag: number, request: PendingRequest<T>): Promise<T> {
+    const promise = new Promise<T>(captureResolvers);
+    request.resolve = capturedResolve as (value: T) => void;
+    request.reject = capturedReject as (reason: unknown) => void;
+    if (this.pending.size === 0) this.socket.ref();
+    this.pending.set(tag, request as PendingRequest<unknown>);
+    return promise;
   }
 
   /**
@@ -110,22 +161,25 @@ export class CompletionQueue {
   drain(): void {
     for (;;) {
       const n = this.ext.dbrxQueueDrainTake(this.handle, this.tags, this.statuses, this.sizes, this.scratch, SCRATCH_BYTES, DRAIN_BATCH);
+      const slab = this.copyValues(n);
       let off = 0;
       for (let i = 0; i < n; i++) {
-        const tag = Number(this.tags[i]);
+        const tag = (this.tagWords[2 * i] as number) + (this.tagWords[2 * i + 1] as number) * 4294967296;
         const size = this.sizes[i] as number;
         let value: Buffer | undefined;
         if (size >= 0) {
-          value = Buffer.allocUnsafe(size);
-          this.scratch.copy(value, 0, off, off + size);
+          if (slab !== undefined) value = slab.subarray(off, off + size);
+          else {
+            value = Buffer.allocUnsafe(size);
+            this.scratch.copy(value, 0, off, off + size);
+          }
           off += size;
         }
         const entry = this.pending.get(tag);
         if (size === TAKE_LATER) this.takeAlone(tag, entry);
         else if (entry !== undefined) {
           this.forget(tag);
-          const status = this.statuses[i] as number;
-          entry.resolve(status === ErrorCode.DBR_SUCCESS && value !== undefined ? { status, value } : { status });
+          entry.finish(this.statuses[i] as number, value, undefined);
         }
       }
       if (n < DRAIN_BATCH) return;
@@ -133,10 +187,26 @@ export class CompletionQueue {
   }
 
   /**
+   * Small values of one drain share one copy out of the scratch buffer (each value a view of it), as Node's
+   * own buffer pool shares a slab between small buffers; undefined when they are too large for that.
+   */
+  private copyValues(n: number): Buffer | undefined {
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const size = this.sizes[i] as number;
+      if (size > 0) total += size;
+    }
+    if (total === 0 || total > SHARED_COPY_MAX) return undefined;
+    const slab = Buffer.allocUnsafe(total);
+    this.scratch.copy(slab, 0, 0, total);
+    return slab;
+  }
+
+  /**
    * A tag collected on its own: its value was too large for the scratch buffer (taken at its exact size), or
    * it failed with an explanation, which dbrxTake hands to dbrxLastError.
    */
-  private takeAlone(tag: number, entry: Pending | undefined): void {
+  private takeAlone(tag: number, entry: PendingRequest<unknown> | undefined): void {
     this.size.set(this.scratch.length);
     let status = this.ext.dbrxTake(tag, this.scratch, this.size.words);
     let value: Buffer | undefined;
@@ -148,8 +218,7 @@ export class CompletionQueue {
     const detail = status !== ErrorCode.DBR_SUCCESS && this.ext.dbrxLastErrorCode() === status ? this.ext.dbrxLastError() : undefined;
     if (entry === undefined) return; // released natively all the same
     this.forget(tag);
-    if (status === ErrorCode.DBR_SUCCESS && value !== undefined) entry.resolve({ status, value });
-    else entry.resolve(detail ? { status, detail } : { status });
+    entry.finish(status, status === ErrorCode.DBR_SUCCESS ? value : undefined, detail);
   }
 
   private forget(tag: number): void {
@@ -161,7 +230,7 @@ export class CompletionQueue {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const [, entry] of this.pending) entry.resolve({ status: ErrorCode.DBR_ERR_CANCELLED });
+    for (const [, entry] of this.pending) entry.finish(ErrorCode.DBR_ERR_CANCELLED, undefined, undefined);
     this.pending.clear();
     this.socket.destroy();
     this.ext.dbrxQueueClose(this.handle);

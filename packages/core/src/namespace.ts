@@ -11,6 +11,7 @@ import type { NativePointer } from './ffi.js';
 import { type Duration, parseDuration } from './options.js';
 import { Int64Cell } from './int64-cell.js';
 import { blockingTake, checkName, type Describe, onPool, type Runtime } from './runtime.js';
+import { PendingRequest } from './completion-queue.js';
 
 /** A tuple name, or a glob template matching names (Linda-style: the oldest value of the first match). */
 export type TupleSelector = string | { template: string };
@@ -481,40 +482,40 @@ export class Namespace implements AsyncDisposable {
     return this.close();
   }
 
-  /** read/get; with `absentIsUndefined`, "nothing there" resolves to undefined instead of building an error. */
-  private async take<T>(op: 'get' | 'read', selector: TupleSelector, index: number, options: TakeOptions<T>, absentIsUndefined: boolean): Promise<T | undefined> {
-    if (!Number.isInteger(index) || index < 0) throw new DbrError(ErrorCode.DBR_ERR_INVALID, `read index must be a non-negative integer, got ${index} (DBR_ERR_INVALID).`);
-    const flags = index << FLAGS_INDEX_SHIFT;
-    const [name, tmpl] = splitSelector(selector);
-    const what = () => `${op} ${describe(selector)} from "${this.name}"`;
-    const timeoutMs = this.timeoutOf(options.timeout);
-    const h = this.nativeHandle;
-    const ext = this.rt.lib.ext;
-    if (options.signal?.aborted) throw abortReason(options.signal, what());
-    const absent = (): undefined => {
-      if (absentIsUndefined) return undefined;
-      throw this.rt.error(ErrorCode.DBR_ERR_UNAVAIL, what);
-    };
-    if (ext === undefined) {
-      const fn = op === 'get' ? this.rt.lib.abi.dbrGet : this.rt.lib.abi.dbrRead;
-      const [value, rc] = await blockingTake(fn, h, name, tmpl, timeoutMs === 0 ? flags | Flags.DBR_FLAGS_NOWAIT : flags);
-      if (rc === ErrorCode.DBR_ERR_UNAVAIL) return absent();
-      this.rt.check(rc, what);
-      return decode(value, options.codec);
+  /**
+   * read/get; with `absentIsUndefined`, "nothing there" resolves to undefined instead of building an error.
+   * Not async: the common case (an async request) settles the caller's promise straight from the completion
+   * queue, one promise per call.
+   */
+  private take<T>(op: 'get' | 'read', selector: TupleSelector, index: number, options: TakeOptions<T>, absentIsUndefined: boolean): Promise<T | undefined> {
+    try {
+      if (!Number.isInteger(index) || index < 0) throw new DbrError(ErrorCode.DBR_ERR_INVALID, `read index must be a non-negative integer, got ${index} (DBR_ERR_INVALID).`);
+      const flags = index << FLAGS_INDEX_SHIFT;
+      const name = typeof selector === 'string' ? checkName(selector, 'Tuple name') : null;
+      const tmpl = name === null ? templateOf(selector) : null;
+      const timeoutMs = this.timeoutOf(options.timeout);
+      const h = this.nativeHandle;
+      const ext = this.rt.lib.ext;
+      const req = new TakeRequest<T>(this.rt, this.name, op, selector, options.codec, absentIsUndefined);
+      if (options.signal?.aborted) throw abortReason(options.signal, req.what());
+      if (ext === undefined) {
+        const fn = op === 'get' ? this.rt.lib.abi.dbrGet : this.rt.lib.abi.dbrRead;
+        return blockingTake(fn, h, name, tmpl, timeoutMs === 0 ? flags | Flags.DBR_FLAGS_NOWAIT : flags).then(([value, rc]) => req.settle(rc, value, undefined));
+      }
+      if (this.rt.inProcess) {
+        const syncFn = op === 'get' ? ext.dbrxGet : ext.dbrxRead;
+        const now = this.syncTake(() => req.what(), (buf, size) => syncFn(h, buf, size, name, tmpl, flags | Flags.DBR_FLAGS_NOWAIT, 0));
+        if (now !== undefined) return Promise.resolve(decode(now, options.codec));
+        if (timeoutMs === 0) return Promise.resolve(req.settle(ErrorCode.DBR_ERR_UNAVAIL, undefined, undefined));
+      }
+      const asyncFn = op === 'get' ? ext.dbrxGetAsync : ext.dbrxReadAsync;
+      const waitFlags = timeoutMs === 0 ? flags | Flags.DBR_FLAGS_NOWAIT : flags;
+      const tag = asyncFn(this.rt.submitQueue().handle, h, name, tmpl, waitFlags, nativeTimeout(timeoutMs));
+      if (options.signal === undefined) return this.rt.expect(tag, () => req.what(), req);
+      return this.rt.wait(tag, () => req.what(), undefined, options.signal).then((c) => req.settle(c.status, c.value, c.detail));
+    } catch (e) {
+      return Promise.reject(e);
     }
-    const syncFn = op === 'get' ? ext.dbrxGet : ext.dbrxRead;
-    if (this.rt.inProcess) {
-      const now = this.syncTake(what, (buf, size) => syncFn(h, buf, size, name, tmpl, flags | Flags.DBR_FLAGS_NOWAIT, 0));
-      if (now !== undefined) return decode(now, options.codec);
-      if (timeoutMs === 0) return absent();
-    }
-    const asyncFn = op === 'get' ? ext.dbrxGetAsync : ext.dbrxReadAsync;
-    const waitFlags = timeoutMs === 0 ? flags | Flags.DBR_FLAGS_NOWAIT : flags;
-    const tag = asyncFn(this.rt.submitQueue().handle, h, name, tmpl, waitFlags, nativeTimeout(timeoutMs));
-    const c = await this.rt.wait(tag, what, undefined, options.signal);
-    if (c.status === ErrorCode.DBR_ERR_UNAVAIL) return absent();
-    this.rt.check(c.status, what, c.detail);
-    return decode(c.value ?? Buffer.alloc(0), options.codec);
   }
 
   /** One non-waiting attempt into the scratch buffer (then an exact one for large values); undefined if empty. */
@@ -558,6 +559,31 @@ export class Namespace implements AsyncDisposable {
 
 const EMPTY = Buffer.alloc(0);
 
+/** A pending read/get: settles to the decoded value, to undefined for "nothing there" if asked, else throws. */
+class TakeRequest<T> extends PendingRequest<T | undefined> {
+  constructor(
+    private readonly rt: Runtime,
+    private readonly nsName: string,
+    private readonly op: 'get' | 'read',
+    private readonly selector: TupleSelector,
+    private readonly codec: Codec<T> | undefined,
+    private readonly absentIsUndefined: boolean,
+  ) {
+    super();
+  }
+
+  /** Names the call in error messages (built only for an error). */
+  what(): string {
+    return `${this.op} ${describe(this.selector)} from "${this.nsName}"`;
+  }
+
+  settle(status: number, value: Buffer | undefined, detail: string | undefined): T | undefined {
+    if (status === ErrorCode.DBR_SUCCESS) return decode(value ?? EMPTY, this.codec);
+    if (status === ErrorCode.DBR_ERR_UNAVAIL && this.absentIsUndefined) return undefined;
+    throw this.rt.error(status, () => this.what(), detail);
+  }
+}
+
 function utf8Length(s: string | undefined): number {
   return s === undefined ? 0 : Buffer.byteLength(s, 'utf8');
 }
@@ -574,11 +600,12 @@ function nativeTimeout(ms: number): number {
 }
 
 function splitSelector(selector: TupleSelector): [string | null, string | null] {
-  if (typeof selector === 'string') return [checkName(selector, 'Tuple name'), null];
-  if (typeof selector?.template !== 'string' || selector.template.length === 0) {
-    throw new DbrError(ErrorCode.DBR_ERR_INVALID, 'Pass a tuple name, or { template: "<glob>" } with a non-empty glob (DBR_ERR_INVALID).');
-  }
-  return [null, selector.template];
+  return typeof selector === 'string' ? [checkName(selector, 'Tuple name'), null] : [null, templateOf(selector)];
+}
+
+function templateOf(selector: TupleSelector): string {
+  if (typeof selector === 'object' && selector !== null && typeof selector.template === 'string' && selector.template.length > 0) return selector.template;
+  throw new DbrError(ErrorCode.DBR_ERR_INVALID, 'Pass a tuple name, or { template: "<glob>" } with a non-empty glob (DBR_ERR_INVALID).');
 }
 
 function describe(selector: TupleSelector): string {

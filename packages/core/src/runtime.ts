@@ -4,7 +4,7 @@
  * @internal
  * @module
  */
-import { CompletionQueue, type Completion } from './completion-queue.js';
+import { CompletionQueue, type Completion, type PendingRequest } from './completion-queue.js';
 import { Int64Cell } from './int64-cell.js';
 import { DBR_MAX_KEY_LEN, ErrorCode } from './constants.js';
 import { abortReason, ConfigError, DbrError } from './errors.js';
@@ -95,6 +95,12 @@ export class Runtime {
    * has left the tuple space, and giving it back (libdbr used to) leaves it in nobody's hands for a round
    * trip, so other clients could see its name empty. Without a value, the abort rejects as usual.
    */
+  /** wait() without a signal, settling the promise through `request` straight from the drain (the hot path). */
+  expect<T>(tag: number, what: Describe, request: PendingRequest<T>): Promise<T> {
+    if (tag < 0) throw this.error(this.lib.ext?.dbrxLastErrorCode() || ErrorCode.DBR_ERR_BE_POST, what);
+    return this.queue.expect(tag, request);
+  }
+
   wait(tag: number, what: Describe, keepAlive?: unknown, signal?: AbortSignal): Promise<Completion> {
     if (tag < 0) throw this.error(this.lib.ext?.dbrxLastErrorCode() || ErrorCode.DBR_ERR_BE_POST, what);
     const done = this.queue.track(tag, keepAlive);
