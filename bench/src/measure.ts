@@ -20,6 +20,16 @@ export async function opsPerSecond(seconds: number, batchSize: number, batch: ()
   return ops / (Number(timedNs) / 1e9);
 }
 
+/** The p-th percentile of ascending samples (nearest rank). */
+export function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
+}
+
+/** The median of samples in any order. */
+export function median(xs: readonly number[]): number {
+  return percentile([...xs].sort((a, b) => a - b), 50);
+}
+
 const driver = fileURLToPath(new URL('../native/build/dbr-bench', import.meta.url));
 
 /** Runs the C driver of libdbr: ops/s of the same operation. */

@@ -35,10 +35,6 @@ export function redisInfo(server: string): RedisInfo {
   return { host: '127.0.0.1', port, password: authFile ? readFileSync(authFile, 'utf8').trim() : '' };
 }
 
-export function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
-}
-
 const hostPath = fileURLToPath(new URL('./peers/worker-host.ts', import.meta.url));
 
 /** One forked worker process, driven over IPC. */

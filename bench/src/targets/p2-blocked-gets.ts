@@ -6,16 +6,13 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Broker } from '@tsdbr/core';
+import { percentile } from '../measure.js';
 import type { Target } from '../target.js';
 
 const WAITERS = 1000;
 
 function threadCount(): number {
   return readdirSync('/proc/self/task').length;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
 }
 
 export const p2: Target = {

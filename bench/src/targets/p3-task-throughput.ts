@@ -5,7 +5,8 @@
  * The main cases consume every result with result() on our side (BullMQ's producer only polls counts); the
  * fire-and-forget cases compare like with like: neither side stores results, both producers poll.
  */
-import { percentile, Systems } from '../queues.js';
+import { median, percentile } from '../measure.js';
+import { Systems } from '../queues.js';
 import type { Measurement } from '../result.js';
 import type { Target } from '../target.js';
 
@@ -45,12 +46,11 @@ export const p3: Target = {
     } finally {
       await sys.close();
     }
-    const med = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
     const p50 = { ours: percentile(latOurs, 50), bull: percentile(latBull, 50) };
     const p99 = { ours: percentile(latOurs, 99), bull: percentile(latBull, 99) };
     details.push({ case: `submit->result latency p50, ms (${samples} one at a time)`, ours: p50.ours, peer: p50.bull, ratio: p50.ours / p50.bull });
     details.push({ case: `submit->result latency p99, ms`, ours: p99.ours, peer: p99.bull, ratio: p99.ours / p99.bull });
-    details.push({ case: 'bulk submit, tasks/s (submitMany vs addBulk, 1,000 a batch; median)', ours: med(submit.ours), peer: med(submit.bull), ratio: med(submit.ours) / med(submit.bull) });
+    details.push({ case: 'bulk submit, tasks/s (submitMany vs addBulk, 1,000 a batch; median)', ours: median(submit.ours), peer: median(submit.bull), ratio: median(submit.ours) / median(submit.bull) });
     const tput = details.filter((d) => d.case.startsWith('tasks/s') || d.case.startsWith('fire-and-forget'));
     const met = tput.every((d) => d.ratio >= 3) && p50.ours / p50.bull <= 0.5;
     return {

@@ -10,7 +10,8 @@
  */
 import { Queue } from 'bullmq';
 import { Broker } from '@tsdbr/core';
-import { BATCH, percentile, Systems } from '../queues.js';
+import { median, percentile } from '../measure.js';
+import { BATCH, Systems } from '../queues.js';
 import { BACKLOG_QUEUE, parked } from '../peers/tasks.js';
 import type { Measurement } from '../result.js';
 import type { Target, TargetContext } from '../target.js';
@@ -35,10 +36,9 @@ async function walk(ctx: TargetContext): Promise<Measurement> {
     }
     if (seen !== total) throw new Error(`keys() walked ${seen} names of ${total}`);
     const chunks = marks.slice(1).map((t, i) => t - (marks[i] as number));
-    const med = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
     const k = Math.max(10, Math.floor(chunks.length / 20)); // median of the first and last 5% of the walk
-    const start = med(chunks.slice(0, k));
-    const end = med(chunks.slice(-k));
+    const start = median(chunks.slice(0, k));
+    const end = median(chunks.slice(-k));
     return { case: `(c) ${ctx.backend}: keys() ms per 1,000 names, end of the walk vs start (${total / 1000}k names; ratio end/start)`, ours: end, peer: start, ratio: end / start };
   } finally {
     await ns.remove({ template: '*' }).catch(() => undefined);
