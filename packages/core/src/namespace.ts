@@ -119,18 +119,22 @@ export class Namespace implements AsyncDisposable {
   }
 
   /** Appends a value under a name. Strings are stored as UTF-8, typed arrays as their bytes. */
-  async put<T = ValueLike>(name: string, value: T, options: PutOptions<T> = {}): Promise<void> {
-    checkName(name, 'Tuple name');
-    const bytes = options.codec ? options.codec.encode(value) : toBytes(value as ValueLike);
-    const h = this.nativeHandle;
-    const what = () => `put "${name}" in "${this.name}"`;
-    const ext = this.rt.lib.ext;
-    if (this.rt.inProcess || ext === undefined) {
-      this.rt.check(this.rt.lib.abi.dbrPut(h, bytes, bytes.byteLength, name, null), what);
-      return;
+  put<T = ValueLike>(name: string, value: T, options: PutOptions<T> = {}): Promise<void> {
+    try {
+      checkName(name, 'Tuple name');
+      const bytes = options.codec ? options.codec.encode(value) : toBytes(value as ValueLike);
+      const h = this.nativeHandle;
+      const what = () => `put "${name}" in "${this.name}"`;
+      const ext = this.rt.lib.ext;
+      if (this.rt.inProcess || ext === undefined) {
+        this.rt.check(this.rt.lib.abi.dbrPut(h, bytes, bytes.byteLength, name, null), what);
+        return Promise.resolve();
+      }
+      const tag = ext.dbrxPutAsync(this.rt.submitQueue().handle, h, bytes, bytes.byteLength, name);
+      return this.rt.expect(tag, what, new StatusRequest(this.rt, what, bytes));
+    } catch (e) {
+      return Promise.reject(e);
     }
-    const c = await this.rt.wait(ext.dbrxPutAsync(this.rt.submitQueue().handle, h, bytes, bytes.byteLength, name), what, bytes);
-    this.rt.check(c.status, what, c.detail);
   }
 
   /**
@@ -558,6 +562,22 @@ export class Namespace implements AsyncDisposable {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** A pending request without a value: settles to undefined, or throws the failure. */
+class StatusRequest extends PendingRequest<void> {
+  constructor(
+    private readonly rt: Runtime,
+    private readonly what: Describe,
+    keepAlive: unknown,
+  ) {
+    super();
+    this.keepAlive = keepAlive;
+  }
+
+  settle(status: number, _value: Buffer | undefined, detail: string | undefined): void {
+    if (status !== ErrorCode.DBR_SUCCESS) throw this.rt.error(status, this.what, detail);
+  }
+}
 
 /** A pending read/get: settles to the decoded value, to undefined for "nothing there" if asked, else throws. */
 class TakeRequest<T> extends PendingRequest<T | undefined> {
