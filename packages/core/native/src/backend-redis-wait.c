@@ -1,5 +1,6 @@
 /*
- * The Redis backend: requests that may wait (read, get, move-value) and asynchronous puts.
+ * The Redis backend: requests that may wait (read, get, move-value) and asynchronous puts. How waiter groups
+ * hear of new values (subscriptions, covers, the notification setup, polling) is in backend-redis-notify.c.
  *
  * Why keyspace notifications. A blocked get must cost ~0 CPU, wake within ~1 ms of a put made by ANY client
  * (redis-cli RPUSH included), and 1,000 of them must fit in a bounded number of threads and connections.
@@ -40,54 +41,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "glob.h"
 #include "log.h"
 #include "redis-backend.h"
-#include "redis-request.h"
+#include "redis-wait.h"
 #include "util.h"
 
 #define SAFETY_TICK_NS (1000LL * 1000000)
 #define SAFETY_BUDGET 200          /* groups re-checked per tick */
 #define IDLE_LINGER_NS (2000LL * 1000000)
-#define POLL_MIN_NS (1LL * 1000000)
-#define POLL_MAX_NS (250LL * 1000000)
-#define MAX_PENDING_KEYS 64
-#define SUB_BATCH 128
-#define COVER_MIN 8 /* named groups under one prefix before a cover pattern serves new ones */
-#define COVER_TAIL "[^\n]*"
 #define STOP_GRACE_NS (500LL * 1000000) /* how long a stopped request waits for its pop's reply */
 
-struct wgroup {
-  rbe_t *be;
-  int pattern;
-  char *chan; /* "__keyspace@0__:" + key (or pattern) */
-  size_t chanlen;
-  const char *key; /* chan + prefix */
-  size_t keylen;
-  int node; /* named: the node owning the key; pattern: -1 */
-  rreq_t *head, *tail;
-  int nwait;
-  int inflight, dirty;
-  rreq_t *cursor;
-  /* pattern groups: keys named by notifications, still to try */
-  char **pk;
-  size_t *pklen;
-  int npk;
-  int rescan;
-  char *cur_key;
-  size_t cur_keylen;
-  int cur_rescan;
-
-  int64_t idle_since;
-  struct cover *cover; /* the prefix this named group counts under (NULL: its key has no ':') */
-  int covered;         /* served by the cover's pattern instead of its own SUBSCRIBE */
-  rio_timer_t poll;
-  int64_t poll_delay;
-  wgroup_t *all_prev, *all_next;
-};
-
-static void kick(wgroup_t *g);
-static void pkick(wgroup_t *g);
 static void step(wgroup_t *g);
 static void pstep(wgroup_t *g);
 static void join_group(rreq_t *r);
@@ -509,499 +472,6 @@ static void scan_attempt(rreq_t *r, attempt_cb_t cb)
   scan_step(r);
 }
 
-/* ---- subscriptions ---- */
-
-static void sub_on_ready(rconn_t *c);
-static void sub_on_down(rconn_t *c, DBR_Errorcode_t err, int was_ready);
-static void sub_on_push(rconn_t *c, redisReply *r);
-static const rconn_hooks_t sub_hooks = {.on_ready = sub_on_ready, .on_down = sub_on_down, .on_push = sub_on_push};
-
-static void notify_configure(rnode_t *n);
-
-static rconn_t *node_sub(rnode_t *n)
-{
-  if (!n->sub) {
-    n->sub = rconn_new(n->be->io, n->host, n->port, n->be->password, n->be->token, n->be->op_timeout_ns,
-                       &sub_hooks, n);
-    if (!n->sub) return NULL;
-    rconn_set_auto(n->sub, 1);
-  }
-  rconn_connect(n->sub);
-  notify_configure(n);
-  return n->sub;
-}
-
-/* Sends "<verb> ch1 ch2 ..." for up to SUB_BATCH channels at a time. */
-typedef struct {
-  rbuf_t b;
-  int argc;
-} subcmd_t;
-
-static void subcmd_flush(rconn_t *c, subcmd_t *s, const char *verb)
-{
-  if (s->argc == 0) return;
-  rbuf_t out = {0};
-  char hdr[24];
-  rbuf_append(&out, hdr, resp_array_header(hdr, s->argc + 1));
-  resp_arg_str(&out, verb);
-  rbuf_append(&out, s->b.p, s->b.len);
-  if (!out.oom && !s->b.oom) {
-    rconn_send_noreply(c, out.p, out.len);
-  } else {
-    rbuf_free(&out);
-  }
-  rbuf_free(&s->b);
-  s->argc = 0;
-}
-
-static void subcmd_add(rconn_t *c, subcmd_t *s, const char *verb, const char *ch, size_t len)
-{
-  resp_arg(&s->b, ch, len);
-  if (++s->argc >= SUB_BATCH) subcmd_flush(c, s, verb);
-}
-
-static void send_one(rconn_t *c, const char *verb, const char *ch, size_t len)
-{
-  if (!c || rconn_state(c) != RC_READY) return; /* on_ready will (re)subscribe */
-  subcmd_t s = {{0}, 0};
-  subcmd_add(c, &s, verb, ch, len);
-  subcmd_flush(c, &s, verb);
-}
-
-/* ---- covers: one PSUBSCRIBE "<prefix>[^\n]*" for many named groups ---- */
-
-typedef struct cover {
-  char *prefix; /* the key prefix, up to and including its last ':' */
-  size_t prefixlen;
-  char *chan; /* "__keyspace@0__:" + glob-escaped prefix + "[^\n]*": the newline (which no template can hold)
-               * keeps it apart from any template waiter's pattern */
-  size_t chanlen;
-  int groups;   /* named groups under the prefix, covered or not */
-  int active;   /* the pattern is subscribed: new groups under it are covered */
-  int confirms;  /* PSUBSCRIBE replies so far */
-  int confirmed; /* every master confirmed: new covered groups may try at once */
-} cover_t;
-
-static void cover_send(rbe_t *be, cover_t *c, const char *verb)
-{
-  for (int i = 0; i < be->nnodes; i++) {
-    rnode_t *n = be->nodes[i];
-    if (!n->is_master) continue;
-    if (verb[0] == 'P' && verb[1] == 'S') node_sub(n); /* PSUBSCRIBE: make sure the connection exists */
-    if (n->sub) send_one(n->sub, verb, c->chan, c->chanlen);
-  }
-}
-
-/* The cover counting key's prefix (created with 0 groups if new); NULL if the key has no ':' or on ENOMEM. */
-static cover_t *cover_of(rbe_t *be, const char *key, size_t klen)
-{
-  const char *colon = memrchr(key, ':', klen);
-  if (!colon) return NULL;
-  size_t pl = (size_t)(colon - key) + 1;
-  cover_t *c = rmap_get(&be->covers, key, pl);
-  if (c) return c;
-  c = calloc(1, sizeof *c);
-  char *prefix = malloc(pl + 1), *chan = malloc(KEYSPACE_PREFIX_LEN + 2 * pl + sizeof COVER_TAIL);
-  if (!c || !prefix || !chan || rmap_put(&be->covers, key, pl, c) != 0) {
-    free(c);
-    free(prefix);
-    free(chan);
-    return NULL;
-  }
-  memcpy(prefix, key, pl);
-  prefix[pl] = '\0';
-  memcpy(chan, KEYSPACE_PREFIX, KEYSPACE_PREFIX_LEN);
-  size_t el = glob_escape(prefix, pl, chan + KEYSPACE_PREFIX_LEN);
-  memcpy(chan + KEYSPACE_PREFIX_LEN + el, COVER_TAIL, sizeof COVER_TAIL);
-  c->prefix = prefix;
-  c->prefixlen = pl;
-  c->chan = chan;
-  c->chanlen = KEYSPACE_PREFIX_LEN + el + sizeof COVER_TAIL - 1;
-  return c;
-}
-
-/* A new named group joins its prefix's count; from COVER_MIN on, the cover serves it. */
-static void cover_join(rbe_t *be, wgroup_t *g)
-{
-  cover_t *c = cover_of(be, g->key, g->keylen);
-  if (!c) return;
-  g->cover = c;
-  c->groups++;
-  if (!c->active && c->groups >= COVER_MIN) {
-    c->active = 1;
-    cover_send(be, c, "PSUBSCRIBE");
-  }
-  g->covered = c->active;
-}
-
-static void cover_leave(rbe_t *be, wgroup_t *g)
-{
-  cover_t *c = g->cover;
-  if (!c) return;
-  g->cover = NULL;
-  if (--c->groups > 0) return;
-  if (c->active && !be->shutting_down) cover_send(be, c, "PUNSUBSCRIBE");
-  rmap_del(&be->covers, c->prefix, c->prefixlen);
-  free(c->prefix);
-  free(c->chan);
-  free(c);
-}
-
-static void cover_free_one(void *ctx, const char *k, size_t len, void *val)
-{
-  (void)ctx;
-  (void)k;
-  (void)len;
-  cover_t *c = val;
-  free(c->prefix);
-  free(c->chan);
-  free(c);
-}
-
-static void group_subscribe(wgroup_t *g)
-{
-  rbe_t *be = g->be;
-  if (g->pattern) {
-    for (int i = 0; i < be->nnodes; i++) {
-      rnode_t *n = be->nodes[i];
-      if (!n->is_master) continue;
-      rconn_t *c = node_sub(n);
-      send_one(c, "PSUBSCRIBE", g->chan, g->chanlen);
-    }
-  } else if (!g->covered) {
-    rnode_t *n = rb_node(be, g->node);
-    if (!n) return;
-    rconn_t *c = node_sub(n);
-    send_one(c, "SUBSCRIBE", g->chan, g->chanlen);
-  }
-}
-
-static void group_unsubscribe(wgroup_t *g)
-{
-  rbe_t *be = g->be;
-  if (g->pattern) {
-    for (int i = 0; i < be->nnodes; i++)
-      if (be->nodes[i]->sub) send_one(be->nodes[i]->sub, "PUNSUBSCRIBE", g->chan, g->chanlen);
-  } else if (!g->covered) {
-    rnode_t *n = rb_node(be, g->node);
-    if (n && n->sub) send_one(n->sub, "UNSUBSCRIBE", g->chan, g->chanlen);
-  }
-}
-
-/* Is waiting on this group done by polling (notifications off where it matters)? */
-static int group_polls(wgroup_t *g)
-{
-  rbe_t *be = g->be;
-  if (g->pattern) {
-    for (int i = 0; i < be->nnodes; i++)
-      if (be->nodes[i]->is_master && be->nodes[i]->notify == NOTIFY_OFF) return 1;
-    return 0;
-  }
-  rnode_t *n = rb_node(be, g->node);
-  return n && n->notify == NOTIFY_OFF;
-}
-
-static void poll_fired(rio_timer_t *t)
-{
-  wgroup_t *g = (wgroup_t *)((char *)t - offsetof(wgroup_t, poll));
-  if (g->nwait == 0 || !group_polls(g)) return;
-  if (g->pattern) {
-    g->rescan = 1;
-    pkick(g);
-  } else {
-    kick(g);
-  }
-  g->poll_delay = g->poll_delay * 2 > POLL_MAX_NS ? POLL_MAX_NS : g->poll_delay * 2;
-  rio_timer_arm(g->be->io, &g->poll, rio_now_ns() + g->poll_delay);
-}
-
-static void poll_start(wgroup_t *g)
-{
-  g->poll_delay = POLL_MIN_NS;
-  rio_timer_arm(g->be->io, &g->poll, rio_now_ns() + g->poll_delay);
-}
-
-static void kick_node_groups(rbe_t *be, int node, int patterns_too)
-{
-  for (wgroup_t *g = be->all_groups; g; g = g->all_next) {
-    if (g->nwait == 0) continue;
-    if (g->pattern) {
-      if (patterns_too) {
-        g->rescan = 1;
-        pkick(g);
-      }
-    } else if (node < 0 || g->node == node) {
-      kick(g);
-    }
-  }
-}
-
-/* ---- keyspace notification configuration (per node, once per connection session) ---- */
-
-static int has_flag(const char *v, char f)
-{
-  return strchr(v, f) != NULL;
-}
-
-static void notify_set(rnode_t *n, int on, const char *why)
-{
-  rbe_t *be = n->be;
-  n->notify = on ? NOTIFY_ON : NOTIFY_OFF;
-  if (!on) {
-    if (!be->fallback_logged) {
-      be->fallback_logged = 1;
-      DBR_LOG(DBR_LOG_WARN, "redis %s: keyspace notifications unavailable (%s); blocked gets and reads poll "
-              "with a 1-250 ms backoff instead. Allow CONFIG SET or set notify-keyspace-events to include Kgl",
-              rconn_name(n->cmd), why);
-    }
-    for (wgroup_t *g = be->all_groups; g; g = g->all_next)
-      if (g->nwait > 0 && group_polls(g) && !rio_timer_armed(&g->poll)) poll_start(g);
-  }
-  /* Values may have come before notifications were on. */
-  kick_node_groups(be, n->idx, 1);
-}
-
-static void cfg_set_done(rcmd_t *cmd, redisReply *rep, DBR_Errorcode_t err)
-{
-  rnode_t *n = rb_node(cmd->be, (int)cmd->aux);
-  if (!n || cmd->be->shutting_down) {
-    if (rep) freeReplyObject(rep);
-    return;
-  }
-  if (err != DBR_SUCCESS) {
-    n->notify = NOTIFY_UNKNOWN; /* retried when the node is ready again */
-  } else if (rep->type == REDIS_REPLY_ERROR) {
-    char txt[300];
-    reply_text(rep, txt, sizeof txt);
-    notify_set(n, 0, txt);
-  } else {
-    notify_set(n, 1, NULL);
-  }
-  if (rep) freeReplyObject(rep);
-}
-
-static void cfg_get_done(rcmd_t *cmd, redisReply *rep, DBR_Errorcode_t err)
-{
-  rbe_t *be = cmd->be;
-  rnode_t *n = rb_node(be, (int)cmd->aux);
-  if (!n || be->shutting_down) {
-    if (rep) freeReplyObject(rep);
-    return;
-  }
-  if (err != DBR_SUCCESS) {
-    n->notify = NOTIFY_UNKNOWN;
-    return;
-  }
-  char cur[64] = "";
-  if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 && rep->element[1]->type == REDIS_REPLY_STRING &&
-      (size_t)rep->element[1]->len < sizeof cur - 8) {
-    memcpy(cur, rep->element[1]->str, (size_t)rep->element[1]->len);
-    cur[rep->element[1]->len] = '\0';
-  } else if (rep->type == REDIS_REPLY_ERROR) {
-    /* CONFIG GET refused: try SET anyway (it may be allowed), with our flags only. */
-  }
-  freeReplyObject(rep);
-  int all = has_flag(cur, 'A');
-  if (has_flag(cur, 'K') && (all || has_flag(cur, 'g')) && (all || has_flag(cur, 'l'))) {
-    notify_set(n, 1, NULL);
-    return;
-  }
-  char want[80];
-  snprintf(want, sizeof want, "%s%s%s%s", cur, has_flag(cur, 'K') ? "" : "K", (all || has_flag(cur, 'g')) ? "" : "g",
-           (all || has_flag(cur, 'l')) ? "" : "l");
-  rcmd_t *set = rcmd_new(be, -1);
-  if (!set) return;
-  rcmd_arg_str(set, "CONFIG");
-  rcmd_arg_str(set, "SET");
-  rcmd_arg_str(set, "notify-keyspace-events");
-  rcmd_arg_str(set, want);
-  set->node = n->idx;
-  set->aux = n->idx;
-  set->deadline = rio_now_ns() + be->op_timeout_ns;
-  set->done = cfg_set_done;
-  rb_exec(be, set);
-}
-
-static void notify_configure(rnode_t *n)
-{
-  rbe_t *be = n->be;
-  if (be->shutting_down || n->notify == NOTIFY_PENDING) return;
-  uint64_t session = rconn_session(n->cmd);
-  if ((n->notify == NOTIFY_ON || n->notify == NOTIFY_OFF) && n->notify_session == session) return;
-  rcmd_t *cmd = rcmd_new(be, -1);
-  if (!cmd) return;
-  rcmd_arg_str(cmd, "CONFIG");
-  rcmd_arg_str(cmd, "GET");
-  rcmd_arg_str(cmd, "notify-keyspace-events");
-  cmd->node = n->idx;
-  cmd->aux = n->idx;
-  cmd->deadline = rio_now_ns() + be->op_timeout_ns;
-  cmd->done = cfg_get_done;
-  n->notify = NOTIFY_PENDING;
-  n->notify_session = session;
-  rb_exec(be, cmd);
-}
-
-/* ---- subscription connection hooks ---- */
-
-struct cover_sub {
-  rconn_t *c;
-  subcmd_t *p;
-};
-
-static void cover_resubscribe(void *ctx, const char *k, size_t len, void *val)
-{
-  (void)k;
-  (void)len;
-  struct cover_sub *cs = ctx;
-  cover_t *c = val;
-  if (c->active) subcmd_add(cs->c, cs->p, "PSUBSCRIBE", c->chan, c->chanlen);
-}
-
-static void sub_on_ready(rconn_t *c)
-{
-  rnode_t *n = rconn_owner(c);
-  rbe_t *be = n->be;
-  subcmd_t s = {{0}, 0}, p = {{0}, 0};
-  for (wgroup_t *g = be->all_groups; g; g = g->all_next) {
-    if (g->pattern) {
-      if (n->is_master) subcmd_add(c, &p, "PSUBSCRIBE", g->chan, g->chanlen);
-    } else if (g->node == n->idx && !g->covered) {
-      subcmd_add(c, &s, "SUBSCRIBE", g->chan, g->chanlen);
-    }
-  }
-  if (n->is_master) {
-    struct cover_sub cs = {c, &p};
-    rmap_each(&be->covers, cover_resubscribe, &cs);
-  }
-  subcmd_flush(c, &s, "SUBSCRIBE");
-  subcmd_flush(c, &p, "PSUBSCRIBE");
-  notify_configure(n);
-}
-
-static void sub_on_down(rconn_t *c, DBR_Errorcode_t err, int was_ready)
-{
-  (void)c;
-  (void)err;
-  (void)was_ready;
-  /* Nothing to do: the connection comes back by itself and on_ready resubscribes and re-checks. */
-}
-
-/* Events that can make a value appear (for a read: change one). */
-static int adds_value(const redisReply *ev)
-{
-  static const char *const evs[] = {"rpush", "lpush", "linsert", "lset", "rename_to", "restore", "copy_to",
-                                    "rpoplpush", "lmove", "move_to"};
-  if (!ev || ev->type != REDIS_REPLY_STRING) return 1;
-  for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
-    if ((size_t)ev->len == strlen(evs[i]) && memcmp(ev->str, evs[i], (size_t)ev->len) == 0) return 1;
-  return 0;
-}
-
-static void pending_key(wgroup_t *g, const char *key, size_t len)
-{
-  if (g->rescan) return; /* a full rescan is coming anyway */
-  for (int i = 0; i < g->npk; i++)
-    if (g->pklen[i] == len && memcmp(g->pk[i], key, len) == 0) return;
-  if (g->npk >= MAX_PENDING_KEYS) {
-    g->rescan = 1;
-    return;
-  }
-  if (!g->pk) {
-    g->pk = malloc(MAX_PENDING_KEYS * sizeof *g->pk);
-    g->pklen = malloc(MAX_PENDING_KEYS * sizeof *g->pklen);
-    if (!g->pk || !g->pklen) {
-      free(g->pk);
-      free(g->pklen);
-      g->pk = NULL;
-      g->pklen = NULL;
-      g->rescan = 1;
-      return;
-    }
-  }
-  char *k = strndup(key, len);
-  if (!k) {
-    g->rescan = 1;
-    return;
-  }
-  g->pk[g->npk] = k;
-  g->pklen[g->npk] = len;
-  g->npk++;
-}
-
-struct cover_find {
-  const char *chan;
-  size_t len;
-  cover_t *found;
-};
-
-static void cover_match(void *ctx, const char *k, size_t len, void *val)
-{
-  (void)k;
-  (void)len;
-  struct cover_find *f = ctx;
-  cover_t *c = val;
-  if (c->chanlen == f->len && memcmp(c->chan, f->chan, f->len) == 0) f->found = c;
-}
-
-/*
- * A PSUBSCRIBE reply for a cover. Once every master confirmed, its covered groups that waited for that try
- * now, and later ones try at once.
- */
-static void cover_confirmed(rbe_t *be, const char *chan, size_t len)
-{
-  struct cover_find f = {chan, len, NULL};
-  rmap_each(&be->covers, cover_match, &f);
-  cover_t *c = f.found;
-  if (!c || c->confirmed) return;
-  int masters = 0;
-  for (int i = 0; i < be->nnodes; i++) masters += be->nodes[i]->is_master;
-  if (++c->confirms < masters) return;
-  c->confirmed = 1;
-  for (wgroup_t *g = be->all_groups; g; g = g->all_next)
-    if (g->cover == c && g->covered && g->nwait > 0) kick(g);
-}
-
-static void sub_on_push(rconn_t *c, redisReply *r)
-{
-  rnode_t *n = rconn_owner(c);
-  rbe_t *be = n->be;
-  if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 || r->element[0]->type != REDIS_REPLY_STRING) {
-    freeReplyObject(r);
-    return;
-  }
-  const redisReply *kind = r->element[0];
-#define IS(s) ((size_t)kind->len == sizeof(s) - 1 && memcmp(kind->str, s, sizeof(s) - 1) == 0)
-  if (IS("message") && r->element[1]->type == REDIS_REPLY_STRING) {
-    wgroup_t *g = rmap_get(&be->groups, r->element[1]->str, (size_t)r->element[1]->len);
-    if (g && g->nwait > 0 && adds_value(r->element[2])) kick(g);
-  } else if (IS("pmessage") && r->elements >= 4 && r->element[1]->type == REDIS_REPLY_STRING &&
-             r->element[2]->type == REDIS_REPLY_STRING) {
-    wgroup_t *g = rmap_get(&be->pgroups, r->element[1]->str, (size_t)r->element[1]->len);
-    const redisReply *ch = r->element[2];
-    if (g && g->nwait > 0 && adds_value(r->element[3]) && (size_t)ch->len > KEYSPACE_PREFIX_LEN) {
-      pending_key(g, ch->str + KEYSPACE_PREFIX_LEN, (size_t)ch->len - KEYSPACE_PREFIX_LEN);
-      pkick(g);
-    } else if (!g) { /* a cover: the named group of the key, if any */
-      wgroup_t *ng = rmap_get(&be->groups, ch->str, (size_t)ch->len);
-      if (ng && ng->covered && ng->nwait > 0 && adds_value(r->element[3])) kick(ng);
-    }
-  } else if (IS("subscribe") && r->element[1]->type == REDIS_REPLY_STRING) {
-    wgroup_t *g = rmap_get(&be->groups, r->element[1]->str, (size_t)r->element[1]->len);
-    if (g && g->nwait > 0) kick(g); /* a value may have come before the subscription */
-  } else if (IS("psubscribe") && r->element[1]->type == REDIS_REPLY_STRING) {
-    wgroup_t *g = rmap_get(&be->pgroups, r->element[1]->str, (size_t)r->element[1]->len);
-    if (g && g->nwait > 0) {
-      g->rescan = 1;
-      pkick(g);
-    } else if (!g) {
-      cover_confirmed(be, r->element[1]->str, (size_t)r->element[1]->len);
-    }
-  }
-#undef IS
-  freeReplyObject(r);
-}
-
 /* ---- waiter groups ---- */
 
 static wgroup_t *group_get(rbe_t *be, const char *key, size_t klen, int pattern, int *fresh)
@@ -1032,22 +502,22 @@ static wgroup_t *group_get(rbe_t *be, const char *key, size_t klen, int pattern,
   g->key = chan + KEYSPACE_PREFIX_LEN;
   g->keylen = klen;
   g->node = pattern ? -1 : rb_node_of_key(be, key, klen);
-  g->poll.fn = poll_fired;
+  g->poll.fn = rn_poll_fired;
   g->idle_since = rio_now_ns();
   g->all_next = be->all_groups;
   if (be->all_groups) be->all_groups->all_prev = g;
   be->all_groups = g;
   *fresh = 1;
-  if (!pattern) cover_join(be, g);
-  group_subscribe(g);
+  if (!pattern) rn_cover_join(be, g);
+  rn_group_subscribe(g);
   return g;
 }
 
 static void group_destroy(wgroup_t *g)
 {
   rbe_t *be = g->be;
-  if (!be->shutting_down) group_unsubscribe(g);
-  cover_leave(be, g);
+  if (!be->shutting_down) rn_group_unsubscribe(g);
+  rn_cover_leave(be, g);
   rmap_del(g->pattern ? &be->pgroups : &be->groups, g->chan, g->chanlen);
   if (be->tick_cursor == g) be->tick_cursor = g->all_next;
   if (g->all_prev)
@@ -1083,15 +553,15 @@ static void join_group(rreq_t *r)
     g->head = r;
   g->tail = r;
   g->nwait++;
-  if (group_polls(g)) poll_start(g);
+  if (rn_group_polls(g)) rn_poll_start(g);
   /* A new group tries again once its subscription is confirmed. In an existing one, a value may have come
    * between our try and joining (its notification served nobody): try again now. */
   if (fresh && !g->pattern && !(g->covered && g->cover->confirmed)) return;
   if (g->pattern) {
     g->rescan = 1;
-    pkick(g);
+    rw_pkick(g);
   } else {
-    kick(g);
+    rw_kick(g);
   }
 }
 
@@ -1153,11 +623,11 @@ static void step(wgroup_t *g)
   attempt_key(r, g->key, g->keylen, group_done);
 }
 
-static void kick(wgroup_t *g)
+void rw_kick(wgroup_t *g)
 {
   if (g->pattern) {
     g->rescan = 1;
-    pkick(g);
+    rw_pkick(g);
     return;
   }
   if (g->inflight) {
@@ -1250,9 +720,24 @@ static void pstep(wgroup_t *g)
   }
 }
 
-static void pkick(wgroup_t *g)
+void rw_pkick(wgroup_t *g)
 {
   if (!g->inflight) pstep(g);
+}
+
+void rw_kick_node_groups(rbe_t *be, int node, int patterns_too)
+{
+  for (wgroup_t *g = be->all_groups; g; g = g->all_next) {
+    if (g->nwait == 0) continue;
+    if (g->pattern) {
+      if (patterns_too) {
+        g->rescan = 1;
+        rw_pkick(g);
+      }
+    } else if (node < 0 || g->node == node) {
+      rw_kick(g);
+    }
+  }
 }
 
 /* ---- safety tick: re-check groups slowly, drop idle ones ---- */
@@ -1266,7 +751,7 @@ static void tick_fired(rio_timer_t *t)
    * again here, so waits do not stay on this slow tick */
   for (int i = 0; i < be->nnodes; i++) {
     rnode_t *n = be->nodes[i];
-    if (n->sub && n->notify == NOTIFY_UNKNOWN && rconn_state(n->cmd) == RC_READY) notify_configure(n);
+    if (n->sub && n->notify == NOTIFY_UNKNOWN && rconn_state(n->cmd) == RC_READY) rn_notify_configure(n);
   }
   /* idle groups go here, all of them: a client waiting on thousands of distinct keys a second must not pile
    * up groups and subscriptions (covered ones go at once; the others after IDLE_LINGER_NS, so a worker
@@ -1279,7 +764,7 @@ static void tick_fired(rio_timer_t *t)
   wgroup_t *g = be->tick_cursor ? be->tick_cursor : be->all_groups;
   while (g && budget-- > 0) {
     wgroup_t *next = g->all_next;
-    if (g->nwait > 0) kick(g);
+    if (g->nwait > 0) rw_kick(g);
     g = next;
   }
   be->tick_cursor = g;
@@ -1296,8 +781,8 @@ void rb_wait_init(rbe_t *be)
 
 void rb_wait_node_ready(rnode_t *n)
 {
-  if (n->sub) notify_configure(n); /* the server may have restarted and forgotten the setting */
-  kick_node_groups(n->be, n->idx, 1);
+  if (n->sub) rn_notify_configure(n); /* the server may have restarted and forgotten the setting */
+  rw_kick_node_groups(n->be, n->idx, 1);
 }
 
 void rb_wait_node_down(rnode_t *n, DBR_Errorcode_t err, const char *why)
@@ -1321,29 +806,21 @@ void rb_wait_node_down(rnode_t *n, DBR_Errorcode_t err, const char *why)
   }
 }
 
-static void cover_topology(void *ctx, const char *k, size_t len, void *val)
-{
-  (void)k;
-  (void)len;
-  cover_t *c = val;
-  if (c->active) cover_send(ctx, c, "PSUBSCRIBE"); /* new masters need it too; repeats are harmless */
-}
-
 void rb_wait_topology_changed(rbe_t *be)
 {
-  rmap_each(&be->covers, cover_topology, be);
+  rn_covers_topology(be);
   for (wgroup_t *g = be->all_groups; g; g = g->all_next) {
     if (g->pattern) {
-      group_subscribe(g); /* new masters need the pattern too (a repeated PSUBSCRIBE is harmless) */
+      rn_group_subscribe(g); /* new masters need the pattern too (a repeated PSUBSCRIBE is harmless) */
       continue;
     }
 
     int nn = rb_node_of_key(be, g->key, g->keylen);
     if (nn == g->node) continue;
-    group_unsubscribe(g);
+    rn_group_unsubscribe(g);
     g->node = nn;
-    group_subscribe(g);
-    if (g->nwait > 0) kick(g);
+    rn_group_subscribe(g);
+    if (g->nwait > 0) rw_kick(g);
   }
 }
 
@@ -1388,7 +865,7 @@ void rb_wait_free(rbe_t *be)
     while (g->head) unlink_waiter(g->head); /* not reachable: every waiter was completed at shutdown */
     group_destroy(g);
   }
-  rmap_each(&be->covers, cover_free_one, NULL); /* none left: each went with its last group */
+  rn_covers_free(be); /* none left: each went with its last group */
 }
 
 /* ---- submit / cancel ---- */

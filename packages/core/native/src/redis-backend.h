@@ -1,7 +1,7 @@
 /*
  * Internals of the Redis backend, shared by backend-redis.c (nodes, routing, synchronous calls),
- * backend-redis-ns.c (namespaces and the non-waiting data calls) and backend-redis-wait.c (requests that
- * may wait: the keyspace-notification wait engine).
+ * backend-redis-ns.c (namespaces and the non-waiting data calls), and backend-redis-wait.c with
+ * backend-redis-notify.c (requests that may wait: the keyspace-notification wait engine).
  *
  * Threads: every connection, the node table, the slot map and the waiter groups belong to the I/O thread
  * (redis-io.h). Caller threads build commands (rcmd_t), post them and wait on a condition variable; they read
@@ -200,7 +200,7 @@ void rb_ns_install(dbr_backend_t *b);
  */
 int rb_build_put_many(rbe_t *be, const dbr_ns_t *ns, const void *packed, int64_t len, rcmd_t ***out);
 
-/* ---- the wait engine (backend-redis-wait.c) ---- */
+/* ---- the wait engine (backend-redis-wait.c, backend-redis-notify.c) ---- */
 void rb_wait_install(dbr_backend_t *b);
 void rb_wait_init(rbe_t *be);
 void rb_wait_node_ready(rnode_t *n);                 /* cmd connection became ready */

@@ -1,0 +1,78 @@
+/*
+ * The wait engine of the Redis backend, shared by backend-redis-wait.c (requests, waiter groups, attempts)
+ * and backend-redis-notify.c (how groups hear of new values: subscriptions, covers, the notification setup
+ * of each node, and polling where notifications are off). Everything here belongs to the I/O thread.
+ */
+#ifndef LIBDBR_REDIS_WAIT_H_
+#define LIBDBR_REDIS_WAIT_H_
+
+#include "redis-request.h"
+
+/* The waiters of one key (named group) or of one template pattern (pattern group), served in arrival order. */
+struct wgroup {
+  rbe_t *be;
+  int pattern;
+  char *chan; /* "__keyspace@0__:" + key (or pattern) */
+  size_t chanlen;
+  const char *key; /* chan + prefix */
+  size_t keylen;
+  int node; /* named: the node owning the key; pattern: -1 */
+  rreq_t *head, *tail;
+  int nwait;
+  int inflight, dirty;
+  rreq_t *cursor;
+  /* pattern groups: keys named by notifications, still to try */
+  char **pk;
+  size_t *pklen;
+  int npk;
+  int rescan;
+  char *cur_key;
+  size_t cur_keylen;
+  int cur_rescan;
+
+  int64_t idle_since;
+  struct cover *cover; /* the prefix this named group counts under (NULL: its key has no ':') */
+  int covered;         /* served by the cover's pattern instead of its own SUBSCRIBE */
+  rio_timer_t poll;
+  int64_t poll_delay;
+  wgroup_t *all_prev, *all_next;
+};
+
+/* One PSUBSCRIBE "<prefix>[^\n]*" serving many named groups under a key prefix. */
+typedef struct cover {
+  char *prefix; /* the key prefix, up to and including its last ':' */
+  size_t prefixlen;
+  char *chan; /* "__keyspace@0__:" + glob-escaped prefix + "[^\n]*": the newline (which no template can hold)
+               * keeps it apart from any template waiter's pattern */
+  size_t chanlen;
+  int groups;   /* named groups under the prefix, covered or not */
+  int active;   /* the pattern is subscribed: new groups under it are covered */
+  int confirms;  /* PSUBSCRIBE replies so far */
+  int confirmed; /* every master confirmed: new covered groups may try at once */
+} cover_t;
+
+/* ---- backend-redis-wait.c ---- */
+/** A named group tries its waiters again (a value may have come). */
+void rw_kick(wgroup_t *g);
+/** A pattern group tries again: the keys notifications named, or a rescan when g->rescan is set. */
+void rw_pkick(wgroup_t *g);
+/** Kicks every waiting group on one node (node < 0: all), and every pattern group if patterns_too. */
+void rw_kick_node_groups(rbe_t *be, int node, int patterns_too);
+
+/* ---- backend-redis-notify.c ---- */
+void rn_group_subscribe(wgroup_t *g);
+void rn_group_unsubscribe(wgroup_t *g);
+/** Whether the group waits by polling (notifications are off where it matters). */
+int rn_group_polls(wgroup_t *g);
+void rn_poll_start(wgroup_t *g);
+void rn_poll_fired(rio_timer_t *t);
+/** A new named group counts under its key prefix; from COVER_MIN groups on, the prefix's cover serves it. */
+void rn_cover_join(rbe_t *be, wgroup_t *g);
+void rn_cover_leave(rbe_t *be, wgroup_t *g);
+/** New masters subscribe to the active covers too. */
+void rn_covers_topology(rbe_t *be);
+void rn_covers_free(rbe_t *be);
+/** Checks (once per connection session) that the node sends the keyspace notifications waits rely on. */
+void rn_notify_configure(rnode_t *n);
+
+#endif /* LIBDBR_REDIS_WAIT_H_ */
