@@ -218,38 +218,46 @@ static DBR_Errorcode_t scan_all(rbe_t *be, const char *pattern, size_t plen, con
   return DBR_SUCCESS;
 }
 
-/* Deletes the keys of one page, pipelined. Returns how many existed, or -1 (error recorded). */
-static long long unlink_page(rbe_t *be, redisReply **keys, size_t n)
+/* Sends "<verb> <key> [arg]" for each key of a SCAN page, pipelined, and hands every reply to `each` (which
+ * may return non-zero to skip the rest). Returns 0, what `each` returned, or -1 (error recorded) if a command
+ * failed. The replies are freed here. */
+typedef int (*key_reply_fn)(void *ctx, const redisReply *key, const redisReply *reply);
+
+static int per_key(rbe_t *be, redisReply **keys, size_t n, const char *verb, const char *arg, key_reply_fn each,
+                   void *ctx)
 {
   rcmd_t **cmds = calloc(n, sizeof *cmds);
   redisReply **rs = calloc(n, sizeof *rs);
   DBR_Errorcode_t *errs = calloc(n, sizeof *errs);
-  long long total = 0;
-  if (!cmds || !rs || !errs) {
-    free(cmds);
-    free(rs);
-    free(errs);
+  size_t *which = calloc(n, sizeof *which);
+  int ret = 0;
+  if (!cmds || !rs || !errs || !which) {
     oom();
-    return -1;
+    ret = -1;
+    goto out;
   }
   size_t k = 0;
   for (size_t i = 0; i < n; i++) {
     if (keys[i]->type != REDIS_REPLY_STRING) continue;
     rcmd_t *c = cmd_new(be, -1);
     if (!c) break;
-    rcmd_arg_str(c, "UNLINK");
+    rcmd_arg_str(c, verb);
     rcmd_key(c, keys[i]->str, (size_t)keys[i]->len, 1);
+    if (arg) rcmd_arg_str(c, arg);
+    which[k] = i;
     cmds[k++] = c;
   }
-  DBR_Errorcode_t err = rb_call_many(be, cmds, (int)k, rs, errs);
+  if (rb_call_many(be, cmds, (int)k, rs, errs) != DBR_SUCCESS) ret = -1;
   for (size_t i = 0; i < k; i++) {
-    if (rs[i] && rs[i]->type == REDIS_REPLY_INTEGER) total += rs[i]->integer;
+    if (ret == 0 && rs[i]) ret = each(ctx, keys[which[i]], rs[i]);
     if (rs[i]) freeReplyObject(rs[i]);
   }
+out:
   free(cmds);
   free(rs);
   free(errs);
-  return err == DBR_SUCCESS ? total : -1;
+  free(which);
+  return ret;
 }
 
 typedef struct {
@@ -257,13 +265,17 @@ typedef struct {
   long long count;
 } unlink_ctx_t;
 
+static int unlinked(void *ctx, const redisReply *key, const redisReply *reply)
+{
+  (void)key;
+  if (reply->type == REDIS_REPLY_INTEGER) ((unlink_ctx_t *)ctx)->count += reply->integer;
+  return 0;
+}
+
 static int unlink_cb(void *ctx, redisReply **keys, size_t n)
 {
   unlink_ctx_t *u = ctx;
-  long long k = unlink_page(u->be, keys, n);
-  if (k < 0) return -1;
-  u->count += k;
-  return 0;
+  return per_key(u->be, keys, n, "UNLINK", NULL, unlinked, u) < 0 ? -1 : 0;
 }
 
 /* Deletes every tuple of a namespace. */
@@ -599,40 +611,21 @@ typedef struct {
   int64_t names, values;
 } stat_ctx_t;
 
+static int stat_len(void *ctx, const redisReply *key, const redisReply *reply)
+{
+  (void)key;
+  stat_ctx_t *s = ctx;
+  if (reply->type == REDIS_REPLY_INTEGER && reply->integer > 0) {
+    s->names++;
+    s->values += reply->integer;
+  }
+  return 0;
+}
+
 static int stat_page(void *ctx, redisReply **keys, size_t n)
 {
   stat_ctx_t *s = ctx;
-  rcmd_t **cmds = calloc(n, sizeof *cmds);
-  redisReply **rs = calloc(n, sizeof *rs);
-  DBR_Errorcode_t *errs = calloc(n, sizeof *errs);
-  if (!cmds || !rs || !errs) {
-    free(cmds);
-    free(rs);
-    free(errs);
-    oom();
-    return -1;
-  }
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (keys[i]->type != REDIS_REPLY_STRING) continue;
-    rcmd_t *c = cmd_new(s->be, -1);
-    if (!c) break;
-    rcmd_arg_str(c, "LLEN");
-    rcmd_key(c, keys[i]->str, (size_t)keys[i]->len, 1);
-    cmds[k++] = c;
-  }
-  DBR_Errorcode_t err = rb_call_many(s->be, cmds, (int)k, rs, errs);
-  for (size_t i = 0; i < k; i++) {
-    if (rs[i] && rs[i]->type == REDIS_REPLY_INTEGER && rs[i]->integer > 0) {
-      s->names++;
-      s->values += rs[i]->integer;
-    }
-    if (rs[i]) freeReplyObject(rs[i]);
-  }
-  free(cmds);
-  free(rs);
-  free(errs);
-  return err == DBR_SUCCESS ? 0 : -1;
+  return per_key(s->be, keys, n, "LLEN", NULL, stat_len, s) < 0 ? -1 : 0;
 }
 
 static DBR_Errorcode_t r_ns_stat(dbr_backend_t *b, dbr_ns_t *ns, dbrx_stat_t *st)
@@ -674,44 +667,20 @@ typedef struct {
   void *ctx;
 } list_ctx_t;
 
+/* A namespace is a hash whose id field is its own name (what the Data Broker writes at create). */
+static int list_one(void *ctx, const redisReply *key, const redisReply *reply)
+{
+  list_ctx_t *l = ctx;
+  if (key->len == 0 || key->len > DBR_MAX_KEY_LEN || reply->type != REDIS_REPLY_STRING || reply->len != key->len ||
+      memcmp(reply->str, key->str, (size_t)key->len) != 0)
+    return 0;
+  return l->sink(l->ctx, key->str, (size_t)key->len) ? 1 : 0;
+}
+
 static int list_page(void *ctx, redisReply **keys, size_t n)
 {
   list_ctx_t *l = ctx;
-  rcmd_t **cmds = calloc(n, sizeof *cmds);
-  redisReply **rs = calloc(n, sizeof *rs);
-  DBR_Errorcode_t *errs = calloc(n, sizeof *errs);
-  size_t *which = calloc(n, sizeof *which);
-  int stop = 0;
-  if (!cmds || !rs || !errs || !which) {
-    stop = -1;
-    oom();
-    goto out;
-  }
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (keys[i]->type != REDIS_REPLY_STRING || keys[i]->len == 0 || keys[i]->len > DBR_MAX_KEY_LEN) continue;
-    rcmd_t *c = cmd_new(l->be, -1);
-    if (!c) break;
-    rcmd_arg_str(c, "HGET");
-    rcmd_key(c, keys[i]->str, (size_t)keys[i]->len, 1);
-    rcmd_arg_str(c, "id");
-    which[k] = i;
-    cmds[k++] = c;
-  }
-  if (rb_call_many(l->be, cmds, (int)k, rs, errs) != DBR_SUCCESS) stop = -1;
-  for (size_t i = 0; i < k; i++) {
-    redisReply *key = keys[which[i]];
-    if (!stop && rs[i] && rs[i]->type == REDIS_REPLY_STRING && rs[i]->len == key->len &&
-        memcmp(rs[i]->str, key->str, (size_t)key->len) == 0)
-      stop = l->sink(l->ctx, key->str, (size_t)key->len) ? 1 : 0;
-    if (rs[i]) freeReplyObject(rs[i]);
-  }
-out:
-  free(cmds);
-  free(rs);
-  free(errs);
-  free(which);
-  return stop;
+  return per_key(l->be, keys, n, "HGET", "id", list_one, l);
 }
 
 static DBR_Errorcode_t r_ns_list(dbr_backend_t *b, const char *pattern, dbr_name_sink_fn sink, void *ctx)
