@@ -5,37 +5,27 @@
 import { Broker, type Namespace } from '@tsdbr/core';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDashboard, type Dashboard } from '../src/index.js';
-import { type BrowserSession, ensureWebBuilt, launch, screenshotPath } from './support/browser.js';
+import { type DashboardPage, openDashboard, screenshotPath } from './support/browser.js';
 import { uniqueName } from './support/fixture.js';
 import { SimWorker, submit } from './support/sim-worker.js';
 
 describe('live queue in chromium', () => {
   let broker: Broker;
-  let dashboard: Dashboard;
+  let ui: DashboardPage;
   let base: string;
-  let session: BrowserSession;
   let page: Page;
+  let dialogs: string[];
   let ns: Namespace;
-  const dialogs: string[] = [];
 
   beforeAll(async () => {
-    ensureWebBuilt();
     broker = new Broker();
     ns = await broker.create(uniqueName('tsdbr'));
-    dashboard = createDashboard({ broker, port: 0, refreshInterval: 150 });
-    base = await dashboard.listen();
-    session = await launch();
-    page = await session.context.newPage();
-    page.on('dialog', (d) => {
-      dialogs.push(d.message());
-      void d.dismiss();
-    });
+    ui = await openDashboard({ broker, port: 0, refreshInterval: 150 });
+    ({ base, page, dialogs } = ui);
   }, 120_000);
 
   afterAll(async () => {
-    await session?.close();
-    await dashboard?.close();
+    await ui?.close();
     await broker?.close();
   });
 

@@ -11,8 +11,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain ESM fixture shared with the worker threads (typed loosely here)
 import { renderFrame } from './fixtures/render-tasks.mjs';
-import { createDashboard, type Dashboard } from '../src/index.js';
-import { type BrowserSession, ensureWebBuilt, launch } from './support/browser.js';
+import { type DashboardPage, openDashboard } from './support/browser.js';
 import { uniqueName } from './support/fixture.js';
 
 const THREAD = new URL('./fixtures/render-worker-thread.mjs', import.meta.url);
@@ -35,30 +34,25 @@ function stopThreadWorker(thread: Thread): Promise<void> {
 
 describe('real workers in chromium', () => {
   let broker: Broker;
-  let dashboard: Dashboard;
+  let ui: DashboardPage;
   let base: string;
-  let session: BrowserSession;
   let page: Page;
   let ns: Namespace;
   let client: TaskClient;
   const threads: Thread[] = [];
 
   beforeAll(async () => {
-    ensureWebBuilt();
     broker = new Broker();
     ns = await broker.create(uniqueName('real'));
-    dashboard = createDashboard({ broker, port: 0, refreshInterval: 150 });
-    base = await dashboard.listen();
+    ui = await openDashboard({ broker, port: 0, refreshInterval: 150 });
+    ({ base, page } = ui);
     threads.push(await startThreadWorker(ns.name, 'render-a'), await startThreadWorker(ns.name, 'render-b'));
     client = new TaskClient({ namespace: ns });
-    session = await launch();
-    page = await session.context.newPage();
   }, 120_000);
 
   afterAll(async () => {
-    await session?.close();
     for (const t of threads) await stopThreadWorker(t);
-    await dashboard?.close();
+    await ui?.close();
     await broker?.close();
   });
 

@@ -7,8 +7,7 @@ import { Broker, type Namespace } from '@tsdbr/core';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createDashboard, type Dashboard } from '../src/index.js';
-import { type BrowserSession, ensureWebBuilt, launch, screenshotPath } from './support/browser.js';
+import { type BrowserSession, type DashboardPage, openDashboard, screenshotPath } from './support/browser.js';
 import { FakeTasks } from './support/fake-tasks.js';
 import { uniqueName } from './support/fixture.js';
 
@@ -19,17 +18,16 @@ const TOKEN = 'browser-test-token-123';
 
 describe('web UI in chromium', () => {
   let broker: Broker;
-  let dashboard: Dashboard;
+  let ui: DashboardPage;
   let base: string;
   let session: BrowserSession;
   let page: Page;
+  let dialogs: string[];
   let ns: Namespace;
   const tasks = new FakeTasks();
-  const dialogs: string[] = [];
   const problems: string[] = [];
 
   beforeAll(async () => {
-    ensureWebBuilt();
     broker = new Broker();
     ns = await broker.create('sensors');
     for (let i = 0; i < 120; i++) await ns.put(`sensor:${String(i).padStart(3, '0')}`, JSON.stringify({ id: i, celsius: 20 + (i % 7) }));
@@ -42,7 +40,7 @@ describe('web UI in chromium', () => {
     await ns.put('huge', huge);
     const other = await broker.create('results');
     await other.put('summary', '{"ok":true}');
-    dashboard = createDashboard(
+    ui = await openDashboard(
       {
         broker,
         port: 0,
@@ -53,13 +51,7 @@ describe('web UI in chromium', () => {
       },
       { tasks },
     );
-    base = await dashboard.listen();
-    session = await launch();
-    page = await session.context.newPage();
-    page.on('dialog', (d) => {
-      dialogs.push(d.message());
-      void d.dismiss();
-    });
+    ({ base, session, page, dialogs } = ui);
     page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
     page.on('console', (m) => {
       if (m.type() === 'error' || /Content Security Policy|Trusted Type/i.test(m.text())) problems.push(`console: ${m.text()}`);
@@ -70,8 +62,7 @@ describe('web UI in chromium', () => {
   }, 120_000);
 
   afterAll(async () => {
-    await session?.close();
-    await dashboard?.close();
+    await ui?.close();
     await broker?.close();
   });
 

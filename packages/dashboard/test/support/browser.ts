@@ -5,7 +5,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, chromium } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { createDashboard, type Dashboard } from '../../src/index.js';
+import type { DashboardOptions } from '../../src/options.js';
+import type { TaskModel } from '../../src/server/task-model.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const PACKAGE_DIR = join(here, '..', '..');
@@ -41,6 +44,42 @@ export async function launch(): Promise<BrowserSession> {
     async close() {
       await context.close();
       await browser.close();
+    },
+  };
+}
+
+/** A listening dashboard and a chromium page on it; dialogs are recorded (and dismissed), never shown. */
+export interface DashboardPage {
+  dashboard: Dashboard;
+  /** The dashboard's URL. */
+  base: string;
+  session: BrowserSession;
+  page: Page;
+  dialogs: string[];
+  close(): Promise<void>;
+}
+
+/** Builds the web UI if needed, starts a dashboard on a free port and opens a page in chromium. */
+export async function openDashboard(options: DashboardOptions, internals: { tasks?: TaskModel } = {}): Promise<DashboardPage> {
+  ensureWebBuilt();
+  const dashboard = createDashboard(options, internals);
+  const base = await dashboard.listen();
+  const session = await launch();
+  const page = await session.context.newPage();
+  const dialogs: string[] = [];
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  return {
+    dashboard,
+    base,
+    session,
+    page,
+    dialogs,
+    async close() {
+      await session.close();
+      await dashboard.close();
     },
   };
 }
