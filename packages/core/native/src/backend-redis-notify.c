@@ -17,6 +17,7 @@
 #include "log.h"
 #include "redis-backend.h"
 #include "redis-wait.h"
+#include "util.h"
 
 #define POLL_MIN_NS (1LL * 1000000)
 #define POLL_MAX_NS (250LL * 1000000)
@@ -347,6 +348,14 @@ static void cover_resubscribe(void *ctx, const char *k, size_t len, void *val)
   if (c->active) subcmd_add(cs->c, cs->p, "PSUBSCRIBE", c->chan, c->chanlen);
 }
 
+static void cover_reconfirm(void *ctx, const char *k, size_t len, void *val)
+{
+  (void)k;
+  (void)len;
+  cover_t *c = val;
+  c->confirmed_seq = ((rbe_t *)ctx)->heard_seq;
+}
+
 static void sub_on_ready(rconn_t *c)
 {
   rnode_t *n = rconn_owner(c);
@@ -363,6 +372,10 @@ static void sub_on_ready(rconn_t *c)
     struct cover_sub cs = {c, &p};
     rmap_each(&be->covers, cover_resubscribe, &cs);
   }
+  /* messages may have been missed while the connection was down: covers vouch only from now on */
+  be->heard_seq++;
+  be->heard[be->heard_seq % HEARD_RING] = 0;
+  rmap_each(&be->covers, cover_reconfirm, be);
   subcmd_flush(c, &s, "SUBSCRIBE");
   subcmd_flush(c, &p, "PSUBSCRIBE");
   rn_notify_configure(n);
@@ -447,6 +460,8 @@ static void cover_confirmed(rbe_t *be, const char *chan, size_t len)
   for (int i = 0; i < be->nnodes; i++) masters += be->nodes[i]->is_master;
   if (++c->confirms < masters) return;
   c->confirmed = 1;
+  c->confirmed_seq = ++be->heard_seq;
+  be->heard[c->confirmed_seq % HEARD_RING] = 0;
   for (wgroup_t *g = be->all_groups; g; g = g->all_next)
     if (g->cover == c && g->covered && g->nwait > 0) rw_kick(g);
 }
@@ -474,6 +489,7 @@ static void sub_on_push(rconn_t *c, redisReply *r)
     } else if (!g) { /* a cover: the named group of the key, if any */
       wgroup_t *ng = rmap_get(&be->groups, ch->str, (size_t)ch->len);
       if (ng && ng->covered && ng->nwait > 0 && adds_value(r->element[3])) rw_kick(ng);
+      else if (!ng && adds_value(r->element[3])) be->heard[++be->heard_seq % HEARD_RING] = dbr_hash(ch->str, (size_t)ch->len);
     }
   } else if (IS("subscribe") && r->element[1]->type == REDIS_REPLY_STRING) {
     wgroup_t *g = rmap_get(&be->groups, r->element[1]->str, (size_t)r->element[1]->len);
@@ -507,4 +523,14 @@ void rn_covers_topology(rbe_t *be)
 void rn_covers_free(rbe_t *be)
 {
   rmap_each(&be->covers, cover_free_one, NULL);
+}
+
+int rn_heard_since(rbe_t *be, const wgroup_t *g, uint64_t since)
+{
+  const cover_t *c = g->cover;
+  if (!c || !c->confirmed || c->confirmed_seq > since || be->heard_seq - since >= HEARD_RING) return 1;
+  uint64_t h = dbr_hash(g->chan, g->chanlen);
+  for (uint64_t s = since + 1; s <= be->heard_seq; s++)
+    if (be->heard[s % HEARD_RING] == h) return 1;
+  return 0;
 }

@@ -554,9 +554,11 @@ static void join_group(rreq_t *r)
   g->tail = r;
   g->nwait++;
   if (rn_group_polls(g)) rn_poll_start(g);
-  /* A new group tries again once its subscription is confirmed. In an existing one, a value may have come
-   * between our try and joining (its notification served nobody): try again now. */
+  /* A new group tries again once its subscription is confirmed; a new one under a confirmed cover, only if a
+   * message for its key came (and found no group) while its first try was on the wire. In an existing group,
+   * a value may have come between our try and joining (its notification served nobody): try again now. */
   if (fresh && !g->pattern && !(g->covered && g->cover->confirmed)) return;
+  if (fresh && g->covered && !rn_heard_since(be, g, r->tried_seq)) return;
   if (g->pattern) {
     g->rescan = 1;
     rw_pkick(g);
@@ -951,6 +953,7 @@ static void start_task(rio_task_t *t)
       join_group(r); /* keep arrival order behind the waiters already there */
       return;
     }
+    r->tried_seq = be->heard_seq;
     attempt_key(r, r->key, r->keylen, first_done);
   } else {
     scan_attempt(r, first_done);

@@ -45,6 +45,7 @@ enum {
 };
 
 #define KEYSPACE_PREFIX "__keyspace@0__:"
+#define HEARD_RING 256
 #define KEYSPACE_PREFIX_LEN 15
 #define SCAN_COUNT "1000"
 /* Attachment records (which live process holds how many attachments): a HASH "<prefix><ns>" of
@@ -130,6 +131,10 @@ struct rbe {
   rmap_t groups;  /* keyspace channel -> named waiter group */
   rmap_t pgroups; /* keyspace pattern -> template waiter group */
   rmap_t covers;  /* key prefix -> cover (one pattern subscription for many named groups) */
+  /* Channels of cover messages that found no named group, a ring numbered by heard_seq: a group created
+   * right after can tell whether a value came while its first try was on the wire (rn_heard_since). */
+  uint64_t heard_seq;
+  uint64_t heard[HEARD_RING];
   wgroup_t *all_groups;
   wgroup_t *tick_cursor;
   rio_timer_t tick;

@@ -48,6 +48,7 @@ struct rreq {
   int nstep_groups;
   DBR_Errorcode_t put_err;
 
+  uint64_t tried_seq; /* be->heard_seq when its first try was sent */
   wgroup_t *group; /* the group it waits in */
   rreq_t *gprev, *gnext;
   wgroup_t *agroup; /* the group whose round runs the attempt in flight */

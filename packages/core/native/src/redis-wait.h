@@ -49,6 +49,7 @@ typedef struct cover {
   int active;   /* the pattern is subscribed: new groups under it are covered */
   int confirms;  /* PSUBSCRIBE replies so far */
   int confirmed; /* every master confirmed: new covered groups may try at once */
+  uint64_t confirmed_seq; /* be->heard_seq when it was (last re)confirmed */
 } cover_t;
 
 /* ---- backend-redis-wait.c ---- */
@@ -72,6 +73,10 @@ void rn_cover_leave(rbe_t *be, wgroup_t *g);
 /** New masters subscribe to the active covers too. */
 void rn_covers_topology(rbe_t *be);
 void rn_covers_free(rbe_t *be);
+/** Whether a fresh covered group must try at once: a value for its key may have come since heard_seq was
+ *  `since` (its first try was sent then) and the message found no group, or the cover cannot vouch for that
+ *  span (not confirmed then, or more messages since than the ring holds). */
+int rn_heard_since(rbe_t *be, const wgroup_t *g, uint64_t since);
 /** Checks (once per connection session) that the node sends the keyspace notifications waits rely on. */
 void rn_notify_configure(rnode_t *n);
 

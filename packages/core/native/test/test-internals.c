@@ -1,6 +1,7 @@
 /*
  * Internal building blocks: glob matching (Redis semantics), the hash table's cursor scan across resizes,
- * id registries, and RESP encoding.
+ * id registries, RESP encoding, and the ring of cover messages that decides whether a new covered waiter
+ * group must try again at once.
  */
 #include <limits.h>
 #include <stdint.h>
@@ -15,6 +16,7 @@
 #include "hashmap.h"
 #include "reg.h"
 #include "redis-proto.h"
+#include "redis-wait.h"
 #include "util.h"
 
 static int m(const char *p, const char *s)
@@ -244,9 +246,40 @@ static void test_resp(void)
   rbuf_free(&b);
 }
 
+/* rn_heard_since: a new group under a confirmed cover skips its extra try unless a message for its key came
+ * (and found no group) after its first try was sent, or the ring cannot vouch for the span. */
+static void test_heard_ring(void)
+{
+  rbe_t *be = calloc(1, sizeof *be);
+  cover_t cover = {0};
+  char chan[] = "__keyspace@0__:ns::res:7";
+  wgroup_t g = {0};
+  g.chan = chan;
+  g.chanlen = strlen(chan);
+  g.cover = &cover;
+  be->heard_seq = 100;
+  CHECK(rn_heard_since(be, &g, 100)); /* cover not confirmed */
+  cover.confirmed = 1;
+  cover.confirmed_seq = 101; /* confirmed after the try was sent */
+  CHECK(rn_heard_since(be, &g, 100));
+  cover.confirmed_seq = 90;
+  CHECK(!rn_heard_since(be, &g, 100)); /* nothing heard since */
+  be->heard[++be->heard_seq % HEARD_RING] = dbr_hash("__keyspace@0__:ns::res:8", strlen(chan));
+  CHECK(!rn_heard_since(be, &g, 100)); /* another key */
+  be->heard[++be->heard_seq % HEARD_RING] = dbr_hash(chan, strlen(chan));
+  CHECK(rn_heard_since(be, &g, 100));  /* its key, after the try */
+  CHECK(!rn_heard_since(be, &g, 102)); /* its key, before the try */
+  be->heard_seq = 102 + HEARD_RING;
+  CHECK(rn_heard_since(be, &g, 102)); /* more messages since than the ring holds */
+  g.cover = NULL;
+  CHECK(rn_heard_since(be, &g, be->heard_seq)); /* not covered */
+  free(be);
+}
+
 int main(void)
 {
   test_resp();
+  test_heard_ring();
   test_log();
   test_glob();
   test_scan();
