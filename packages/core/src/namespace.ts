@@ -244,22 +244,29 @@ export class Namespace implements AsyncDisposable {
 
   /** Appends many values in one call (one round trip on Redis). Order is kept per name. */
   async putMany<T = ValueLike>(entries: Iterable<readonly [string, T]>, options: PutOptions<T> = {}): Promise<void> {
-    const parts: Uint8Array[] = [];
+    // Two passes into one buffer: no per-record header, name buffer or BigInt to collect afterwards.
+    const names: string[] = [];
+    const values: Uint8Array[] = [];
     let total = 0;
-    let count = 0;
     for (const [name, value] of entries) {
       checkName(name, 'Tuple name');
-      const nameBytes = Buffer.from(name, 'utf8');
       const bytes = options.codec ? options.codec.encode(value) : toBytes(value as ValueLike);
-      const header = Buffer.allocUnsafe(12);
-      header.writeUInt32LE(nameBytes.length, 0);
-      header.writeBigUInt64LE(BigInt(bytes.byteLength), 4);
-      parts.push(header, nameBytes, bytes);
-      total += 12 + nameBytes.length + bytes.byteLength;
-      count++;
+      names.push(name);
+      values.push(bytes);
+      total += 12 + Buffer.byteLength(name, 'utf8') + bytes.byteLength;
     }
+    const count = names.length;
     if (count === 0) return;
-    const packed = Buffer.concat(parts, total);
+    const packed = Buffer.allocUnsafe(total);
+    for (let i = 0, off = 0; i < count; i++) {
+      const bytes = values[i] as Uint8Array;
+      const nameLen = packed.write(names[i] as string, off + 12, 'utf8');
+      packed.writeUInt32LE(nameLen, off);
+      packed.writeUInt32LE(bytes.byteLength % 0x100000000, off + 4);
+      packed.writeUInt32LE(Math.floor(bytes.byteLength / 0x100000000), off + 8);
+      packed.set(bytes, off + 12 + nameLen);
+      off += 12 + nameLen + bytes.byteLength;
+    }
     const h = this.nativeHandle;
     const what = () => `putMany (${count} values) in "${this.name}"`;
     const ext = this.rt.lib.ext;
