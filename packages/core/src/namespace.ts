@@ -204,7 +204,8 @@ export class Namespace implements AsyncDisposable {
     // sizes first, then one buffer: a worker sends thousands of steps a second
     const values: Uint8Array[] = new Array(steps.length);
     let total = 0;
-    for (const [i, step] of steps.entries()) {
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i] as PopPutStep<T>;
       if (step.pop !== undefined) checkName(step.pop, `Step ${i}: name to pop`);
       if (step.put !== undefined) checkName(step.put, `Step ${i}: name to put`);
       if (step.unless !== undefined) checkName(step.unless, `Step ${i}: unless name`);
@@ -216,7 +217,8 @@ export class Namespace implements AsyncDisposable {
     }
     const packed = Buffer.allocUnsafe(total);
     let off = 0;
-    for (const [i, step] of steps.entries()) {
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i] as PopPutStep<T>;
       const value = values[i] as Uint8Array;
       const at = off;
       off += 24;
@@ -232,7 +234,7 @@ export class Namespace implements AsyncDisposable {
       packed.writeUInt32LE(put, at + 4);
       packed.writeUInt32LE(unless, at + 8);
       packed.writeUInt32LE(step.peekUnless === true ? 1 : 0, at + 12);
-      packed.writeBigUInt64LE(BigInt(value.byteLength), at + 16);
+      writeU64(packed, value.byteLength, at + 16);
     }
     const ext = this.requireExt('popPutMany');
     const what = () => `popPutMany (${steps.length} steps) in "${this.name}"`;
@@ -262,8 +264,7 @@ export class Namespace implements AsyncDisposable {
       const bytes = values[i] as Uint8Array;
       const nameLen = packed.write(names[i] as string, off + 12, 'utf8');
       packed.writeUInt32LE(nameLen, off);
-      packed.writeUInt32LE(bytes.byteLength % 0x100000000, off + 4);
-      packed.writeUInt32LE(Math.floor(bytes.byteLength / 0x100000000), off + 8);
+      writeU64(packed, bytes.byteLength, off + 4);
       packed.set(bytes, off + 12 + nameLen);
       off += 12 + nameLen + bytes.byteLength;
     }
@@ -609,6 +610,12 @@ class TakeRequest<T> extends PendingRequest<T | undefined> {
     if (status === ErrorCode.DBR_ERR_UNAVAIL && this.absentIsUndefined) return undefined;
     throw this.rt.error(status, () => this.what(), detail);
   }
+}
+
+/** A little-endian uint64 from a safe integer, without the BigInt that writeBigUInt64LE needs. */
+function writeU64(buf: Buffer, v: number, off: number): void {
+  buf.writeUInt32LE(v % 0x100000000, off);
+  buf.writeUInt32LE(Math.floor(v / 0x100000000), off + 4);
 }
 
 function utf8Length(s: string | undefined): number {
