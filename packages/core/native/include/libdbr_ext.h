@@ -52,9 +52,10 @@ int dbrxQueueFd(dbrx_queue_t *q);
 int dbrxQueueDrain(dbrx_queue_t *q, DBR_Tag_t *tags, int max);
 /**
  * Corks (1) or uncorks (0) a queue, like TCP_CORK: while corked, the dbrx*Async requests bound to it are held,
- * and uncorking starts them back to back, so that a backend with an I/O thread sends them in one write. An
- * event loop corks at its first request of a turn and uncorks at the end of the turn. Held requests can be
- * cancelled; closing the queue cancels them.
+ * and uncorking starts them back to back, so that a backend with an I/O thread sends them in one write. A
+ * cork holds at most 16 requests: the 16th starts the chunk held so far, so the backend works on a long burst
+ * while its caller is still submitting the rest. An event loop corks at its first request of a turn and
+ * uncorks at the end of the turn. Held requests can be cancelled; closing the queue cancels them.
  */
 DBR_Errorcode_t dbrxQueueCork(dbrx_queue_t *q, int corked);
 /** Cancels the queue's pending requests, releases its uncollected results and closes the pipe (the read end only if it was not handed over). */
