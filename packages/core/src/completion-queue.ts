@@ -109,7 +109,8 @@ export class CompletionQueue {
 
   /**
    * Call before submitting a request: the requests of one event-loop turn are held natively and start
-   * together when the turn's microtasks run, so a backend with an I/O thread sends them in one write.
+   * together when the turn's microtasks run (or 16 at a time in a long turn), so a backend with an I/O thread
+   * sends them in few writes.
    */
   cork(): void {
     if (this.corked) return;

@@ -86,6 +86,12 @@ export class Runtime {
     throw DbrError.fromCode(code, typeof what === 'string' ? what : what());
   }
 
+  /** wait() without a signal, settling the promise through `request` straight from the drain (the hot path). */
+  expect<T>(tag: number, what: Describe, request: PendingRequest<T>): Promise<T> {
+    this.checkSubmitted(tag, what);
+    return this.queue.expect(tag, request);
+  }
+
   /**
    * Waits for a tag from the completion queue; an abort withdraws the native request and rejects with the
    * signal's reason.
@@ -95,14 +101,8 @@ export class Runtime {
    * has left the tuple space, and giving it back (libdbr used to) leaves it in nobody's hands for a round
    * trip, so other clients could see its name empty. Without a value, the abort rejects as usual.
    */
-  /** wait() without a signal, settling the promise through `request` straight from the drain (the hot path). */
-  expect<T>(tag: number, what: Describe, request: PendingRequest<T>): Promise<T> {
-    if (tag < 0) throw this.error(this.lib.ext?.dbrxLastErrorCode() || ErrorCode.DBR_ERR_BE_POST, what);
-    return this.queue.expect(tag, request);
-  }
-
   wait(tag: number, what: Describe, keepAlive?: unknown, signal?: AbortSignal): Promise<Completion> {
-    if (tag < 0) throw this.error(this.lib.ext?.dbrxLastErrorCode() || ErrorCode.DBR_ERR_BE_POST, what);
+    this.checkSubmitted(tag, what);
     const done = this.queue.track(tag, keepAlive);
     if (signal === undefined) return done;
     return new Promise((resolve, reject) => {
@@ -118,6 +118,11 @@ export class Runtime {
         else resolve(c);
       });
     });
+  }
+
+  /** A negative tag: the request was refused at submit, with the reason recorded by the library. */
+  private checkSubmitted(tag: number, what: Describe): void {
+    if (tag < 0) throw this.error(this.lib.ext?.dbrxLastErrorCode() || ErrorCode.DBR_ERR_BE_POST, what);
   }
 
   /** Closes the completion queue, cancelling requests in flight. */
