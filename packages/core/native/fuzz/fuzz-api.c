@@ -369,6 +369,8 @@ static void op(in_t *in)
   }
   case 20: {
     dbrx_queue_t *q = queue_of(in);
+    /* corked, later requests on q are held (and start 16 at a time) until an uncork or the queue's close */
+    if (u8(in) % 4 == 0) dbrxQueueCork(q, u8(in) & 1);
     int fd = dbrxQueueFd(q);
     if (fd >= 0) {
       struct pollfd p = {.fd = fd, .events = POLLIN};
