@@ -406,20 +406,43 @@ DBR_Errorcode_t dbrxPutIfAbsent(DBR_Handle_t h, const void *buf, int64_t size, c
   return rc;
 }
 
-/* Starts a tagged request on handle h (whose reference the caller holds and this releases). */
-static DBR_Tag_t start_tagged(dbr_req_t *req, DBR_Handle_t h)
+static void release_held_handles(dbr_req_t *req)
+{
+  handle_put(req->handles[0]);
+  if (req->handles[1]) handle_put(req->handles[1]);
+}
+
+/*
+ * Starts a tagged request on handle h, and h2 (a move-value's destination) unless NULL. The caller holds their
+ * references; this releases them once the backend has the request: at once, or, when a corked queue holds it,
+ * when the queue starts it or it is dropped unstarted (so a detach meanwhile cannot free its namespace).
+ */
+static DBR_Tag_t start_tagged(dbr_req_t *req, DBR_Handle_t h, DBR_Handle_t h2)
 {
   DBR_Tag_t tag = dbr_tag_new(req);
+  int held = 0;
   if (tag == DB_TAG_ERROR) {
     dbr_err(DBR_ERR_NOMEMORY, "out of memory registering a tag");
   } else if (req->queue && dbr_queue_closed(req->queue)) {
     dbr_tag_drop(tag);
     tag = DB_TAG_ERROR;
     dbr_err_static(DBR_ERR_INVALID, "the queue was closed");
-  } else if (!(req->queue && dbr_queue_hold(req->queue, req))) {
-    dbr_req_start(req);
+  } else {
+    if (req->queue) { /* set before the queue can see it: the 16th held request starts its chunk at once */
+      req->handles[0] = h;
+      req->handles[1] = h2;
+      req->release_handles = release_held_handles;
+      held = dbr_queue_hold(req->queue, req);
+    }
+    if (!held) {
+      req->release_handles = NULL;
+      dbr_req_start(req);
+    }
   }
-  handle_put(h);
+  if (!held) {
+    handle_put(h);
+    if (h2) handle_put(h2);
+  }
   dbr_req_unref(req);
   return tag;
 }
@@ -462,7 +485,7 @@ DBR_Tag_t dbrPutA(DBR_Handle_t dbr_handle, void *va_ptr, int64_t size, DBR_Tuple
   if (check_value(va_ptr, size) != DBR_SUCCESS || check_name("tuple name", tuple_name) != DBR_SUCCESS)
     return DB_TAG_ERROR;
   dbr_req_t *req = new_put_req(DBR_OP_PUT, be, dbr_handle, tuple_name, NULL, va_ptr, size);
-  return req ? start_tagged(req, dbr_handle) : DB_TAG_ERROR;
+  return req ? start_tagged(req, dbr_handle, NULL) : DB_TAG_ERROR;
 }
 
 /* ---- data access: read / get ---- */
@@ -508,7 +531,7 @@ static DBR_Tag_t read_get_a(dbr_op_t op, DBR_Handle_t h, void *buf, int64_t *siz
   req->capacity = *size;
   req->user_buf = buf;
   req->user_size = size;
-  return start_tagged(req, h);
+  return start_tagged(req, h, NULL);
 }
 
 DBR_Errorcode_t dbrGet(DBR_Handle_t dbr_handle, void *va_ptr, int64_t *size, DBR_Tuple_name_t tuple_name,
@@ -997,7 +1020,7 @@ static DBR_Tag_t start_queued(dbr_req_t *req, dbrx_queue_t *q, DBR_Handle_t h)
     }
   }
   req->keep_value = 1;
-  return start_tagged(req, h);
+  return start_tagged(req, h, NULL);
 }
 
 static DBR_Tag_t read_get_async(dbr_op_t op, dbrx_queue_t *q, DBR_Handle_t h, const char *name,
@@ -1179,7 +1202,7 @@ DBR_Tag_t dbrxMoveValueAsync(dbrx_queue_t *q, DBR_Handle_t src, const char *src_
 {
   dbr_req_t *req = move_value_req(src, src_name, dst, dst_name, &flags, timeout_ms);
   if (req == NULL) return DB_TAG_ERROR;
-  /* the destination handle is only needed until submission: start_tagged releases src */
+  /* both handles are needed until submission: start_tagged releases them */
   DBR_Tag_t tag;
   if (q != NULL && (req->queue = dbr_queue_get(q)) == NULL) {
     handle_put(dst);
@@ -1188,8 +1211,7 @@ DBR_Tag_t dbrxMoveValueAsync(dbrx_queue_t *q, DBR_Handle_t src, const char *src_
     return DB_TAG_ERROR;
   }
   req->keep_value = 1;
-  tag = start_tagged(req, src);
-  handle_put(dst);
+  tag = start_tagged(req, src, dst);
   return tag;
 }
 

@@ -358,18 +358,20 @@ static dbr_req_t *take_held(struct dbr_queue *q)
 }
 
 /* Starts held requests (taken off their queue) as one burst, so a backend with an I/O thread sends them
- * together, and drops the references the queue held. */
+ * together; then lets go of the handles they kept attached (a detach that this lets happen may itself call
+ * the backend, so not inside the burst) and drops the references the queue held. */
 static void start_burst(dbr_req_t *list)
 {
   dbr_backend_t *be = list ? list->be : NULL;
   if (be && be->submit_burst) be->submit_burst(be, 1);
+  for (dbr_req_t *r = list; r; r = r->held_next) dbr_req_start(r);
+  if (be && be->submit_burst) be->submit_burst(be, 0);
   while (list) {
     dbr_req_t *next = list->held_next;
-    dbr_req_start(list);
+    dbr_req_release_handles(list);
     dbr_req_unref(list);
     list = next;
   }
-  if (be && be->submit_burst) be->submit_burst(be, 0);
 }
 
 DBR_Errorcode_t dbrxQueueCork(dbrx_queue_t *id, int corked)

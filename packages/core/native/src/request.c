@@ -81,6 +81,7 @@ void dbr_req_unref(dbr_req_t *req)
 {
   if (req == NULL) return;
   if (atomic_fetch_sub_explicit(&req->refs, 1, memory_order_acq_rel) != 1) return;
+  dbr_req_release_handles(req); /* held by a cork and never started */
   if (req->value.release) req->value.release(req->value.owner);
   if (req->backend_free) req->backend_free(req);
   if (req->queue) dbr_queue_unref(req->queue);
@@ -91,6 +92,13 @@ void dbr_req_unref(dbr_req_t *req)
     free(req->dst_name);
   }
   free(req);
+}
+
+void dbr_req_release_handles(dbr_req_t *req)
+{
+  void (*release)(dbr_req_t *) = req->release_handles;
+  req->release_handles = NULL;
+  if (release) release(req);
 }
 
 void dbr_req_set_error(dbr_req_t *req, const char *msg)

@@ -87,6 +87,12 @@ struct dbr_req {
   struct dbr_req *q_next;  /* link in its queue's list of completed requests */
   struct dbr_req *held_next; /* link in its corked queue's list of requests not yet started */
   int held;                /* waiting in that list (guarded by the queue's lock) */
+  /* Set by api.c while a corked queue may hold the request: releases the namespace handles it keeps attached
+   * (a detach must not free a namespace before the backend has the request). Called once: by the queue after
+   * the burst that started the request (never inside it: a detach may need the backend's I/O thread), or
+   * when the request is freed without ever starting. */
+  void (*release_handles)(dbr_req_t *req);
+  DBR_Handle_t handles[2];
 };
 
 dbr_req_t *dbr_req_new(dbr_op_t op);
@@ -102,6 +108,8 @@ void dbr_req_unref(dbr_req_t *req);
  */
 int dbr_req_complete(dbr_req_t *req, DBR_Errorcode_t status, const dbr_value_t *value, int64_t value_size);
 
+/** Runs and clears release_handles, if set. */
+void dbr_req_release_handles(dbr_req_t *req);
 /** Records why a request failed (first message wins), so whoever collects it can tell dbrxLastError. */
 void dbr_req_set_error(dbr_req_t *req, const char *msg);
 

@@ -75,6 +75,56 @@ int main(void)
   CHECK_EQ(dbrxCount(h, "chunk", &count), DBR_SUCCESS);
   CHECK_EQ(count, 17);
 
+  /* the last handle of a namespace detached while its requests are held: the namespace state stays until
+   * they start (ASan would catch a use after free), and they run on it */
+  DBR_Handle_t solo = dbrCreate("cork-solo", DBR_PERST_VOLATILE_SIMPLE, DBR_GROUP_LIST_EMPTY);
+  DBR_Handle_t dst = dbrCreate("cork-dst", DBR_PERST_VOLATILE_SIMPLE, DBR_GROUP_LIST_EMPTY);
+  CHECK(solo != NULL && dst != NULL);
+  CHECK_EQ(dbrPut(solo, "m", 1, "src", DBR_GROUP_EMPTY), DBR_SUCCESS);
+  CHECK_EQ(dbrxQueueCork(q, 1), DBR_SUCCESS);
+  DBR_Tag_t late_put = dbrxPutAsync(q, solo, "d", 1, "detached");
+  DBR_Tag_t late_move = dbrxMoveValueAsync(q, solo, "src", dst, "moved", DBR_FLAGS_NONE, 1000);
+  CHECK(late_put > 0 && late_move > 0);
+  CHECK_EQ(dbrDetach(solo), DBR_SUCCESS);
+  CHECK_EQ(dbrDetach(dst), DBR_SUCCESS);
+  CHECK_EQ(dbrxQueueCork(q, 0), DBR_SUCCESS);
+  CHECK_EQ(drain_all(q, done, 2), 2);
+  size = sizeof buf;
+  CHECK_EQ(dbrxTake(late_put, buf, &size), DBR_SUCCESS);
+  size = sizeof buf;
+  CHECK_EQ(dbrxTake(late_move, buf, &size), DBR_SUCCESS);
+  solo = dbrAttach("cork-solo");
+  dst = dbrAttach("cork-dst");
+  CHECK(solo != NULL && dst != NULL);
+  CHECK_EQ(dbrxCount(solo, "detached", &count), DBR_SUCCESS);
+  CHECK_EQ(count, 1);
+  CHECK_EQ(dbrxCount(dst, "moved", &count), DBR_SUCCESS);
+  CHECK_EQ(count, 1);
+  /* deleted and detached while a request is held: the namespace goes only after the request ran on it */
+  DBR_Handle_t gone = dbrCreate("cork-gone", DBR_PERST_VOLATILE_SIMPLE, DBR_GROUP_LIST_EMPTY);
+  CHECK(gone != NULL);
+  CHECK_EQ(dbrxQueueCork(q, 1), DBR_SUCCESS);
+  DBR_Tag_t last_put = dbrxPutAsync(q, gone, "x", 1, "last");
+  CHECK(last_put > 0);
+  CHECK_EQ(dbrDelete("cork-gone"), DBR_SUCCESS); /* pending: this process is attached */
+  CHECK_EQ(dbrDetach(gone), DBR_SUCCESS);
+  CHECK_EQ(dbrxQueueCork(q, 0), DBR_SUCCESS);
+  CHECK_EQ(drain_all(q, done, 1), 1);
+  size = sizeof buf;
+  DBR_Errorcode_t last_rc = dbrxTake(last_put, buf, &size);
+  CHECK(last_rc == DBR_SUCCESS || last_rc == DBR_ERR_NSINVAL);
+  CHECK(dbrAttach("cork-gone") == NULL); /* removed with the request's release */
+  /* ... and a held request dropped unstarted lets its handle go */
+  CHECK_EQ(dbrxQueueCork(q, 1), DBR_SUCCESS);
+  DBR_Tag_t dropped = dbrxGetAsync(q, solo, "nothing", NULL, DBR_FLAGS_NONE, 1000);
+  CHECK(dropped > 0);
+  CHECK_EQ(dbrDetach(solo), DBR_SUCCESS);
+  CHECK_EQ(dbrCancel(dropped), DBR_SUCCESS);
+  CHECK_EQ(dbrxQueueCork(q, 0), DBR_SUCCESS);
+  CHECK_EQ(dbrDelete("cork-solo"), DBR_SUCCESS);
+  CHECK_EQ(dbrDetach(dst), DBR_SUCCESS);
+  CHECK_EQ(dbrDelete("cork-dst"), DBR_SUCCESS);
+
   /* closing a corked queue cancels what it holds, and nothing runs */
   CHECK_EQ(dbrxQueueCork(q, 1), DBR_SUCCESS);
   DBR_Tag_t lost = dbrxGetAsync(q, h, "other", NULL, DBR_FLAGS_NONE, 5000);
