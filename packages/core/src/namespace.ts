@@ -131,7 +131,7 @@ export class Namespace implements AsyncDisposable {
         return Promise.resolve();
       }
       const tag = ext.dbrxPutAsync(this.rt.submitQueue().handle, h, bytes, bytes.byteLength, name);
-      return this.rt.expect(tag, what, new StatusRequest(this.rt, what, bytes));
+      return this.rt.expect(tag, new StatusRequest(this.rt, what, bytes));
     } catch (e) {
       return Promise.reject(e);
     }
@@ -503,28 +503,27 @@ export class Namespace implements AsyncDisposable {
     try {
       if (!Number.isInteger(index) || index < 0) throw new DbrError(ErrorCode.DBR_ERR_INVALID, `read index must be a non-negative integer, got ${index} (DBR_ERR_INVALID).`);
       const flags = index << FLAGS_INDEX_SHIFT;
-      const name = typeof selector === 'string' ? checkName(selector, 'Tuple name') : null;
-      const tmpl = name === null ? templateOf(selector) : null;
+      const [name, tmpl] = splitSelector(selector);
       const timeoutMs = this.timeoutOf(options.timeout);
       const h = this.nativeHandle;
       const ext = this.rt.lib.ext;
       const req = new TakeRequest<T>(this.rt, this.name, op, selector, options.codec, absentIsUndefined);
-      if (options.signal?.aborted) throw abortReason(options.signal, req.what());
+      if (options.signal?.aborted) throw abortReason(options.signal, req.description);
       if (ext === undefined) {
         const fn = op === 'get' ? this.rt.lib.abi.dbrGet : this.rt.lib.abi.dbrRead;
         return blockingTake(fn, h, name, tmpl, timeoutMs === 0 ? flags | Flags.DBR_FLAGS_NOWAIT : flags).then(([value, rc]) => req.settle(rc, value, undefined));
       }
       if (this.rt.inProcess) {
         const syncFn = op === 'get' ? ext.dbrxGet : ext.dbrxRead;
-        const now = this.syncTake(() => req.what(), (buf, size) => syncFn(h, buf, size, name, tmpl, flags | Flags.DBR_FLAGS_NOWAIT, 0));
+        const now = this.syncTake(() => req.description, (buf, size) => syncFn(h, buf, size, name, tmpl, flags | Flags.DBR_FLAGS_NOWAIT, 0));
         if (now !== undefined) return Promise.resolve(decode(now, options.codec));
         if (timeoutMs === 0) return Promise.resolve(req.settle(ErrorCode.DBR_ERR_UNAVAIL, undefined, undefined));
       }
       const asyncFn = op === 'get' ? ext.dbrxGetAsync : ext.dbrxReadAsync;
       const waitFlags = timeoutMs === 0 ? flags | Flags.DBR_FLAGS_NOWAIT : flags;
       const tag = asyncFn(this.rt.submitQueue().handle, h, name, tmpl, waitFlags, nativeTimeout(timeoutMs));
-      if (options.signal === undefined) return this.rt.expect(tag, () => req.what(), req);
-      return this.rt.wait(tag, () => req.what(), undefined, options.signal).then((c) => req.settle(c.status, c.value, c.detail));
+      if (options.signal === undefined) return this.rt.expect(tag, req);
+      return this.rt.wait(tag, () => req.description, undefined, options.signal).then((c) => req.settle(c.status, c.value, c.detail));
     } catch (e) {
       return Promise.reject(e);
     }
@@ -582,6 +581,10 @@ class StatusRequest extends PendingRequest<void> {
     this.keepAlive = keepAlive;
   }
 
+  get description(): string {
+    return typeof this.what === 'string' ? this.what : this.what();
+  }
+
   settle(status: number, _value: Buffer | undefined, detail: string | undefined): void {
     if (status !== ErrorCode.DBR_SUCCESS) throw this.rt.error(status, this.what, detail);
   }
@@ -601,14 +604,14 @@ class TakeRequest<T> extends PendingRequest<T | undefined> {
   }
 
   /** Names the call in error messages (built only for an error). */
-  what(): string {
+  get description(): string {
     return `${this.op} ${describe(this.selector)} from "${this.nsName}"`;
   }
 
   settle(status: number, value: Buffer | undefined, detail: string | undefined): T | undefined {
     if (status === ErrorCode.DBR_SUCCESS) return decode(value ?? EMPTY, this.codec);
     if (status === ErrorCode.DBR_ERR_UNAVAIL && this.absentIsUndefined) return undefined;
-    throw this.rt.error(status, () => this.what(), detail);
+    throw this.rt.error(status, () => this.description, detail);
   }
 }
 
@@ -634,12 +637,11 @@ function nativeTimeout(ms: number): number {
 }
 
 function splitSelector(selector: TupleSelector): [string | null, string | null] {
-  return typeof selector === 'string' ? [checkName(selector, 'Tuple name'), null] : [null, templateOf(selector)];
-}
-
-function templateOf(selector: TupleSelector): string {
-  if (typeof selector === 'object' && selector !== null && typeof selector.template === 'string' && selector.template.length > 0) return selector.template;
-  throw new DbrError(ErrorCode.DBR_ERR_INVALID, 'Pass a tuple name, or { template: "<glob>" } with a non-empty glob (DBR_ERR_INVALID).');
+  if (typeof selector === 'string') return [checkName(selector, 'Tuple name'), null];
+  if (typeof selector?.template !== 'string' || selector.template.length === 0) {
+    throw new DbrError(ErrorCode.DBR_ERR_INVALID, 'Pass a tuple name, or { template: "<glob>" } with a non-empty glob (DBR_ERR_INVALID).');
+  }
+  return [null, selector.template];
 }
 
 function describe(selector: TupleSelector): string {

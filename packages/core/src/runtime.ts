@@ -86,9 +86,12 @@ export class Runtime {
     throw DbrError.fromCode(code, typeof what === 'string' ? what : what());
   }
 
-  /** wait() without a signal, settling the promise through `request` straight from the drain (the hot path). */
-  expect<T>(tag: number, what: Describe, request: PendingRequest<T>): Promise<T> {
-    this.checkSubmitted(tag, what);
+  /**
+   * wait() without a signal, settling the promise through `request` straight from the drain (the hot path).
+   * The request names the call, read only if the submit failed.
+   */
+  expect<T>(tag: number, request: PendingRequest<T> & { readonly description: string }): Promise<T> {
+    this.checkSubmitted(tag, () => request.description);
     return this.queue.expect(tag, request);
   }
 
