@@ -546,10 +546,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const { env, queue: q, json } = ex;
     const names = q.names;
     const now = Date.now();
-    const base = { id: env.id, task: env.task, queue: names.queue, attempt: env.att };
-    const deliveries: Delivery[] = [];
-    const extra: [string, Uint8Array][] = [];
-    const resultExpiry = () => extra.push(expiryEntry(names, names.result(env.id), this.options.resultTtlMs, now));
     let final = true;
     if (ok && !ex.cancelled) {
       let outcome: StepOutcome;
@@ -566,10 +562,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
       } else {
         this.stats.completed++;
         this.queueStats(names.queue).completed++;
-        this.emit('completed', { ...base, output });
+        if (this.listenerCount('completed') > 0) this.emit('completed', { ...eventOf(ex), output }); // a no-op task's hot path
       }
     }
     if (!ok || ex.cancelled) {
+      const deliveries: Delivery[] = [];
+      const extra: [string, Uint8Array][] = [];
       const err = ex.cancelled ? new TaskCancelledError(env.id) : toError(error);
       const max = env.max ?? task?.maxAttempts ?? 1;
       const retryable = !ex.cancelled && !(err instanceof NonRetryableError) && env.att < max && task !== undefined;
@@ -583,7 +581,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         this.stats.retried++;
         await finishSlot(ns, names, ex.slot, ex.outbox, deliveries, extra);
         this.log.warn({ taskId: env.id, task: env.task, attempt: env.att, delayMs, err: serializeError(err) }, 'attempt failed; retrying');
-        this.emit('retrying', { ...base, delayMs, error: err });
+        this.emit('retrying', { ...eventOf(ex), delayMs, error: err });
       } else {
         const serialized = serializeError(err);
         const r: ResultEnvelope = { k: 'r', id: env.id, task: env.task, ok: false, error: serialized, attempts: env.att, finishedAt: now };
@@ -595,7 +593,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         }
         if (env.nr !== 1) {
           deliveries.push(resultDelivery(names, r, json));
-          resultExpiry();
+          extra.push(expiryEntry(names, names.result(env.id), this.options.resultTtlMs, now));
         }
         if (ex.cancelled) {
           this.stats.cancelled++;
@@ -608,7 +606,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         await finishSlot(ns, names, ex.slot, ex.outbox, deliveries, extra);
         if (!ex.cancelled) await this.trimDead(q);
         this.log.error({ taskId: env.id, task: env.task, attempt: env.att, err: serialized, cancelled: ex.cancelled }, ex.cancelled ? 'task cancelled' : 'task failed for good; dead-lettered');
-        this.emit('failed', { ...base, error: err, cancelled: ex.cancelled });
+        this.emit('failed', { ...eventOf(ex), error: err, cancelled: ex.cancelled });
       }
     }
     if (final && env.ddp !== undefined) await releaseDedupKey(ns, names.dedup(env.ddp));
@@ -710,4 +708,9 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
       },
     );
   });
+}
+
+/** The fields every task event carries. */
+function eventOf(ex: Execution): { id: string; task: string; queue: string; attempt: number } {
+  return { id: ex.env.id, task: ex.env.task, queue: ex.queue.names.queue, attempt: ex.env.att };
 }
