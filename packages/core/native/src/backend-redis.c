@@ -988,6 +988,7 @@ DBR_Errorcode_t dbr_backend_redis_open(dbr_backend_t **out, const char *server, 
   dbr_err_static(DBR_SUCCESS, NULL);
 
   rb_ns_install(&be->base);
+  rb_data_install(&be->base);
   rb_wait_install(&be->base);
   loop_call_t lc = {0};
   loop_call_run(be, &lc, init_task);

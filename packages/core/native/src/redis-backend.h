@@ -1,7 +1,8 @@
 /*
  * Internals of the Redis backend, shared by backend-redis.c (nodes, routing, synchronous calls),
- * backend-redis-ns.c (namespaces and the non-waiting data calls), and backend-redis-wait.c with
- * backend-redis-notify.c (requests that may wait: the keyspace-notification wait engine).
+ * backend-redis-ns.c (namespaces), backend-redis-data.c (the data calls that do not wait), backend-redis-scan.c
+ * (their key walks), and backend-redis-wait.c with backend-redis-notify.c (requests that may wait: the
+ * keyspace-notification wait engine).
  *
  * Threads: every connection, the node table, the slot map and the waiter groups belong to the I/O thread
  * (redis-io.h). Caller threads build commands (rcmd_t), post them and wait on a condition variable; they read
@@ -197,8 +198,9 @@ DBR_Errorcode_t rb_check_size(rbe_t *be, int64_t size);
 /** Maps an error reply to a code and records the message. */
 DBR_Errorcode_t rb_reply_error(const redisReply *r, const char *what);
 
-/* ---- namespaces and data (backend-redis-ns.c) ---- */
+/* ---- namespaces (backend-redis-ns.c) and the data calls that do not wait (backend-redis-data.c) ---- */
 void rb_ns_install(dbr_backend_t *b);
+void rb_data_install(dbr_backend_t *b);
 /**
  * Builds the RPUSH commands of a packed batch (see dbrxPutMany): one per distinct name, values in batch order.
  * Returns the number of commands (*out malloc'ed), or -1 when out of memory.
