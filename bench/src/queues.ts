@@ -7,7 +7,8 @@
  *   (they are forked, imported and connected before), and stops when the last task is done.
  * - Neither side keeps unbounded state: ours consumes every result with TaskHandle.result() (a get, which
  *   removes it) in the producer; BullMQ jobs are added with removeOnComplete/removeOnFail, so a finished job
- *   is deleted by the worker, and the producer polls the queue's counts until nothing is waiting or active.
+ *   is deleted by the worker, and the producer either receives every result as QueueEvents 'completed'
+ *   events (P3) or polls the queue's counts until nothing is waiting or active.
  * - Bulk submit: TaskClient.submitMany vs Queue.addBulk, batches of 1,000, default options otherwise.
  */
 import { type ChildProcess, fork } from 'node:child_process';
@@ -238,18 +239,39 @@ export class Systems {
     return n / ((performance.now() - t0) / 1000);
   }
 
-  async bullThroughput(procs: number, concurrency: number, n: number): Promise<{ rate: number; submitRate: number }> {
+  /** The QueueEvents of the bench queue, opened once (it reads the queue's event stream). */
+  private async queueEvents(): Promise<QueueEvents> {
+    this.events ??= new QueueEvents(BENCH_QUEUE, { connection: { ...this.redis } });
+    await this.events.waitUntilReady();
+    return this.events;
+  }
+
+  /**
+   * tasks/s of `procs` BullMQ worker processes over n pre-added jobs. `readResults`: the producer receives every
+   * result, as BullMQ delivers them (QueueEvents 'completed', the mechanism of job.waitUntilFinished), and stops
+   * at the n-th; otherwise it polls the queue's counts every 5 ms.
+   */
+  async bullThroughput(procs: number, concurrency: number, n: number, readResults = false): Promise<{ rate: number; submitRate: number }> {
     await this.bullQueue.obliterate({ force: true });
+    const events = readResults ? await this.queueEvents() : undefined;
     const submitRate = await this.bullSubmit(n);
     const w = await this.hosts.prepare(procs, this.startOf('bull', concurrency));
+    let received = 0;
+    let sum = 0;
+    let allReceived: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => (allReceived = resolve));
+    const onCompleted = ({ returnvalue }: { returnvalue: unknown }) => {
+      sum += Number(returnvalue);
+      if (++received === n) allReceived();
+    };
+    events?.on('completed', onCompleted);
     const t0 = performance.now();
     await w.go();
-    for (;;) {
-      const c = await this.bullQueue.getJobCounts('wait', 'active', 'prioritized', 'delayed');
-      if (Object.values(c).reduce((a, b) => a + b, 0) === 0) break;
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    if (events) await this.bullResults(done, () => received, n);
+    else await this.bullDrained();
     const secs = (performance.now() - t0) / 1000;
+    events?.off('completed', onCompleted);
+    if (events && sum !== (n * (n - 1)) / 2) throw new Error(`bullmq: wrong results (sum ${sum})`);
     await w.stop();
     const failed = await this.bullQueue.getFailedCount();
     if (failed !== 0) throw new Error(`bullmq: ${failed} failed jobs`);
@@ -257,17 +279,36 @@ export class Systems {
     return { rate: n / secs, submitRate };
   }
 
+  /** Polls the queue's counts every 5 ms until nothing is waiting, active or delayed. */
+  private async bullDrained(): Promise<void> {
+    for (;;) {
+      const c = await this.bullQueue.getJobCounts('wait', 'active', 'prioritized', 'delayed');
+      if (Object.values(c).reduce((a, b) => a + b, 0) === 0) return;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  /** Waits for the n-th 'completed' event; fails when none comes for 5 s (a trimmed event stream loses some). */
+  private async bullResults(done: Promise<void>, received: () => number, n: number): Promise<void> {
+    let last = -1;
+    for (;;) {
+      const tick = await Promise.race([done.then(() => 'done' as const), new Promise<'tick'>((r) => setTimeout(() => r('tick'), 5000))]);
+      if (tick === 'done') return;
+      if (received() === last) throw new Error(`bullmq: ${n - received()} 'completed' events never came`);
+      last = received();
+    }
+  }
+
   async bullLatency(samples: number, warmup = 50): Promise<number[]> {
     await this.bullQueue.obliterate({ force: true });
-    this.events ??= new QueueEvents(BENCH_QUEUE, { connection: { ...this.redis } });
-    await this.events.waitUntilReady();
+    await this.queueEvents();
     const w = await this.hosts.prepare(1, this.startOf('bull', 1));
     await w.go();
     const lat: number[] = [];
     for (let i = 0; i < samples + warmup; i++) {
       const t0 = performance.now();
       const job = await this.bullQueue.add('noop', { i });
-      const out = (await job.waitUntilFinished(this.events, 60_000)) as number;
+      const out = (await job.waitUntilFinished(this.events!, 60_000)) as number;
       const dt = performance.now() - t0;
       if (out !== i) throw new Error(`bullmq: wrong result ${out} for ${i}`);
       if (i >= warmup) lat.push(dt);
