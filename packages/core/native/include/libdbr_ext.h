@@ -65,7 +65,10 @@ DBR_Errorcode_t dbrxQueueClose(dbrx_queue_t *q);
  * Each returns a tag, or DB_TAG_ERROR (see dbrxLastError). The result is collected with dbrxTake(); a
  * pending request is withdrawn with dbrCancel(), and a withdrawn get never consumes a value. A get whose pop
  * is on the wire is not withdrawn (dbrCancel returns DBR_ERR_INVALIDOP): it completes with the value if the
- * pop got one, else with DBR_ERR_CANCELLED. Timeouts work the same way (DBR_ERR_TIMEOUT). */
+ * pop got one, else with DBR_ERR_CANCELLED. Timeouts work the same way (DBR_ERR_TIMEOUT). On Redis, the
+ * first waiters of a node (DBR_BLOCKING_POOL, default 4) wait in a blocking pop on the server for their first
+ * 2 s: their pop counts as on the wire all that time, so a cancel completes within one 100 ms slice (plus the
+ * server's timer period, 100 ms by default), with DBR_ERR_CANCELLED or with a value that came meanwhile. */
 
 DBR_Tag_t dbrxReadAsync(dbrx_queue_t *q, DBR_Handle_t h, const char *name, const char *match_template,
                         int flags, int64_t timeout_ms);

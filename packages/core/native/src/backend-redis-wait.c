@@ -4,6 +4,8 @@
  *
  * Why keyspace notifications. A blocked get must cost ~0 CPU, wake within ~1 ms of a put made by ANY client
  * (redis-cli RPUSH included), and 1,000 of them must fit in a bounded number of threads and connections.
+ * (The first few waiters of a node, for their first seconds, block on the server instead, which saves a
+ * round trip per wake-up: backend-redis-block.c. Everything below is the general path.)
  *   - Polling (what the reference does) burns CPU and trades latency against load.
  *   - BLPOP holds a whole connection per waiter (1,000 sockets), cannot be cancelled without closing it (and
  *     a value popped by a cancelled BLPOP in flight would be lost), and cannot leave a too-big value in place.
@@ -75,6 +77,7 @@ int rreq_withdrawn(rreq_t *r)
 static void rreq_free(rreq_t *r)
 {
   if (rio_timer_armed(&r->stop_timer)) rio_timer_disarm(r->be->io, &r->stop_timer);
+  rbuf_free(&r->blk_cmd);
   if (r->scan_page) freeReplyObject(r->scan_page);
   for (int i = 0; i < r->nputs; i++)
     if (r->puts[i]) rcmd_free(r->puts[i]);
@@ -240,8 +243,7 @@ static void finish_outcome(rreq_t *r, outcome_t *o)
   }
 }
 
-/* A withdrawn request's attempt came back: give back what it took, then let it go. */
-static void drop_outcome(rreq_t *r, outcome_t *o)
+void rw_drop_outcome(rreq_t *r, outcome_t *o)
 {
   if (o->kind == OUT_VALUE && o->reply) {
     if (r->op != DBR_OP_READ)
@@ -576,7 +578,7 @@ static void group_done(rreq_t *r, outcome_t *o)
   if (rreq_withdrawn(r)) {
     int list_empty = o->kind != OUT_VALUE && !o->skipped;
     unlink_waiter(r); /* the withdraw task may not have run yet */
-    drop_outcome(r, o);
+    rw_drop_outcome(r, o);
     rreq_release(r);
     if (list_empty) g->cursor = NULL;
     step(g);
@@ -651,7 +653,7 @@ static void pgroup_done(rreq_t *r, outcome_t *o)
   if (rreq_withdrawn(r)) {
     exhausted = o->kind != OUT_VALUE && !o->skipped;
     unlink_waiter(r);
-    drop_outcome(r, o);
+    rw_drop_outcome(r, o);
     rreq_release(r);
   } else if (o->kind == OUT_NIL && !ns_gone(r)) {
     exhausted = 1;
@@ -890,10 +892,10 @@ static void put_done(rcmd_t *cmd, redisReply *rep, DBR_Errorcode_t err)
   }
 }
 
-static void first_done(rreq_t *r, outcome_t *o)
+void rw_first_done(rreq_t *r, outcome_t *o)
 {
   if (rreq_withdrawn(r)) {
-    drop_outcome(r, o);
+    rw_drop_outcome(r, o);
     rreq_release(r);
     return;
   }
@@ -911,6 +913,12 @@ static void first_done(rreq_t *r, outcome_t *o)
   }
   finish_outcome(r, o);
   rreq_release(r);
+}
+
+void rw_first_try(rreq_t *r)
+{
+  r->tried_seq = r->be->heard_seq;
+  attempt_key(r, r->key, r->keylen, rw_first_done);
 }
 
 static void start_task(rio_task_t *t)
@@ -953,10 +961,10 @@ static void start_task(rio_task_t *t)
       join_group(r); /* keep arrival order behind the waiters already there */
       return;
     }
-    r->tried_seq = be->heard_seq;
-    attempt_key(r, r->key, r->keylen, first_done);
+    if (!r->nowait && rbk_try_start(r)) return;
+    rw_first_try(r);
   } else {
-    scan_attempt(r, first_done);
+    scan_attempt(r, rw_first_done);
   }
 }
 
@@ -1028,6 +1036,7 @@ static void redis_submit(dbr_backend_t *b, dbr_req_t *req)
   r->withdraw_task.fn = withdraw_task;
   r->stop_task.fn = stop_task;
   r->stop_timer.fn = stop_timer_fired;
+  rbk_init_req(r);
   dbr_req_ref(req);
   r->nsst = req->ns->st;
   atomic_fetch_add(&r->nsst->refs, 1);

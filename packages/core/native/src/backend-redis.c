@@ -36,6 +36,7 @@
 #include "log.h"
 #include "queue.h"
 #include "redis-backend.h"
+#include "redis-wait.h"
 #include "util.h"
 
 /* ---- scripts ---- */
@@ -273,6 +274,7 @@ static int node_get(rbe_t *be, const char *host, int port)
     free(n);
     return -1;
   }
+  rbk_node_init(n);
   be->nodes[be->nnodes++] = n;
   return n->idx;
 }
@@ -746,6 +748,9 @@ DBR_Errorcode_t rb_reply_error(const redisReply *r, const char *what)
 
 /* ---- open / destroy ---- */
 
+#define DRAIN_POLLS 100
+#define DRAIN_POLL_US 5000
+
 typedef struct {
   rio_task_t task;
   rbe_t *be;
@@ -754,6 +759,7 @@ typedef struct {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   int done;
+  int busy;
 } loop_call_t;
 
 static void loop_call_signal(loop_call_t *lc)
@@ -795,6 +801,19 @@ static void init_task(rio_task_t *t)
   loop_call_signal(lc);
 }
 
+/* Closing: blocking pops end within a slice instead of blocking again; busy says whether any is still out, or
+ * a command (a give-back) is still on its way to a reachable node. */
+static void drain_task(rio_task_t *t)
+{
+  loop_call_t *lc = (loop_call_t *)t;
+  rbe_t *be = lc->be;
+  be->closing = 1;
+  lc->busy = rbk_busy(be);
+  for (int k = 0; k < be->nnodes && !lc->busy; k++)
+    lc->busy = rconn_state(be->nodes[k]->cmd) == RC_READY && rconn_pending(be->nodes[k]->cmd) > 0;
+  loop_call_signal(lc);
+}
+
 static void shutdown_task(rio_task_t *t)
 {
   loop_call_t *lc = (loop_call_t *)t;
@@ -805,6 +824,7 @@ static void shutdown_task(rio_task_t *t)
   for (int k = 0; k < be->nnodes; k++) {
     rconn_shutdown(be->nodes[k]->cmd, DBR_ERR_NOCONNECT);
     if (be->nodes[k]->sub) rconn_shutdown(be->nodes[k]->sub, DBR_ERR_NOCONNECT);
+    rbk_node_shutdown(be->nodes[k]);
   }
   loop_call_signal(lc);
 }
@@ -815,6 +835,12 @@ static void redis_destroy(dbr_backend_t *b)
   if (!be) return;
   if (be->io) {
     loop_call_t lc;
+    /* the values that blocked pops of abandoned requests take go back before the connections close */
+    loop_call_run(be, &lc, drain_task);
+    for (int i = 0; i < DRAIN_POLLS && lc.busy; i++) {
+      usleep(DRAIN_POLL_US);
+      loop_call_run(be, &lc, drain_task);
+    }
     loop_call_run(be, &lc, shutdown_task);
     rio_stop(be->io);
     rb_wait_free(be);
@@ -822,6 +848,7 @@ static void redis_destroy(dbr_backend_t *b)
   for (int k = 0; k < be->nnodes; k++) {
     rconn_free(be->nodes[k]->cmd);
     rconn_free(be->nodes[k]->sub);
+    rbk_node_free(be->nodes[k]);
     free(be->nodes[k]);
   }
   free(be->nodes);
@@ -848,6 +875,19 @@ static int64_t timeout_from_env(void)
   return (int64_t)DBR_TIMEOUT_DEFAULT * 1000000000LL;
 }
 
+/* DBR_BLOCKING_POOL: 0-64 connections per node for server-side blocking pops (default 4). */
+static int blocking_pool_from_env(void)
+{
+  const char *s = getenv("DBR_BLOCKING_POOL");
+  if (s && *s) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end == '\0' && v >= 0 && v <= 64) return (int)v;
+    DBR_LOG(DBR_LOG_WARN, "DBR_BLOCKING_POOL: expected 0-64, got \"%s\"; using %d", s, DBR_BLOCKING_POOL_DEFAULT);
+  }
+  return DBR_BLOCKING_POOL_DEFAULT;
+}
+
 DBR_Errorcode_t dbr_backend_redis_open(dbr_backend_t **out, const char *server, const char *password)
 {
   *out = NULL;
@@ -858,6 +898,7 @@ DBR_Errorcode_t dbr_backend_redis_open(dbr_backend_t **out, const char *server, 
   be->base.name = "redis";
   be->base.destroy = redis_destroy;
   be->op_timeout_ns = timeout_from_env();
+  be->block_pool = blocking_pool_from_env();
   be->max_value = 512LL * 1024 * 1024;
   {
     struct timespec ts;

@@ -45,6 +45,7 @@ enum {
   SCR_COUNT
 };
 
+#define DBR_BLOCKING_POOL_DEFAULT 4
 #define KEYSPACE_PREFIX "__keyspace@0__:"
 #define HEARD_RING 256
 #define KEYSPACE_PREFIX_LEN 15
@@ -98,6 +99,8 @@ struct rnode {
   rconn_t *sub;      /* keyspace notifications (created on first waiter) */
   int notify;        /* NOTIFY_* */
   uint64_t notify_session; /* cmd session the notification config was checked in */
+  struct rblock *block;    /* be->block_pool connections for server-side blocking pops (backend-redis-block.c) */
+  int block_off;           /* the server lacks BLMOVE or refuses CLIENT UNBLOCK: waiters use notifications */
   int was_down;      /* logged as unreachable; log the recovery once */
 };
 
@@ -111,6 +114,7 @@ struct rbe {
   atomic_int nmasters;
   atomic_int opened;   /* open succeeded: failures are logged from now on (before, open reports them) */ /* written by the I/O thread, read by callers to walk the masters */
   int64_t op_timeout_ns;
+  int block_pool; /* DBR_BLOCKING_POOL: connections per node for the first waiters' blocking pops */
   int64_t max_value; /* the server's proto-max-bulk-len (512 MiB unless told otherwise) */
   char token[64]; /* "libdbr-<pid>-<random>": the CLIENT SETNAME of every connection of this process */
   char seed_host[CLUSTER_HOST_MAX];
@@ -139,6 +143,7 @@ struct rbe {
   wgroup_t *all_groups;
   wgroup_t *tick_cursor;
   rio_timer_t tick;
+  int closing; /* the backend is being destroyed: blocking pops do not block again */
   int shutting_down;
   int fallback_logged;
 };
@@ -148,6 +153,12 @@ typedef struct {
   atomic_int refs;
   atomic_int deleted;
 } rb_nsstate_t;
+
+/** One pooled connection for server-side blocking pops, and the request blocked on it (NULL: free). */
+struct rblock {
+  rconn_t *conn;
+  struct rreq *req;
+};
 
 /** Per-attach namespace state. */
 struct dbr_ns {

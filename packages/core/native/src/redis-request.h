@@ -64,6 +64,10 @@ struct rreq {
   redisReply *scan_page;
   size_t scan_pos;
 
+  int blk_node, blk_slot; /* blocked server-side on the blk_slot-th pooled connection of node blk_node (-1: not) */
+  int64_t blk_since;      /* when it started blocking there */
+  rbuf_t blk_cmd;         /* the BLPOP / BLMOVE, alive until its reply */
+
   rio_task_t start_task, withdraw_task, stop_task;
   rio_timer_t stop_timer; /* STOP_GRACE_NS after a stop: withdraw if the pop's reply has not come */
 };

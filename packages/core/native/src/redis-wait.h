@@ -60,6 +60,23 @@ void rw_pkick(wgroup_t *g);
 /** Kicks every waiting group on one node (node < 0: all), and every pattern group if patterns_too. */
 void rw_kick_node_groups(rbe_t *be, int node, int patterns_too);
 
+/** A request's first try: the atomic step, then waiting in its group if that found nothing. */
+void rw_first_try(rreq_t *r);
+/** Completes a request with the outcome of its first try, or lets it wait (OUT_NIL). */
+void rw_first_done(rreq_t *r, outcome_t *o);
+/** A withdrawn request's attempt came back: give back what it took, then mark it done. */
+void rw_drop_outcome(rreq_t *r, outcome_t *o);
+
+/* ---- backend-redis-block.c: the first waiters of a node block on the server (BLPOP / BLMOVE) ---- */
+void rbk_init_req(rreq_t *r);
+/** Starts r as a blocking pop on a free pooled connection of its key's node; 0 if it does not qualify or none is free. */
+int rbk_try_start(rreq_t *r);
+/** Whether a request still blocks on a pooled connection (each comes back within a slice). */
+int rbk_busy(rbe_t *be);
+void rbk_node_init(rnode_t *n);
+void rbk_node_shutdown(rnode_t *n);
+void rbk_node_free(rnode_t *n);
+
 /* ---- backend-redis-notify.c ---- */
 void rn_group_subscribe(wgroup_t *g);
 void rn_group_unsubscribe(wgroup_t *g);

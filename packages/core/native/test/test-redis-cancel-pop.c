@@ -268,5 +268,6 @@ int main(void)
 {
   if ((g_port = start_single("test-redis-cancel-pop", "-")) < 0) return 1;
   setenv("DBR_TIMEOUT", "10", 1);
+  setenv("DBR_BLOCKING_POOL", "0", 1); /* pops by LPOP; the blocking pops of the first waiters: test-redis-block */
   return supervise(body);
 }

@@ -539,5 +539,6 @@ int main(int argc, char **argv)
   if (argc == 3 && strcmp(argv[1], "--fallback") == 0) return fallback_main(atoi(argv[2]));
   if ((g_port = start_single("test-redis-wait", "-")) < 0) return 1;
   setenv("DBR_TIMEOUT", "2", 1);
+  setenv("DBR_BLOCKING_POOL", "0", 1); /* notifications only; the blocking pops of the first waiters: test-redis-block */
   return supervise(body);
 }
