@@ -35,6 +35,7 @@
 #include "redis-wait.h"
 
 #define BLOCK_SLICE_NS (100LL * 1000000)
+#define BLOCK_SLICE_ARG "0.1" /* the slice in seconds, as the pops' timeout argument */
 #define BLOCK_MAX_NS (2000LL * 1000000)
 
 static const rconn_hooks_t block_hooks = {.on_ready = NULL, .on_down = NULL, .on_push = NULL};
@@ -81,28 +82,27 @@ static int slice_fits(const rreq_t *r, int64_t now)
   return r->req->deadline_ns - now >= 2 * BLOCK_SLICE_NS;
 }
 
-/* Sends the request's blocking pop on its slot, for one slice. */
+/* Sends the request's blocking pop on its slot, for one slice (the same command every slice). */
 static int send_pop(rreq_t *r)
 {
   rnode_t *n = rb_node(r->be, r->blk_node);
-  char timeout[24];
-  snprintf(timeout, sizeof timeout, "%.3f", (double)BLOCK_SLICE_NS / 1e9);
   rbuf_t *b = &r->blk_cmd;
-  b->len = 0;
-  char hdr[24];
-  if (r->op == DBR_OP_GET) {
-    rbuf_append(b, hdr, resp_array_header(hdr, 3));
-    resp_arg_str(b, "BLPOP");
-    resp_arg(b, r->key, r->keylen);
-  } else {
-    rbuf_append(b, hdr, resp_array_header(hdr, 6));
-    resp_arg_str(b, "BLMOVE");
-    resp_arg(b, r->key, r->keylen);
-    resp_arg(b, r->dkey, r->dkeylen);
-    resp_arg_str(b, "LEFT");
-    resp_arg_str(b, "RIGHT");
+  if (b->len == 0) {
+    char hdr[24];
+    if (r->op == DBR_OP_GET) {
+      rbuf_append(b, hdr, resp_array_header(hdr, 3));
+      resp_arg_str(b, "BLPOP");
+      resp_arg(b, r->key, r->keylen);
+    } else {
+      rbuf_append(b, hdr, resp_array_header(hdr, 6));
+      resp_arg_str(b, "BLMOVE");
+      resp_arg(b, r->key, r->keylen);
+      resp_arg(b, r->dkey, r->dkeylen);
+      resp_arg_str(b, "LEFT");
+      resp_arg_str(b, "RIGHT");
+    }
+    resp_arg_str(b, BLOCK_SLICE_ARG);
   }
-  resp_arg_str(b, timeout);
   if (b->oom) return -1;
   struct iovec iov = {b->p, b->len};
   if (rconn_send(n->block[r->blk_slot].conn, &iov, 1, block_reply, r) != DBR_SUCCESS) return -1;
