@@ -149,4 +149,30 @@ HARNESS_FN void sleep_ms(int ms)
   }
 }
 
+/* The integer reply of a command (-999 for any other reply). */
+HARNESS_FN long long rc_int(redisContext *rc, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  redisReply *r = redisvCommand(rc, fmt, ap);
+  va_end(ap);
+  long long v = (r && r->type == REDIS_REPLY_INTEGER) ? r->integer : -999;
+  if (r) freeReplyObject(r);
+  return v;
+}
+
+#ifdef INCLUDE_LIBDBR_EXT_H_
+/* Collects a tag, waiting for it to complete (at most 10 s; then DBR_ERR_INPROGRESS). */
+HARNESS_FN DBR_Errorcode_t take(DBR_Tag_t tag, char *out, int64_t *size)
+{
+  DBR_Errorcode_t rc;
+  int64_t cap = *size;
+  for (int i = 0; i < 10000 && (rc = dbrxTake(tag, out, size)) == DBR_ERR_INPROGRESS; i++) {
+    *size = cap;
+    sleep_ms(1);
+  }
+  return rc;
+}
+#endif
+
 #endif /* TEST_REDIS_HARNESS_H_ */

@@ -13,7 +13,6 @@
  * Which path served a request is read from the server: CLIENT LIST (cmd=blpop / blmove) and INFO commandstats.
  */
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,16 +29,7 @@
 static int g_port;
 static redisContext *g_rc;
 
-static long long rq_int(const char *fmt, ...)
-{
-  va_list ap;
-  va_start(ap, fmt);
-  redisReply *r = redisvCommand(g_rc, fmt, ap);
-  va_end(ap);
-  long long v = (r && r->type == REDIS_REPLY_INTEGER) ? r->integer : -999;
-  if (r) freeReplyObject(r);
-  return v;
-}
+#define rq_int(...) rc_int(g_rc, __VA_ARGS__)
 
 /* Our connections (CLIENT LIST names libdbr-<pid>-...) blocked in `cmd` ("" for all of them, blocked or not). */
 static int our_connections(const char *cmd)
@@ -75,18 +65,6 @@ static long long calls(const char *cmd)
   long long v = at ? strtoll(at + strlen(key), NULL, 10) : 0;
   if (r) freeReplyObject(r);
   return v;
-}
-
-/* Collects a tag, waiting for it (at most 5 s). */
-static DBR_Errorcode_t take(DBR_Tag_t tag, char *out, int64_t *size)
-{
-  DBR_Errorcode_t rc;
-  int64_t cap = *size;
-  for (int i = 0; i < 5000 && (rc = dbrxTake(tag, out, size)) == DBR_ERR_INPROGRESS; i++) {
-    *size = cap;
-    sleep_ms(1);
-  }
-  return rc;
 }
 
 static void test_served_by_a_blocking_pop(DBR_Handle_t h, dbrx_queue_t *q)

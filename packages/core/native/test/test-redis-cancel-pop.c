@@ -67,18 +67,6 @@ static void unpause(void)
   rq("CLIENT UNPAUSE");
 }
 
-/* Collects a tag, waiting for it. */
-static DBR_Errorcode_t take(DBR_Tag_t tag, char *out, int64_t *size)
-{
-  DBR_Errorcode_t rc;
-  int64_t cap = *size;
-  while ((rc = dbrxTake(tag, out, size)) == DBR_ERR_INPROGRESS) {
-    *size = cap;
-    sleep_ms(1);
-  }
-  return rc;
-}
-
 static void test_cancel_delivers_the_value(DBR_Handle_t h, dbrx_queue_t *q)
 {
   CHECK_EQ(dbrPut(h, "v1", 2, "a", NULL), DBR_SUCCESS);

@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,16 +77,7 @@ static void name_on(const char *ns, int m, const char *prefix, char *out, size_t
   }
 }
 
-static long long rq_int(int m, const char *fmt, ...)
-{
-  va_list ap;
-  va_start(ap, fmt);
-  redisReply *r = redisvCommand(g_rc[m], fmt, ap);
-  va_end(ap);
-  long long v = (r && r->type == REDIS_REPLY_INTEGER) ? r->integer : -999;
-  if (r) freeReplyObject(r);
-  return v;
-}
+#define rq_int(m, ...) rc_int(g_rc[m], __VA_ARGS__)
 
 static const char *node_id(int m)
 {

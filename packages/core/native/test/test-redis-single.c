@@ -52,16 +52,7 @@ static redisReply *rq(const char *fmt, ...)
   return r;
 }
 
-static long long rq_int(const char *fmt, ...)
-{
-  va_list ap;
-  va_start(ap, fmt);
-  redisReply *r = redisvCommand(g_rc, fmt, ap);
-  va_end(ap);
-  long long v = (r && r->type == REDIS_REPLY_INTEGER) ? r->integer : -999;
-  if (r) freeReplyObject(r);
-  return v;
-}
+#define rq_int(...) rc_int(g_rc, __VA_ARGS__)
 
 /* A reply's string ("" for nil), in a static buffer. */
 static const char *rq_str(const char *fmt, ...)

@@ -12,7 +12,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,16 +35,7 @@ static int g_port;
 static redisContext *g_rc;
 static char g_exe[512];
 
-static long long rq_int(const char *fmt, ...)
-{
-  va_list ap;
-  va_start(ap, fmt);
-  redisReply *r = redisvCommand(g_rc, fmt, ap);
-  va_end(ap);
-  long long v = (r && r->type == REDIS_REPLY_INTEGER) ? r->integer : -999;
-  if (r) freeReplyObject(r);
-  return v;
-}
+#define rq_int(...) rc_int(g_rc, __VA_ARGS__)
 
 static int count_threads(void)
 {
