@@ -344,11 +344,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
       q.claimSize = Math.min(CLAIM_MAX, Math.max(CLAIM_MIN, 2 * values.length));
       for (const i of slots.slice(values.length)) q.free.push(i);
       if (values.length > 0) this.dispatch(q, slots, values);
-      else await this.blockingClaim(q);
+      // after a claimed task, this turn's finishes go out before the next claim (whose packing would delay them)
+      else if (await this.blockingClaim(q)) await afterThisTurn();
     }
   }
 
-  private async blockingClaim(q: QueueState): Promise<void> {
+  /** Waits for a task on the normal band; true if it claimed one. */
+  private async blockingClaim(q: QueueState): Promise<boolean> {
     const index = q.free.shift() as number;
     const controller = new AbortController();
     q.claim = controller;
@@ -356,11 +358,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
       if (this.stopping) throw new WorkerShutdownError();
       const v = await this.namespace.moveValue(q.sources[1] as string, this.namespace, q.slots[index] as string, { timeout: 'infinite', signal: controller.signal });
       this.dispatch(q, [index], [v]);
+      return true;
     } catch (err) {
       q.free.unshift(index);
-      if (controller.signal.aborted || this.stopping) return;
+      if (controller.signal.aborted || this.stopping) return false;
       this.fail(err, `claim on ${q.names.queue}`);
       await sleep(SLOT_ERROR_BACKOFF_MS);
+      return false;
     } finally {
       q.claim = undefined;
     }
@@ -689,6 +693,11 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Resolves after this event-loop turn's setImmediate callbacks (the StepBatcher's flush among them). */
+function afterThisTurn(): Promise<void> {
+  return new Promise((r) => setImmediate(r));
 }
 
 /** Settles with p, or rejects with the signal's reason as soon as it aborts. */
