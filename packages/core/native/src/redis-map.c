@@ -4,15 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "redis-map.h"
+#include "util.h"
 
 uint64_t rmap_hash(const char *k, size_t len)
 {
-  uint64_t h = 1469598103934665603ull; /* FNV-1a */
-  for (size_t i = 0; i < len; i++) {
-    h ^= (uint8_t)k[i];
-    h *= 1099511628211ull;
-  }
-  return h ^ (h >> 29);
+  return dbr_hash(k, len); /* 16 bytes a step: keyspace channels are ~60 bytes, hashed several times a message */
 }
 
 static rmap_ent_t **find(const rmap_t *m, const char *k, size_t len, uint64_t h)
