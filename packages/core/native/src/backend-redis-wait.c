@@ -55,6 +55,7 @@
 
 static void step(wgroup_t *g);
 static void pstep(wgroup_t *g);
+static void group_destroy(wgroup_t *g);
 static void join_group(rreq_t *r);
 static void attempt_key(rreq_t *r, const char *key, size_t klen, attempt_cb_t cb);
 static void scan_attempt(rreq_t *r, attempt_cb_t cb);
@@ -96,6 +97,34 @@ static void rreq_free(rreq_t *r)
   dbr_req_unref(req);
 }
 
+/* Drops the idle covered groups of this round (still idle, not trying): they cost nothing to make again, and
+ * kept until the next tick they pile up by the ten thousand and make every lookup a cache miss. */
+static void reap_task(rio_task_t *t)
+{
+  rbe_t *be = (rbe_t *)((char *)t - offsetof(rbe_t, reap_task));
+  be->reap_posted = 0;
+  while (be->reap) {
+    wgroup_t *g = be->reap;
+    be->reap = g->reap_next;
+    g->reaping = 0;
+    if (g->nwait == 0 && !g->inflight && g->covered && !be->shutting_down) group_destroy(g);
+  }
+}
+
+static void reap_later(wgroup_t *g)
+{
+  rbe_t *be = g->be;
+  if (g->reaping) return;
+  g->reaping = 1;
+  g->reap_next = be->reap;
+  be->reap = g;
+  if (!be->reap_posted) {
+    be->reap_posted = 1;
+    be->reap_task.fn = reap_task;
+    rio_defer(be->io, &be->reap_task);
+  }
+}
+
 static void unlink_waiter(rreq_t *r)
 {
   wgroup_t *g = r->group;
@@ -111,7 +140,10 @@ static void unlink_waiter(rreq_t *r)
     g->tail = r->gprev;
   r->gprev = r->gnext = NULL;
   r->group = NULL;
-  if (--g->nwait == 0) g->idle_since = rio_now_ns();
+  if (--g->nwait == 0) {
+    g->idle_since = rio_now_ns();
+    if (g->covered) reap_later(g);
+  }
 }
 
 /* Frees the request state once it is finished and nothing refers to it any more. */
@@ -518,6 +550,12 @@ static wgroup_t *group_get(rbe_t *be, const char *key, size_t klen, int pattern,
 static void group_destroy(wgroup_t *g)
 {
   rbe_t *be = g->be;
+  for (wgroup_t **pp = &be->reap; g->reaping && *pp; pp = &(*pp)->reap_next) {
+    if (*pp == g) {
+      *pp = g->reap_next;
+      g->reaping = 0;
+    }
+  }
   if (!be->shutting_down) rn_group_unsubscribe(g);
   rn_cover_leave(be, g);
   rmap_del(g->pattern ? &be->pgroups : &be->groups, g->chan, g->chanlen);

@@ -142,6 +142,9 @@ struct rbe {
   uint64_t heard[HEARD_RING];
   wgroup_t *all_groups;
   wgroup_t *tick_cursor;
+  wgroup_t *reap; /* covered groups gone idle this round (a client awaiting results makes tens of thousands a second) */
+  rio_task_t reap_task;
+  int reap_posted;
   rio_timer_t tick;
   int closing; /* the backend is being destroyed: blocking pops do not block again */
   int shutting_down;

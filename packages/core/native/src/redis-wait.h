@@ -31,6 +31,8 @@ struct wgroup {
   int cur_rescan;
 
   int64_t idle_since;
+  int reaping;           /* on be->reap: a covered group gone idle, dropped after this round unless reused */
+  wgroup_t *reap_next;
   struct cover *cover; /* the prefix this named group counts under (NULL: its key has no ':') */
   int covered;         /* served by the cover's pattern instead of its own SUBSCRIBE */
   rio_timer_t poll;
