@@ -141,15 +141,49 @@ void rn_cover_join(rbe_t *be, wgroup_t *g)
 
 void rn_cover_leave(rbe_t *be, wgroup_t *g)
 {
+  (void)be;
   cover_t *c = g->cover;
   if (!c) return;
   g->cover = NULL;
-  if (--c->groups > 0) return;
-  if (c->active && !be->shutting_down) cover_send(be, c, "PUNSUBSCRIBE");
-  rmap_del(&be->covers, c->prefix, c->prefixlen);
-  free(c->prefix);
-  free(c->chan);
-  free(c);
+  if (--c->groups == 0) c->idle_since = rio_now_ns();
+}
+
+typedef struct {
+  int64_t idle_before;
+  cover_t **idle;
+  size_t n, cap;
+} sweep_t;
+
+static void collect_idle(void *ctx, const char *k, size_t len, void *val)
+{
+  (void)k;
+  (void)len;
+  sweep_t *s = ctx;
+  cover_t *c = val;
+  if (c->groups > 0 || c->idle_since >= s->idle_before) return;
+  if (s->n == s->cap) {
+    size_t cap = s->cap ? s->cap * 2 : 8;
+    cover_t **idle = realloc(s->idle, cap * sizeof *idle);
+    if (!idle) return; /* the next sweep takes it */
+    s->idle = idle;
+    s->cap = cap;
+  }
+  s->idle[s->n++] = c;
+}
+
+void rn_covers_sweep(rbe_t *be, int64_t idle_before)
+{
+  sweep_t s = {.idle_before = idle_before};
+  rmap_each(&be->covers, collect_idle, &s);
+  for (size_t i = 0; i < s.n; i++) {
+    cover_t *c = s.idle[i];
+    if (c->active && !be->shutting_down) cover_send(be, c, "PUNSUBSCRIBE");
+    rmap_del(&be->covers, c->prefix, c->prefixlen);
+    free(c->prefix);
+    free(c->chan);
+    free(c);
+  }
+  free(s.idle);
 }
 
 static void cover_free_one(void *ctx, const char *k, size_t len, void *val)

@@ -802,6 +802,7 @@ static void tick_fired(rio_timer_t *t)
     next = c->all_next;
     if (c->nwait == 0 && !c->inflight && (c->covered || now - c->idle_since > IDLE_LINGER_NS)) group_destroy(c);
   }
+  rn_covers_sweep(be, now - IDLE_LINGER_NS);
   int budget = SAFETY_BUDGET;
   wgroup_t *g = be->tick_cursor ? be->tick_cursor : be->all_groups;
   while (g && budget-- > 0) {
@@ -907,7 +908,7 @@ void rb_wait_free(rbe_t *be)
     while (g->head) unlink_waiter(g->head); /* not reachable: every waiter was completed at shutdown */
     group_destroy(g);
   }
-  rn_covers_free(be); /* none left: each went with its last group */
+  rn_covers_free(be);
 }
 
 /* ---- submit / cancel ---- */

@@ -51,6 +51,7 @@ typedef struct cover {
   int active;   /* the pattern is subscribed: new groups under it are covered */
   int confirms;  /* PSUBSCRIBE replies so far */
   int confirmed; /* every master confirmed: new covered groups may try at once */
+  int64_t idle_since; /* groups fell to 0 then: the cover stays subscribed for a linger (rn_covers_sweep) */
   uint64_t confirmed_seq; /* be->heard_seq when it was (last re)confirmed */
 } cover_t;
 
@@ -89,6 +90,9 @@ void rn_poll_fired(rio_timer_t *t);
 /** A new named group counts under its key prefix; from COVER_MIN groups on, the prefix's cover serves it. */
 void rn_cover_join(rbe_t *be, wgroup_t *g);
 void rn_cover_leave(rbe_t *be, wgroup_t *g);
+/** Drops the covers without groups since before `idle_before` (a cover outlives its groups for a while, so a
+ *  client waiting on results one batch after another keeps its subscription between batches). */
+void rn_covers_sweep(rbe_t *be, int64_t idle_before);
 /** New masters subscribe to the active covers too. */
 void rn_covers_topology(rbe_t *be);
 void rn_covers_free(rbe_t *be);
