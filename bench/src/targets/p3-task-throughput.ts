@@ -11,6 +11,8 @@ import { Systems } from '../queues.js';
 import type { Measurement } from '../result.js';
 import type { Target } from '../target.js';
 
+/** Throughput cases run this many interleaved rounds per side and compare medians: one short window a side let drift decide. */
+const ROUNDS = 3;
 const LATENCY_ROUNDS = 5;
 const LATENCY_WARMUP = 300;
 
@@ -19,8 +21,8 @@ export const p3: Target = {
   title: 'no-op task throughput (concurrency 1/16/64, 1 and 2 worker processes), submit->result latency, bulk submit: vs BullMQ',
   backends: ['redis'],
   async run({ quick, server }) {
-    const n = quick ? 4_000 : 20_000;
-    const samples = quick ? 300 : 2_000;
+    const n = quick ? 4_000 : 40_000;
+    const samples = quick ? 300 : 4_000;
     const sys = new Systems(server);
     await sys.open();
     const details: Measurement[] = [];
@@ -33,17 +35,27 @@ export const p3: Target = {
         for (const c of [1, 16, 64]) {
           // fewer tasks at concurrency 1 in one process: the slowest case would dominate the run
           const count = c === 1 ? Math.round(n / 2) : n;
-          const ours = await sys.oursThroughput(procs, c, count);
-          const bull = await sys.bullThroughput(procs, c, count, true);
-          submit.ours.push(ours.submitRate);
-          submit.bull.push(bull.submitRate);
-          details.push({ case: `tasks/s, concurrency ${c}, ${procs} worker process${procs > 1 ? 'es' : ''} (${count} tasks)`, ours: ours.rate, peer: bull.rate, ratio: ours.rate / bull.rate });
+          const ours: number[] = [];
+          const bull: number[] = [];
+          for (let round = 0; round < ROUNDS; round++) {
+            const o = await sys.oursThroughput(procs, c, count);
+            const b = await sys.bullThroughput(procs, c, count, true);
+            ours.push(o.rate);
+            bull.push(b.rate);
+            submit.ours.push(o.submitRate);
+            submit.bull.push(b.submitRate);
+          }
+          details.push({ case: `tasks/s, concurrency ${c}, ${procs} worker process${procs > 1 ? 'es' : ''} (${count} tasks, median of ${ROUNDS})`, ours: median(ours), peer: median(bull), ratio: median(ours) / median(bull) });
         }
       }
       for (const c of [16, 64]) {
-        const ours = await sys.oursFireAndForget(1, c, n);
-        const bull = await sys.bullThroughput(1, c, n);
-        details.push({ case: `fire-and-forget tasks/s, concurrency ${c}, 1 worker process (${n} tasks; ignoreResult vs removeOnComplete, both producers polling)`, ours, peer: bull.rate, ratio: ours / bull.rate });
+        const ours: number[] = [];
+        const bull: number[] = [];
+        for (let round = 0; round < ROUNDS; round++) {
+          ours.push(await sys.oursFireAndForget(1, c, n));
+          bull.push((await sys.bullThroughput(1, c, n)).rate);
+        }
+        details.push({ case: `fire-and-forget tasks/s, concurrency ${c}, 1 worker process (${n} tasks, median of ${ROUNDS}; ignoreResult vs removeOnComplete, both producers polling)`, ours: median(ours), peer: median(bull), ratio: median(ours) / median(bull) });
       }
       // a discarded warm-up round each, then interleaved rounds (the box drifts within a run, and BullMQ
       // warms up more slowly than ours: sequential windows would hand one side the better minutes)
