@@ -77,6 +77,9 @@ int rreq_withdrawn(rreq_t *r);
 /** Frees the request once it is done and nothing is in flight or still refers to it. */
 void rreq_release(rreq_t *r);
 
+/** Builds a request's commands and keys (backend-redis-build.c); an error completes it unstarted. */
+DBR_Errorcode_t rb_build_request(rbe_t *be, rreq_t *r, dbr_req_t *req);
+
 /* ---- batches (backend-redis-batch.c), built in the caller's thread, completed on the I/O thread ---- */
 DBR_Errorcode_t rb_build_move_many(rbe_t *be, rreq_t *r, dbr_req_t *req);
 DBR_Errorcode_t rb_build_pop_put_many(rbe_t *be, rreq_t *r, dbr_req_t *req);
