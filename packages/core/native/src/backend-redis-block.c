@@ -205,8 +205,8 @@ void rbk_init_req(rreq_t *r)
 int rbk_try_start(rreq_t *r)
 {
   rbe_t *be = r->be;
-  if (be->block_pool <= 0 || r->cap >= 0 || !r->key || (r->op != DBR_OP_GET && r->op != DBR_OP_MOVE_VALUE) ||
-      !slice_fits(r, rio_now_ns()))
+  if (be->block_pool <= 0 || be->closing || r->cap >= 0 || !r->key ||
+      (r->op != DBR_OP_GET && r->op != DBR_OP_MOVE_VALUE) || !slice_fits(r, rio_now_ns()))
     return 0;
   rnode_t *n = rb_node(be, rb_node_of_key(be, r->key, r->keylen));
   if (!n || n->block_off || !n->block) return 0;

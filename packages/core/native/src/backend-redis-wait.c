@@ -114,7 +114,7 @@ static void reap_task(rio_task_t *t)
 static void reap_later(wgroup_t *g)
 {
   rbe_t *be = g->be;
-  if (g->reaping) return;
+  if (g->reaping || be->shutting_down) return; /* at shutdown every group goes anyway (and the loop may be gone) */
   g->reaping = 1;
   g->reap_next = be->reap;
   be->reap = g;

@@ -100,7 +100,7 @@ struct rnode {
   int notify;        /* NOTIFY_* */
   uint64_t notify_session; /* cmd session the notification config was checked in */
   struct rblock *block;    /* be->block_pool connections for server-side blocking pops (backend-redis-block.c) */
-  int block_off;           /* the server lacks BLMOVE or refuses CLIENT UNBLOCK: waiters use notifications */
+  int block_off;           /* the server lacks BLMOVE: waiters there use notifications */
   int was_down;      /* logged as unreachable; log the recovery once */
 };
 
