@@ -276,10 +276,50 @@ static void test_heard_ring(void)
   free(be);
 }
 
+static cover_t *idle_cover(rbe_t *be, const char *prefix, int groups, int64_t idle_since)
+{
+  cover_t *c = calloc(1, sizeof *c);
+  c->prefix = strdup(prefix);
+  c->prefixlen = strlen(prefix);
+  c->chan = strdup("chan");
+  c->groups = groups;
+  c->idle_since = idle_since;
+  CHECK_EQ(rmap_put(&be->covers, c->prefix, c->prefixlen, c), 0);
+  return c;
+}
+
+/* A cover outlives its last group: rn_cover_leave only marks it idle, and rn_covers_sweep drops the covers
+ * idle since before its cutoff, never one with groups. */
+static void test_cover_linger(void)
+{
+  rbe_t *be = calloc(1, sizeof *be);
+  be->shutting_down = 1; /* no connections here: the sweep sends no PUNSUBSCRIBE */
+  cover_t *a = idle_cover(be, "ns::a:", 1, 0);
+  idle_cover(be, "ns::b:", 0, 1000);
+  cover_t *c = idle_cover(be, "ns::c:", 2, 0);
+  wgroup_t g = {0};
+  g.cover = a;
+  rn_cover_leave(be, &g);
+  CHECK_EQ(a->groups, 0);
+  CHECK(a->idle_since > 1000);
+  CHECK(rmap_get(&be->covers, "ns::a:", 6) == a); /* still there, still subscribed */
+  rn_covers_sweep(be, a->idle_since - 1);
+  CHECK(rmap_get(&be->covers, "ns::b:", 6) == NULL); /* idle long before the cutoff */
+  CHECK(rmap_get(&be->covers, "ns::a:", 6) == a);
+  CHECK(rmap_get(&be->covers, "ns::c:", 6) == c);
+  rn_covers_sweep(be, a->idle_since + 1);
+  CHECK(rmap_get(&be->covers, "ns::a:", 6) == NULL);
+  CHECK(rmap_get(&be->covers, "ns::c:", 6) == c); /* groups keep it whatever its idle time */
+  rn_covers_free(be);
+  rmap_free(&be->covers);
+  free(be);
+}
+
 int main(void)
 {
   test_resp();
   test_heard_ring();
+  test_cover_linger();
   test_log();
   test_glob();
   test_scan();
