@@ -13,8 +13,8 @@ import { releaseDedupKey } from './dedup.js';
 import { DelayedPromoter } from './delayed.js';
 import { classify, type DeadLetter, isJson, type ResultEnvelope, type TaskEnvelope } from './envelope.js';
 import { InvalidInputError, InvalidOutputError, NonRetryableError, serializeError, TaskCancelledError, TaskTimeoutError, toIssues, UnknownTaskError, WorkerShutdownError } from './errors.js';
-import { execProgram } from './exec.js';
 import { ExpirySweeper } from './expiry.js';
+import { AttemptContext } from './attempt-context.js';
 import { LazyAbort } from './lazy-abort.js';
 import { Heartbeat, type HeartbeatTask, LivenessTracker, type QueueStats, type WorkerStats } from './lease.js';
 import { createLogger } from './logger.js';
@@ -24,7 +24,7 @@ import { expireBucketOf, QueueNames } from './protocol.js';
 import { Recovery } from './recovery.js';
 import { backoffDelay } from './retry.js';
 import { Scheduler } from './scheduler.js';
-import type { AnyTask, Progress, TaskContext } from './task.js';
+import type { AnyTask, Progress } from './task.js';
 import { type CompiledWorkerOptions, compileWorkerOptions, type WorkerOptions } from './worker-options.js';
 
 /** Events a Worker emits. */
@@ -508,26 +508,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     ex.attempting = true;
     const started = performance.now();
     ex.startedAt = Date.now();
-    let log: Logger | undefined;
-    const logOf = () => (log ??= this.log.child({ taskId: env.id, task: task.name, attempt: env.att }));
-    const ctx: TaskContext = {
-      id: env.id,
-      task: task.name,
-      queue: ex.queue.names.queue,
-      attempt: env.att,
-      maxAttempts: env.max ?? task.maxAttempts,
-      get signal() {
-        return abort.signal; // made on first use: most tasks never look
-      },
-      get log() {
-        return logOf(); // a pino child costs more than a no-op task: made on first use
-      },
-      ns: this.namespace,
-      progress: (value) => {
-        ex.progress = value;
-      },
-      exec: (command, args = [], options = {}) => execProgram(command, args, options, logOf(), abort.signal),
-    };
+    const ctx = new AttemptContext(env.id, task.name, ex.queue.names.queue, env.att, env.max ?? task.maxAttempts, this.namespace, abort, this.log, ex);
     try {
       let out: unknown = task.run(parsed.data, ctx);
       if (isThenable(out)) out = await abortable(Promise.resolve(out), abort.signal);
