@@ -14,7 +14,11 @@ import type { Progress, TaskContext } from './task.js';
  * The signal and the logger are made on first use: most tasks never look at them.
  */
 export class AttemptContext implements TaskContext {
-  private logger: Logger | undefined;
+  // private (#) so that a task logging its ctx sees the task, not the worker's bookkeeping
+  #logger: Logger | undefined;
+  readonly #abort: LazyAbort;
+  readonly #parentLog: Logger;
+  readonly #reports: { progress?: Progress };
 
   constructor(
     readonly id: string,
@@ -23,25 +27,29 @@ export class AttemptContext implements TaskContext {
     readonly attempt: number,
     readonly maxAttempts: number,
     readonly ns: Namespace,
-    private readonly abort: LazyAbort,
-    private readonly parentLog: Logger,
+    abort: LazyAbort,
+    parentLog: Logger,
     /** Where progress() reports go (the worker's record of the running task, read by its heartbeat). */
-    private readonly reports: { progress?: Progress },
-  ) {}
+    reports: { progress?: Progress },
+  ) {
+    this.#abort = abort;
+    this.#parentLog = parentLog;
+    this.#reports = reports;
+  }
 
   get signal(): AbortSignal {
-    return this.abort.signal;
+    return this.#abort.signal;
   }
 
   get log(): Logger {
-    return (this.logger ??= this.parentLog.child({ taskId: this.id, task: this.task, attempt: this.attempt }));
+    return (this.#logger ??= this.#parentLog.child({ taskId: this.id, task: this.task, attempt: this.attempt }));
   }
 
   progress(value: Progress): void {
-    this.reports.progress = value;
+    this.#reports.progress = value;
   }
 
   exec(command: string, args: readonly string[] = [], options: ExecOptions = {}): Promise<ExecResult> {
-    return execProgram(command, args, options, this.log, this.abort.signal);
+    return execProgram(command, args, options, this.log, this.#abort.signal);
   }
 }

@@ -46,3 +46,10 @@ describe('the ctx of an attempt', () => {
     expect(id).toBe('t-3');
   });
 });
+
+describe('what a task sees of its ctx', () => {
+  it('its own fields only, not the worker bookkeeping behind them', () => {
+    const ctx = new AttemptContext('t-4', 'x', 'q', 1, 2, {} as Namespace, new LazyAbort(), pino({ level: 'silent' }), { progress: undefined });
+    expect(Object.keys(ctx).sort()).toEqual(['attempt', 'id', 'maxAttempts', 'ns', 'queue', 'task']);
+  });
+});
