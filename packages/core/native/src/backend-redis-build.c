@@ -7,6 +7,7 @@
 #include <string.h>
 #include "cluster.h"
 #include "redis-request.h"
+#include "redis-scan.h"
 #include "util.h"
 
 DBR_Errorcode_t rb_build_request(rbe_t *be, rreq_t *r, dbr_req_t *req)
@@ -20,19 +21,14 @@ DBR_Errorcode_t rb_build_request(rbe_t *be, rreq_t *r, dbr_req_t *req)
     }
     r->puts = calloc(1, sizeof *r->puts);
     if (r->puts) {
-      size_t kl;
-      char *key = tuple_key(req->ns, req->name, &kl);
-      rcmd_t *cmd = key ? rcmd_new(be, -1) : NULL;
+      rcmd_t *cmd = rb_tuple_cmd(be, "RPUSH", req->ns, req->name);
       if (cmd) {
-        rcmd_arg_str(cmd, "RPUSH");
-        rcmd_key(cmd, key, kl, 1);
         rcmd_arg(cmd, req->in, (size_t)req->in_len);
         if (cmd->body.oom) {
           rcmd_free(cmd);
           cmd = NULL;
         }
       }
-      free(key);
       if (cmd) {
         r->puts[0] = cmd;
         r->nputs = 1;
@@ -100,17 +96,8 @@ DBR_Errorcode_t rb_build_request(rbe_t *be, rreq_t *r, dbr_req_t *req)
       r->key = tuple_key(req->ns, req->name, &r->keylen);
       if (!r->key) err = dbr_err(DBR_ERR_NOMEMORY, "out of memory");
     } else {
-      const dbr_ns_t *ns = req->ns;
-      size_t tl = strlen(req->tmpl);
-      r->pat = malloc(ns->esclen + 2 + tl + 1);
-      if (r->pat) {
-        memcpy(r->pat, ns->esc, ns->esclen);
-        memcpy(r->pat + ns->esclen, "::", 2);
-        memcpy(r->pat + ns->esclen + 2, req->tmpl, tl + 1);
-        r->patlen = ns->esclen + 2 + tl;
-      } else {
-        err = dbr_err(DBR_ERR_NOMEMORY, "out of memory");
-      }
+      r->pat = rb_scan_pattern(req->ns, req->tmpl, &r->patlen);
+      if (!r->pat) err = dbr_err(DBR_ERR_NOMEMORY, "out of memory");
     }
     if (err == DBR_SUCCESS && req->op == DBR_OP_MOVE_VALUE && be->cluster && r->key &&
         cluster_key_slot(r->key, r->keylen) != cluster_key_slot(r->dkey, r->dkeylen))

@@ -19,15 +19,8 @@ static DBR_Errorcode_t r_put(dbr_backend_t *b, dbr_ns_t *ns, const char *name, c
   rbe_t *be = BE(b);
   if (rb_ns_check(ns) != DBR_SUCCESS) return DBR_ERR_NSINVAL;
   if (rb_check_size(be, size) != DBR_SUCCESS) return DBR_ERR_NOMEMORY;
-  size_t klen;
-  char *key = tuple_key(ns, name, &klen);
-  rcmd_t *cmd = key ? rcmd_new(be, -1) : NULL;
-  if (cmd) {
-    rcmd_arg_str(cmd, "RPUSH");
-    rcmd_key(cmd, key, klen, 1);
-    rcmd_arg(cmd, buf, (size_t)size);
-  }
-  free(key);
+  rcmd_t *cmd = rb_tuple_cmd(be, "RPUSH", ns, name);
+  if (cmd) rcmd_arg(cmd, buf, (size_t)size);
   DBR_Errorcode_t err;
   redisReply *r = rb_call_ok(be, cmd, "put (RPUSH)", &err);
   if (r) freeReplyObject(r);
@@ -145,14 +138,7 @@ static DBR_Errorcode_t r_count(dbr_backend_t *b, dbr_ns_t *ns, const char *name,
 {
   rbe_t *be = BE(b);
   if (rb_ns_check(ns) != DBR_SUCCESS) return DBR_ERR_NSINVAL;
-  size_t klen;
-  char *key = tuple_key(ns, name, &klen);
-  rcmd_t *cmd = key ? rcmd_new(be, -1) : NULL;
-  if (cmd) {
-    rcmd_arg_str(cmd, "LLEN");
-    rcmd_key(cmd, key, klen, 1);
-  }
-  free(key);
+  rcmd_t *cmd = rb_tuple_cmd(be, "LLEN", ns, name);
   DBR_Errorcode_t err;
   redisReply *r = rb_call_ok(be, cmd, "LLEN", &err);
   if (!r) return err;
@@ -451,15 +437,7 @@ static DBR_Errorcode_t r_remove(dbr_backend_t *b, dbr_ns_t *ns, const char *name
   if (rb_ns_check(ns) != DBR_SUCCESS) return DBR_ERR_NSINVAL;
   DBR_Errorcode_t err;
   if (name) {
-    size_t kl;
-    char *key = tuple_key(ns, name, &kl);
-    rcmd_t *cmd = key ? rcmd_new(be, -1) : NULL;
-    if (cmd) {
-      rcmd_arg_str(cmd, "UNLINK");
-      rcmd_key(cmd, key, kl, 1);
-    }
-    free(key);
-    redisReply *r = rb_call_ok(be, cmd, "remove (UNLINK)", &err);
+    redisReply *r = rb_call_ok(be, rb_tuple_cmd(be, "UNLINK", ns, name), "remove (UNLINK)", &err);
     if (!r) return err;
     long long n = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
     freeReplyObject(r);

@@ -139,9 +139,8 @@ void rn_cover_join(rbe_t *be, wgroup_t *g)
   g->covered = c->active;
 }
 
-void rn_cover_leave(rbe_t *be, wgroup_t *g)
+void rn_cover_leave(wgroup_t *g)
 {
-  (void)be;
   cover_t *c = g->cover;
   if (!c) return;
   g->cover = NULL;

@@ -27,14 +27,7 @@ redisReply *rb_call_ok(rbe_t *be, rcmd_t *cmd, const char *what, DBR_Errorcode_t
 /* "<escaped ns>::<pattern>" */
 char *rb_scan_pattern(const dbr_ns_t *ns, const char *pattern, size_t *len)
 {
-  size_t pl = strlen(pattern);
-  char *p = malloc(ns->esclen + 2 + pl + 1);
-  if (!p) return NULL;
-  memcpy(p, ns->esc, ns->esclen);
-  memcpy(p + ns->esclen, "::", 2);
-  memcpy(p + ns->esclen + 2, pattern, pl + 1);
-  *len = ns->esclen + 2 + pl;
-  return p;
+  return rb_join_key(ns->esc, ns->esclen, pattern, len);
 }
 
 /* The tuple name of a key of ns, or NULL if the key is not in ns. */

@@ -557,7 +557,7 @@ static void group_destroy(wgroup_t *g)
     }
   }
   if (!be->shutting_down) rn_group_unsubscribe(g);
-  rn_cover_leave(be, g);
+  rn_cover_leave(g);
   rmap_del(g->pattern ? &be->pgroups : &be->groups, g->chan, g->chanlen);
   if (be->tick_cursor == g) be->tick_cursor = g->all_next;
   if (g->all_prev)

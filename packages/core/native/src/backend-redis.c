@@ -221,16 +221,34 @@ int rcmd_key(rcmd_t *c, const void *key, size_t len, int also_arg)
   return 0;
 }
 
-char *tuple_key(const dbr_ns_t *ns, const char *name, size_t *len)
+char *rb_join_key(const char *prefix, size_t plen, const char *name, size_t *len)
 {
   size_t nl = strlen(name);
-  char *k = malloc(ns->len + 2 + nl + 1);
+  char *k = malloc(plen + 2 + nl + 1);
   if (!k) return NULL;
-  memcpy(k, ns->name, ns->len);
-  memcpy(k + ns->len, "::", 2);
-  memcpy(k + ns->len + 2, name, nl + 1);
-  *len = ns->len + 2 + nl;
+  memcpy(k, prefix, plen);
+  memcpy(k + plen, "::", 2);
+  memcpy(k + plen + 2, name, nl + 1);
+  *len = plen + 2 + nl;
   return k;
+}
+
+char *tuple_key(const dbr_ns_t *ns, const char *name, size_t *len)
+{
+  return rb_join_key(ns->name, ns->len, name, len);
+}
+
+rcmd_t *rb_tuple_cmd(rbe_t *be, const char *verb, const dbr_ns_t *ns, const char *name)
+{
+  size_t kl;
+  char *key = tuple_key(ns, name, &kl);
+  rcmd_t *cmd = key ? rcmd_new(be, -1) : NULL;
+  if (cmd) {
+    rcmd_arg_str(cmd, verb);
+    rcmd_key(cmd, key, kl, 1);
+  }
+  free(key);
+  return cmd;
 }
 
 /* ---- nodes ---- */

@@ -185,8 +185,12 @@ void rcmd_arg_str(rcmd_t *c, const char *s);
 void rcmd_arg_int(rcmd_t *c, long long v);
 /** The routing key (copied). Also appends it as an argument when also_arg. */
 int rcmd_key(rcmd_t *c, const void *key, size_t len, int also_arg);
+/** "<prefix>::<name>" into a malloc'ed string. */
+char *rb_join_key(const char *prefix, size_t plen, const char *name, size_t *len);
 /** "<ns>::<name>" into a malloc'ed string. */
 char *tuple_key(const dbr_ns_t *ns, const char *name, size_t *len);
+/** "<verb> <ns>::<name>" routed by that key (more arguments may follow); NULL when out of memory. */
+rcmd_t *rb_tuple_cmd(rbe_t *be, const char *verb, const dbr_ns_t *ns, const char *name);
 
 /* ---- I/O thread ---- */
 /** Routes and sends; done runs exactly once, never from inside this call; then the command is freed. */

@@ -89,7 +89,7 @@ void rn_poll_start(wgroup_t *g);
 void rn_poll_fired(rio_timer_t *t);
 /** A new named group counts under its key prefix; from COVER_MIN groups on, the prefix's cover serves it. */
 void rn_cover_join(rbe_t *be, wgroup_t *g);
-void rn_cover_leave(rbe_t *be, wgroup_t *g);
+void rn_cover_leave(wgroup_t *g);
 /** Drops the covers without groups since before `idle_before` (a cover outlives its groups for a while, so a
  *  client waiting on results one batch after another keeps its subscription between batches). */
 void rn_covers_sweep(rbe_t *be, int64_t idle_before);

@@ -299,7 +299,7 @@ static void test_cover_linger(void)
   cover_t *c = idle_cover(be, "ns::c:", 2, 0);
   wgroup_t g = {0};
   g.cover = a;
-  rn_cover_leave(be, &g);
+  rn_cover_leave(&g);
   CHECK_EQ(a->groups, 0);
   CHECK(a->idle_since > 1000);
   CHECK(rmap_get(&be->covers, "ns::a:", 6) == a); /* still there, still subscribed */
