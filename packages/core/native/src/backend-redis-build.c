@@ -10,6 +10,20 @@
 #include "redis-scan.h"
 #include "util.h"
 
+/* Makes cmd the request's one command, appending the value; NOMEMORY (recorded) when any step failed. */
+static DBR_Errorcode_t one_put(rreq_t *r, rcmd_t *cmd, const dbr_req_t *req, const char *what)
+{
+  if (cmd) rcmd_arg(cmd, req->in, (size_t)req->in_len);
+  r->puts = cmd && !cmd->body.oom ? calloc(1, sizeof *r->puts) : NULL;
+  if (!r->puts) {
+    rcmd_free(cmd);
+    return dbr_err(DBR_ERR_NOMEMORY, "out of memory for a %s of %lld bytes", what, (long long)req->in_len);
+  }
+  r->puts[0] = cmd;
+  r->nputs = 1;
+  return DBR_SUCCESS;
+}
+
 DBR_Errorcode_t rb_build_request(rbe_t *be, rreq_t *r, dbr_req_t *req)
 {
   DBR_Errorcode_t err = DBR_SUCCESS;
@@ -19,22 +33,7 @@ DBR_Errorcode_t rb_build_request(rbe_t *be, rreq_t *r, dbr_req_t *req)
       err = DBR_ERR_NOMEMORY;
       break;
     }
-    r->puts = calloc(1, sizeof *r->puts);
-    if (r->puts) {
-      rcmd_t *cmd = rb_tuple_cmd(be, "RPUSH", req->ns, req->name);
-      if (cmd) {
-        rcmd_arg(cmd, req->in, (size_t)req->in_len);
-        if (cmd->body.oom) {
-          rcmd_free(cmd);
-          cmd = NULL;
-        }
-      }
-      if (cmd) {
-        r->puts[0] = cmd;
-        r->nputs = 1;
-      }
-    }
-    if (!r->nputs) err = dbr_err(DBR_ERR_NOMEMORY, "out of memory for a put of %lld bytes", (long long)req->in_len);
+    err = one_put(r, rb_tuple_cmd(be, "RPUSH", req->ns, req->name), req, "put");
     break;
   case DBR_OP_POP_PUT: {
     if (rb_check_size(be, req->in_len) != DBR_SUCCESS) {
@@ -48,24 +47,13 @@ DBR_Errorcode_t rb_build_request(rbe_t *be, rreq_t *r, dbr_req_t *req)
                     "pop-put needs both tuples in one Redis Cluster hash slot, and '%s' and '%s' are not; give both "
                     "names the same {hash tag}", pkey, qkey);
     } else {
-      r->puts = calloc(1, sizeof *r->puts);
-      rcmd_t *cmd = pkey && qkey && r->puts ? rcmd_new(be, SCR_POP_PUT) : NULL;
+      rcmd_t *cmd = pkey && qkey ? rcmd_new(be, SCR_POP_PUT) : NULL;
       if (cmd) {
         rcmd_arg_int(cmd, 2);
         rcmd_key(cmd, pkey, pl, 1);
         rcmd_arg(cmd, qkey, ql);
-        rcmd_arg(cmd, req->in, (size_t)req->in_len);
-        if (cmd->body.oom) {
-          rcmd_free(cmd);
-          cmd = NULL;
-        }
       }
-      if (cmd) {
-        r->puts[0] = cmd;
-        r->nputs = 1;
-      } else {
-        err = dbr_err(DBR_ERR_NOMEMORY, "out of memory for a pop-put of %lld bytes", (long long)req->in_len);
-      }
+      err = one_put(r, cmd, req, "pop-put");
     }
     free(pkey);
     free(qkey);
