@@ -1,5 +1,7 @@
 /*
- * The public API: libdatabroker.h (the Data Broker v0.7 ABI) and libdbr_ext.h (dbrx extensions).
+ * The public API, part one: the library state, handles and argument checks every entry point shares
+ * (api-internal.h), and the Data Broker v0.7 ABI of libdatabroker.h. The iterators are in api-iterator.c,
+ * the dbrx extensions of libdbr_ext.h in api-ext.c.
  *
  * Every entry point validates all of its arguments, records a sentence for dbrxLastError() on failure, and
  * then dispatches to the backend. Handles, iterators and queues are registry ids (reg.h), never pointers, so
@@ -23,15 +25,15 @@
 #include "reg.h"
 #include "request.h"
 #include "util.h"
+#include "api-internal.h"
 
-#define DBR_MAX_TEMPLATE_LEN (2 * DBR_MAX_KEY_LEN)
 
 /* ---- library state: the backend (opened lazily) and DBR_TIMEOUT ---- */
 
 static pthread_once_t g_env_once = PTHREAD_ONCE_INIT;
-static int64_t g_timeout_ns = (int64_t)DBR_TIMEOUT_DEFAULT * 1000000000;
+int64_t g_timeout_ns = (int64_t)DBR_TIMEOUT_DEFAULT * 1000000000;
 
-static dbr_backend_t *_Atomic g_be;
+dbr_backend_t *_Atomic g_be;
 static pthread_mutex_t g_be_mu = PTHREAD_MUTEX_INITIALIZER;
 static int64_t g_be_retry_at; /* after a failed open, the next attempt waits until then */
 static DBR_Errorcode_t g_be_err;
@@ -57,7 +59,7 @@ static void read_env(void)
  * The backend, opened on first use. Once opened it never changes. A failed open (say, Redis not up yet) is
  * reported to every call and retried at most once a second.
  */
-static dbr_backend_t *backend_slow(void)
+dbr_backend_t *api_backend_slow(void)
 {
   pthread_once(&g_env_once, read_env);
   pthread_mutex_lock(&g_be_mu);
@@ -81,23 +83,12 @@ static dbr_backend_t *backend_slow(void)
   return be;
 }
 
-static inline dbr_backend_t *backend(void)
-{
-  dbr_backend_t *be = atomic_load_explicit(&g_be, memory_order_acquire);
-  return DBR_LIKELY(be != NULL) ? be : backend_slow();
-}
 
 /* ---- handles ---- */
 
-typedef struct {
-  dbr_ns_t *ns;
-  size_t name_len;
-  char name[];
-} handle_t;
+reg_t g_handles = REG_INITIALIZER(REG_KIND_HANDLE);
 
-static reg_t g_handles = REG_INITIALIZER(REG_KIND_HANDLE);
-
-static handle_t *handle_get(DBR_Handle_t h)
+handle_t *api_handle_get(DBR_Handle_t h)
 {
   handle_t *hd = reg_acquire(&g_handles, (uintptr_t)h);
   if (DBR_UNLIKELY(hd == NULL)) {
@@ -111,7 +102,7 @@ static handle_t *handle_get(DBR_Handle_t h)
   return hd;
 }
 
-static DBR_Errorcode_t handle_destroy(handle_t *hd)
+DBR_Errorcode_t api_handle_destroy(handle_t *hd)
 {
   dbr_backend_t *be = atomic_load(&g_be);
   DBR_Errorcode_t rc = be->ns_detach(be, hd->ns);
@@ -119,11 +110,6 @@ static DBR_Errorcode_t handle_destroy(handle_t *hd)
   return rc;
 }
 
-static inline void handle_put(DBR_Handle_t h)
-{
-  handle_t *dead = reg_release(&g_handles, (uintptr_t)h);
-  if (DBR_UNLIKELY(dead != NULL)) handle_destroy(dead);
-}
 
 static DBR_Handle_t handle_new(dbr_ns_t *ns, const char *name)
 {
@@ -149,7 +135,7 @@ static DBR_Handle_t handle_new(dbr_ns_t *ns, const char *name)
 
 /* ---- argument checks ---- */
 
-static DBR_Errorcode_t check_name(const char *what, const char *name)
+DBR_Errorcode_t api_check_name(const char *what, const char *name)
 {
   if (DBR_UNLIKELY(name == NULL)) return dbr_err(DBR_ERR_INVALID, "the %s is NULL", what);
   size_t n = strnlen(name, DBR_MAX_KEY_LEN + 1);
@@ -162,7 +148,7 @@ static DBR_Errorcode_t check_name(const char *what, const char *name)
   return DBR_SUCCESS;
 }
 
-static DBR_Errorcode_t check_template(const char *tmpl)
+DBR_Errorcode_t api_check_template(const char *tmpl)
 {
   size_t n = strnlen(tmpl, DBR_MAX_TEMPLATE_LEN + 1);
   if (n > DBR_MAX_TEMPLATE_LEN)
@@ -174,16 +160,16 @@ static DBR_Errorcode_t check_template(const char *tmpl)
 }
 
 /* "Name or template": the name when non-empty, else the template; exactly one of *n, *t is set. */
-static DBR_Errorcode_t pick_target(const char *name, const char *tmpl, const char **n, const char **t)
+DBR_Errorcode_t api_pick_target(const char *name, const char *tmpl, const char **n, const char **t)
 {
   *n = *t = NULL;
   if (name != NULL && name[0] != '\0') {
     *n = name;
-    return check_name("tuple name", name);
+    return api_check_name("tuple name", name);
   }
   if (tmpl != NULL && tmpl[0] != '\0') {
     *t = tmpl;
-    return check_template(tmpl);
+    return api_check_template(tmpl);
   }
   return dbr_err_static(DBR_ERR_INVALID,
                         "both the tuple name and the match template are empty; give a name, or a glob template");
@@ -191,7 +177,7 @@ static DBR_Errorcode_t pick_target(const char *name, const char *tmpl, const cha
 
 #define KNOWN_FLAGS (DBR_FLAGS_NOWAIT | DBR_FLAGS_PARTIAL)
 
-static DBR_Errorcode_t check_flags(int flags, int index_allowed)
+DBR_Errorcode_t api_check_flags(int flags, int index_allowed)
 {
   if (DBR_UNLIKELY(flags < 0 || (flags & ((1 << DBR_FLAGS_INDEX_SHIFT) - 1) & ~KNOWN_FLAGS)))
     return dbr_err(DBR_ERR_INVALID,
@@ -206,7 +192,7 @@ static DBR_Errorcode_t check_flags(int flags, int index_allowed)
   return DBR_SUCCESS;
 }
 
-static DBR_Errorcode_t check_buffer(const void *buf, const int64_t *size)
+DBR_Errorcode_t api_check_buffer(const void *buf, const int64_t *size)
 {
   if (DBR_UNLIKELY(size == NULL))
     return dbr_err_static(DBR_ERR_INVALID, "the size pointer is NULL; pass the buffer's capacity in *size");
@@ -217,7 +203,7 @@ static DBR_Errorcode_t check_buffer(const void *buf, const int64_t *size)
   return DBR_SUCCESS;
 }
 
-static DBR_Errorcode_t check_value(const void *buf, int64_t size)
+DBR_Errorcode_t api_check_value(const void *buf, int64_t size)
 {
   if (DBR_UNLIKELY(size < 0)) return dbr_err(DBR_ERR_INVALID, "the value size is negative (%lld)", (long long)size);
   if (DBR_UNLIKELY(buf == NULL && size > 0))
@@ -226,7 +212,7 @@ static DBR_Errorcode_t check_value(const void *buf, int64_t size)
 }
 
 /* Deadline of a call from a dbrx timeout (ms); 0 sets NOWAIT. */
-static DBR_Errorcode_t deadline_of(int64_t timeout_ms, int *flags, int64_t *deadline)
+DBR_Errorcode_t api_deadline_of(int64_t timeout_ms, int *flags, int64_t *deadline)
 {
   int64_t now = dbr_now_ns();
   if (timeout_ms == DBRX_TIMEOUT_DEFAULT) {
@@ -255,7 +241,7 @@ static DBR_Errorcode_t tag_error(DBR_Tag_t tag)
 
 /* Sets dbrxLastError for the outcome of a request (completions may run on other threads, so the message is
  * made here, on the caller's). */
-static DBR_Errorcode_t outcome(const dbr_req_t *req, DBR_Errorcode_t rc, int64_t capacity)
+DBR_Errorcode_t api_outcome(const dbr_req_t *req, DBR_Errorcode_t rc, int64_t capacity)
 {
   const char *what = req->name ? req->name : req->tmpl ? req->tmpl : "";
   switch (rc) {
@@ -296,7 +282,7 @@ DBR_Handle_t dbrCreate(DBR_Name_t db_name, DBR_Tuple_persist_level_t level, DBR_
   (void)groups;
   dbr_backend_t *be = backend();
   if (be == NULL) return NULL;
-  if (check_name("namespace name", db_name) != DBR_SUCCESS) return NULL;
+  if (api_check_name("namespace name", db_name) != DBR_SUCCESS) return NULL;
   if ((int)level < 0 || (int)level >= DBR_PERST_MAX) {
     dbr_err(DBR_ERR_INVALID, "persistence level %d is invalid; use 0..%d (DBR_PERST_*)", (int)level,
             DBR_PERST_MAX - 1);
@@ -311,7 +297,7 @@ DBR_Errorcode_t dbrDelete(DBR_Name_t db_name)
 {
   dbr_backend_t *be = backend();
   if (be == NULL) return dbr_err_code();
-  DBR_Errorcode_t rc = check_name("namespace name", db_name);
+  DBR_Errorcode_t rc = api_check_name("namespace name", db_name);
   if (rc != DBR_SUCCESS) return rc;
   return be->ns_delete(be, db_name);
 }
@@ -320,7 +306,7 @@ DBR_Handle_t dbrAttach(DBR_Name_t db_name)
 {
   dbr_backend_t *be = backend();
   if (be == NULL) return NULL;
-  if (check_name("namespace name", db_name) != DBR_SUCCESS) return NULL;
+  if (api_check_name("namespace name", db_name) != DBR_SUCCESS) return NULL;
   dbr_ns_t *ns = NULL;
   if (be->ns_attach(be, db_name, &ns) != DBR_SUCCESS) return NULL;
   return handle_new(ns, db_name);
@@ -332,7 +318,7 @@ DBR_Errorcode_t dbrDetach(DBR_Handle_t dbr_handle)
   if (reg_retire(&g_handles, (uintptr_t)dbr_handle, &dead) != 0)
     return dbr_err(DBR_ERR_HANDLE, "namespace handle %p is not attached: it was detached already, or never returned "
                    "by dbrCreate/dbrAttach", dbr_handle);
-  return dead ? handle_destroy(dead) : DBR_SUCCESS;
+  return dead ? api_handle_destroy(dead) : DBR_SUCCESS;
 }
 
 DBR_Errorcode_t dbrQuery(DBR_Handle_t dbr_handle, DBR_State_t *dbr_state, DBR_State_mask_t dbr_state_mask)
@@ -341,7 +327,7 @@ DBR_Errorcode_t dbrQuery(DBR_Handle_t dbr_handle, DBR_State_t *dbr_state, DBR_St
   dbr_backend_t *be = backend();
   if (be == NULL) return dbr_err_code();
   if (dbr_state == NULL) return dbr_err_static(DBR_ERR_INVALID, "dbr_state is NULL; pass a DBR_State_t to fill");
-  handle_t *hd = handle_get(dbr_handle);
+  handle_t *hd = api_handle_get(dbr_handle);
   if (hd == NULL) return DBR_ERR_HANDLE;
   dbrx_stat_t st;
   memset(&st, 0, sizeof st);
@@ -354,7 +340,7 @@ DBR_Errorcode_t dbrQuery(DBR_Handle_t dbr_handle, DBR_State_t *dbr_state, DBR_St
 static DBR_Errorcode_t units(DBR_Handle_t h)
 {
   if (backend() == NULL) return dbr_err_code();
-  handle_t *hd = handle_get(h);
+  handle_t *hd = api_handle_get(h);
   if (hd == NULL) return DBR_ERR_HANDLE;
   handle_put(h);
   return dbr_err_static(DBR_ERR_NOTIMPL, "units are not supported by libdbr");
@@ -380,10 +366,10 @@ DBR_Errorcode_t dbrPut(DBR_Handle_t dbr_handle, void *va_ptr, int64_t size, DBR_
   (void)group;
   dbr_backend_t *be = backend();
   if (DBR_UNLIKELY(be == NULL)) return dbr_err_code();
-  DBR_Errorcode_t rc = check_value(va_ptr, size);
-  if (DBR_LIKELY(rc == DBR_SUCCESS)) rc = check_name("tuple name", tuple_name);
+  DBR_Errorcode_t rc = api_check_value(va_ptr, size);
+  if (DBR_LIKELY(rc == DBR_SUCCESS)) rc = api_check_name("tuple name", tuple_name);
   if (DBR_UNLIKELY(rc != DBR_SUCCESS)) return rc;
-  handle_t *hd = handle_get(dbr_handle);
+  handle_t *hd = api_handle_get(dbr_handle);
   if (DBR_UNLIKELY(hd == NULL)) return DBR_ERR_HANDLE;
   rc = be->put(be, hd->ns, tuple_name, va_ptr, size);
   handle_put(dbr_handle);
@@ -395,10 +381,10 @@ DBR_Errorcode_t dbrxPutIfAbsent(DBR_Handle_t h, const void *buf, int64_t size, c
   dbr_backend_t *be = backend();
   if (DBR_UNLIKELY(be == NULL)) return dbr_err_code();
   if (stored == NULL) return dbr_err_static(DBR_ERR_INVALID, "stored is NULL; pass an int to learn whether the value was stored");
-  DBR_Errorcode_t rc = check_value(buf, size);
-  if (rc == DBR_SUCCESS) rc = check_name("tuple name", name);
+  DBR_Errorcode_t rc = api_check_value(buf, size);
+  if (rc == DBR_SUCCESS) rc = api_check_name("tuple name", name);
   if (rc != DBR_SUCCESS) return rc;
-  handle_t *hd = handle_get(h);
+  handle_t *hd = api_handle_get(h);
   if (hd == NULL) return DBR_ERR_HANDLE;
   *stored = 0;
   rc = be->put_if_absent(be, hd->ns, name, buf, size, stored);
@@ -417,7 +403,7 @@ static void release_held_handles(dbr_req_t *req)
  * references; this releases them once the backend has the request: at once, or, when a corked queue holds it,
  * when the queue starts it or it is dropped unstarted (so a detach meanwhile cannot free its namespace).
  */
-static DBR_Tag_t start_tagged(dbr_req_t *req, DBR_Handle_t h, DBR_Handle_t h2)
+DBR_Tag_t api_start_tagged(dbr_req_t *req, DBR_Handle_t h, DBR_Handle_t h2)
 {
   DBR_Tag_t tag = dbr_tag_new(req);
   int held = 0;
@@ -448,10 +434,10 @@ static DBR_Tag_t start_tagged(dbr_req_t *req, DBR_Handle_t h, DBR_Handle_t h2)
 }
 
 /* A request on handle h, holding the handle's reference; NULL (reference released, last error set) on failure. */
-static dbr_req_t *new_req(dbr_op_t op, dbr_backend_t *be, DBR_Handle_t h, const char *name, const char *tmpl,
+dbr_req_t *api_new_req(dbr_op_t op, dbr_backend_t *be, DBR_Handle_t h, const char *name, const char *tmpl,
                           const char *dst_name)
 {
-  handle_t *hd = handle_get(h);
+  handle_t *hd = api_handle_get(h);
   if (DBR_UNLIKELY(hd == NULL)) return NULL;
   dbr_req_t *req = dbr_req_new_args(op, name, tmpl, dst_name);
   if (DBR_UNLIKELY(req == NULL)) {
@@ -465,10 +451,10 @@ static dbr_req_t *new_req(dbr_op_t op, dbr_backend_t *be, DBR_Handle_t h, const 
 }
 
 /* A put request with the caller's buffer on handle h, holding the handle's reference (released on failure). */
-static dbr_req_t *new_put_req(dbr_op_t op, dbr_backend_t *be, DBR_Handle_t h, const char *name,
+dbr_req_t *api_new_put_req(dbr_op_t op, dbr_backend_t *be, DBR_Handle_t h, const char *name,
                               const char *dst_name, const void *buf, int64_t len)
 {
-  dbr_req_t *req = new_req(op, be, h, name, NULL, dst_name);
+  dbr_req_t *req = api_new_req(op, be, h, name, NULL, dst_name);
   if (DBR_UNLIKELY(req == NULL)) return NULL;
   req->in = buf;
   req->in_len = len;
@@ -482,10 +468,10 @@ DBR_Tag_t dbrPutA(DBR_Handle_t dbr_handle, void *va_ptr, int64_t size, DBR_Tuple
   (void)group;
   dbr_backend_t *be = backend();
   if (be == NULL) return DB_TAG_ERROR;
-  if (check_value(va_ptr, size) != DBR_SUCCESS || check_name("tuple name", tuple_name) != DBR_SUCCESS)
+  if (api_check_value(va_ptr, size) != DBR_SUCCESS || api_check_name("tuple name", tuple_name) != DBR_SUCCESS)
     return DB_TAG_ERROR;
-  dbr_req_t *req = new_put_req(DBR_OP_PUT, be, dbr_handle, tuple_name, NULL, va_ptr, size);
-  return req ? start_tagged(req, dbr_handle, NULL) : DB_TAG_ERROR;
+  dbr_req_t *req = api_new_put_req(DBR_OP_PUT, be, dbr_handle, tuple_name, NULL, va_ptr, size);
+  return req ? api_start_tagged(req, dbr_handle, NULL) : DB_TAG_ERROR;
 }
 
 /* ---- data access: read / get ---- */
@@ -497,12 +483,12 @@ static DBR_Errorcode_t read_get(dbr_op_t op, DBR_Handle_t h, void *buf, int64_t 
   if (DBR_UNLIKELY(be == NULL)) return dbr_err_code();
   const char *n, *t;
   int64_t deadline;
-  DBR_Errorcode_t rc = check_buffer(buf, size);
-  if (DBR_LIKELY(rc == DBR_SUCCESS)) rc = check_flags(flags, op == DBR_OP_READ);
-  if (DBR_LIKELY(rc == DBR_SUCCESS)) rc = pick_target(name, tmpl, &n, &t);
-  if (DBR_LIKELY(rc == DBR_SUCCESS)) rc = deadline_of(timeout_ms, &flags, &deadline);
+  DBR_Errorcode_t rc = api_check_buffer(buf, size);
+  if (DBR_LIKELY(rc == DBR_SUCCESS)) rc = api_check_flags(flags, op == DBR_OP_READ);
+  if (DBR_LIKELY(rc == DBR_SUCCESS)) rc = api_pick_target(name, tmpl, &n, &t);
+  if (DBR_LIKELY(rc == DBR_SUCCESS)) rc = api_deadline_of(timeout_ms, &flags, &deadline);
   if (DBR_UNLIKELY(rc != DBR_SUCCESS)) return rc;
-  dbr_req_t *req = new_req(op, be, h, n, t, NULL);
+  dbr_req_t *req = api_new_req(op, be, h, n, t, NULL);
   if (DBR_UNLIKELY(req == NULL)) return dbr_err_code();
   int64_t capacity = *size;
   req->flags = flags;
@@ -512,7 +498,7 @@ static DBR_Errorcode_t read_get(dbr_op_t op, DBR_Handle_t h, void *buf, int64_t 
   req->user_size = size;
   dbr_req_submit_sync(req);
   handle_put(h); /* a waiting request keeps what it needs; a detach need not wait for it */
-  rc = outcome(req, dbr_req_wait(req), capacity);
+  rc = api_outcome(req, dbr_req_wait(req), capacity);
   dbr_req_unref(req);
   return rc;
 }
@@ -523,15 +509,15 @@ static DBR_Tag_t read_get_a(dbr_op_t op, DBR_Handle_t h, void *buf, int64_t *siz
   dbr_backend_t *be = backend();
   if (be == NULL) return DB_TAG_ERROR;
   const char *n, *t;
-  if (check_buffer(buf, size) != DBR_SUCCESS || pick_target(name, tmpl, &n, &t) != DBR_SUCCESS)
+  if (api_check_buffer(buf, size) != DBR_SUCCESS || api_pick_target(name, tmpl, &n, &t) != DBR_SUCCESS)
     return DB_TAG_ERROR;
-  dbr_req_t *req = new_req(op, be, h, n, t, NULL);
+  dbr_req_t *req = api_new_req(op, be, h, n, t, NULL);
   if (DBR_UNLIKELY(req == NULL)) return DB_TAG_ERROR;
   req->deadline_ns = dbr_now_ns() + g_timeout_ns;
   req->capacity = *size;
   req->user_buf = buf;
   req->user_size = size;
-  return start_tagged(req, h, NULL);
+  return api_start_tagged(req, h, NULL);
 }
 
 DBR_Errorcode_t dbrGet(DBR_Handle_t dbr_handle, void *va_ptr, int64_t *size, DBR_Tuple_name_t tuple_name,
@@ -579,9 +565,9 @@ DBR_Errorcode_t dbrTestKey(DBR_Handle_t dbr_handle, DBR_Tuple_name_t tuple_name)
 {
   dbr_backend_t *be = backend();
   if (be == NULL) return dbr_err_code();
-  DBR_Errorcode_t rc = check_name("tuple name", tuple_name);
+  DBR_Errorcode_t rc = api_check_name("tuple name", tuple_name);
   if (rc != DBR_SUCCESS) return rc;
-  handle_t *hd = handle_get(dbr_handle);
+  handle_t *hd = api_handle_get(dbr_handle);
   if (hd == NULL) return DBR_ERR_HANDLE;
   int64_t count = 0;
   rc = be->count(be, hd->ns, tuple_name, &count);
@@ -631,7 +617,7 @@ static DBR_Errorcode_t check_listing(const char **tmpl, const char *buf, size_t 
 {
   if (*tmpl == NULL || **tmpl == '\0') *tmpl = "*";
   if (buf == NULL && size > 0) return dbr_err(DBR_ERR_INVALID, "the result buffer is NULL but its size is %zu", size);
-  return check_template(*tmpl);
+  return api_check_template(*tmpl);
 }
 
 DBR_Errorcode_t dbrDirectory(DBR_Handle_t dbr_handle, DBR_Tuple_template_t match_template, DBR_Group_t group,
@@ -643,7 +629,7 @@ DBR_Errorcode_t dbrDirectory(DBR_Handle_t dbr_handle, DBR_Tuple_template_t match
   const char *tmpl = match_template;
   DBR_Errorcode_t rc = check_listing(&tmpl, result_buffer, size);
   if (rc != DBR_SUCCESS) return rc;
-  handle_t *hd = handle_get(dbr_handle);
+  handle_t *hd = api_handle_get(dbr_handle);
   if (hd == NULL) return DBR_ERR_HANDLE;
   listing_t l = {.buf = result_buffer, .size = size, .max = count};
   rc = be->directory(be, hd->ns, tmpl, listing_sink, &l);
@@ -675,11 +661,11 @@ DBR_Errorcode_t dbrMove(DBR_Handle_t src_dbr_handle, DBR_Group_t src_group, DBR_
   dbr_backend_t *be = backend();
   if (be == NULL) return dbr_err_code();
   const char *n, *t;
-  DBR_Errorcode_t rc = pick_target(tuple_name, match_template, &n, &t);
+  DBR_Errorcode_t rc = api_pick_target(tuple_name, match_template, &n, &t);
   if (rc != DBR_SUCCESS) return rc;
-  handle_t *src = handle_get(src_dbr_handle);
+  handle_t *src = api_handle_get(src_dbr_handle);
   if (src == NULL) return DBR_ERR_HANDLE;
-  handle_t *dst = handle_get(dest_dbr_handle);
+  handle_t *dst = api_handle_get(dest_dbr_handle);
   if (dst == NULL) {
     handle_put(src_dbr_handle);
     return DBR_ERR_HANDLE;
@@ -697,9 +683,9 @@ DBR_Errorcode_t dbrRemove(DBR_Handle_t dbr_handle, DBR_Group_t group, DBR_Tuple_
   dbr_backend_t *be = backend();
   if (be == NULL) return dbr_err_code();
   const char *n, *t;
-  DBR_Errorcode_t rc = pick_target(tuple_name, match_template, &n, &t);
+  DBR_Errorcode_t rc = api_pick_target(tuple_name, match_template, &n, &t);
   if (rc != DBR_SUCCESS) return rc;
-  handle_t *hd = handle_get(dbr_handle);
+  handle_t *hd = api_handle_get(dbr_handle);
   if (hd == NULL) return DBR_ERR_HANDLE;
   rc = be->remove(be, hd->ns, n, t);
   handle_put(dbr_handle);
@@ -719,7 +705,7 @@ DBR_Errorcode_t dbrTest(DBR_Tag_t req_tag)
   DBR_Errorcode_t rc = req->status;
   if (!(req->keep_value && req->has_value)) { /* a value waits for dbrxTake: keep the tag */
     dbr_tag_drop(req_tag);
-    outcome(req, rc, req->capacity);
+    api_outcome(req, rc, req->capacity);
   }
   dbr_req_unref(req);
   return rc;
@@ -746,7 +732,7 @@ DBR_Errorcode_t dbrCancel(DBR_Tag_t req_tag)
 
 DBR_Errorcode_t dbrxTake(DBR_Tag_t tag, void *buf, int64_t *size)
 {
-  DBR_Errorcode_t rc = check_buffer(buf, size);
+  DBR_Errorcode_t rc = api_check_buffer(buf, size);
   if (rc != DBR_SUCCESS) return rc;
   dbr_req_t *req = dbr_tag_get(tag);
   if (req == NULL) return tag_error(tag);
@@ -770,7 +756,7 @@ DBR_Errorcode_t dbrxTake(DBR_Tag_t tag, void *buf, int64_t *size)
     rc = req->status;
     *size = 0;
     dbr_tag_drop(tag);
-    outcome(req, rc, -1);
+    api_outcome(req, rc, -1);
   }
   dbr_req_unref(req);
   return rc;
@@ -812,468 +798,4 @@ int dbrxQueueDrainTake(dbrx_queue_t *q, DBR_Tag_t *tags, int32_t *statuses, int3
     dbr_req_unref(req);
   }
   return n;
-}
-
-/* ---- iterators ---- */
-
-typedef struct {
-  pthread_mutex_t mu;
-  DBR_Handle_t handle;
-  void *cursor;
-  char pattern[];
-} iter_t;
-
-static reg_t g_iters = REG_INITIALIZER(REG_KIND_ITERATOR);
-
-static void iter_destroy(iter_t *it)
-{
-  if (it == NULL) return;
-  dbr_backend_t *be = atomic_load(&g_be);
-  if (it->cursor) be->iterate_free(be, it->cursor);
-  pthread_mutex_destroy(&it->mu);
-  free(it);
-}
-
-static void iter_retire(DBR_Iterator_t id)
-{
-  void *dead = NULL;
-  if (reg_retire(&g_iters, (uintptr_t)id, &dead) == 0) iter_destroy(dead);
-}
-
-static DBR_Iterator_t iter_fail(char *tuple_name)
-{
-  if (tuple_name) {
-    tuple_name[0] = (char)EOF;
-    tuple_name[1] = '\0';
-  }
-  return NULL;
-}
-
-/*
- * The live iterator *id walking dbr_handle, acquired (release with reg_release), or a new one for
- * DBR_ITERATOR_NEW (*id is then set). NULL with dbrxLastError set; an iterator of another handle is retired.
- */
-static iter_t *iter_open(DBR_Handle_t dbr_handle, uintptr_t *id, const char *match_template)
-{
-  if (*id == (uintptr_t)DBR_ITERATOR_NEW) {
-    const char *tmpl = match_template && *match_template ? match_template : "*";
-    if (check_template(tmpl) != DBR_SUCCESS) return NULL;
-    size_t len = strlen(tmpl);
-    iter_t *it = calloc(1, sizeof *it + len + 1);
-    if (it == NULL) {
-      dbr_err_static(DBR_ERR_NOMEMORY, "out of memory starting an iterator");
-      return NULL;
-    }
-    pthread_mutex_init(&it->mu, NULL);
-    it->handle = dbr_handle;
-    memcpy(it->pattern, tmpl, len + 1);
-    *id = reg_add(&g_iters, it);
-    if (*id == 0) {
-      iter_destroy(it);
-      dbr_err_static(DBR_ERR_NOMEMORY, "out of memory (or over 1M live iterators); free unused iterators");
-      return NULL;
-    }
-  }
-  iter_t *it = reg_acquire(&g_iters, *id);
-  if (it == NULL) {
-    dbr_err(DBR_ERR_ITERATOR, "iterator %p is not live: it finished, was freed, or never existed", (void *)*id);
-    return NULL;
-  }
-  if (it->handle != dbr_handle) {
-    dbr_err(DBR_ERR_ITERATOR, "iterator %p walks another namespace handle (%p)", (void *)*id, it->handle);
-    iter_destroy(reg_release(&g_iters, *id));
-    iter_retire((DBR_Iterator_t)*id); /* NULL always ends the walk: the caller will not free it */
-    return NULL;
-  }
-  return it;
-}
-
-DBR_Iterator_t dbrIterator(DBR_Handle_t dbr_handle, DBR_Iterator_t iterator, DBR_Group_t group,
-                           DBR_Tuple_template_t match_template, char *tuple_name)
-{
-  (void)group;
-  if (tuple_name == NULL) {
-    dbr_err_static(DBR_ERR_INVALID, "tuple_name is NULL; pass a buffer of DBR_MAX_KEY_LEN + 1 bytes");
-    return NULL;
-  }
-  dbr_backend_t *be = backend();
-  if (be == NULL) return iter_fail(tuple_name);
-  uintptr_t id = (uintptr_t)iterator;
-  iter_t *it = iter_open(dbr_handle, &id, match_template);
-  if (it == NULL) return iter_fail(tuple_name);
-  handle_t *hd = handle_get(dbr_handle);
-  DBR_Errorcode_t rc = DBR_ERR_HANDLE;
-  if (hd != NULL) {
-    pthread_mutex_lock(&it->mu);
-    rc = be->iterate(be, hd->ns, &it->cursor, it->pattern, tuple_name);
-    pthread_mutex_unlock(&it->mu);
-    handle_put(dbr_handle);
-  }
-  iter_destroy(reg_release(&g_iters, id));
-  if (rc == DBR_SUCCESS) return (DBR_Iterator_t)id;
-  iter_retire((DBR_Iterator_t)id); /* done (UNAVAIL) or failed: the iterator ends here */
-  return iter_fail(tuple_name);
-}
-
-DBR_Errorcode_t dbrxIteratorNextMany(DBR_Handle_t dbr_handle, DBR_Iterator_t *iterator, const char *match_template,
-                                     unsigned max, char *buf, size_t size, unsigned *ret_count)
-{
-  if (iterator == NULL || ret_count == NULL)
-    return dbr_err_static(DBR_ERR_INVALID, "iterator and ret_count must not be NULL");
-  *ret_count = 0;
-  if (buf == NULL || size < DBR_MAX_KEY_LEN + 2)
-    return dbr_err(DBR_ERR_UBUFFER, "the buffer holds %zu bytes; pass at least DBR_MAX_KEY_LEN + 2 (%d)",
-                   buf ? size : 0, DBR_MAX_KEY_LEN + 2);
-  buf[0] = '\0';
-  dbr_backend_t *be = backend();
-  if (be == NULL) return dbr_err_code();
-  uintptr_t id = (uintptr_t)*iterator;
-  iter_t *it = iter_open(dbr_handle, &id, match_template);
-  if (it == NULL) {
-    *iterator = DBR_ITERATOR_DONE;
-    return dbr_err_code();
-  }
-  handle_t *hd = handle_get(dbr_handle);
-  DBR_Errorcode_t rc = DBR_ERR_HANDLE;
-  size_t used = 0;
-  unsigned n = 0;
-  if (hd != NULL) {
-    pthread_mutex_lock(&it->mu);
-    /* Take a name from the walk only while any name fits: it cannot be put back. */
-    for (rc = DBR_SUCCESS; rc == DBR_SUCCESS && (max == 0 || n < max) && size - used >= DBR_MAX_KEY_LEN + 2;) {
-      rc = be->iterate(be, hd->ns, &it->cursor, it->pattern, buf + used);
-      if (rc != DBR_SUCCESS) break;
-      size_t len = strlen(buf + used);
-      buf[used + len] = '\n';
-      used += len + 1;
-      n++;
-    }
-    pthread_mutex_unlock(&it->mu);
-    handle_put(dbr_handle);
-  }
-  buf[used] = '\0';
-  *ret_count = n;
-  iter_destroy(reg_release(&g_iters, id));
-  if (rc == DBR_SUCCESS) {
-    *iterator = (DBR_Iterator_t)id;
-    return DBR_SUCCESS;
-  }
-  iter_retire((DBR_Iterator_t)id); /* done (UNAVAIL) or failed: the iterator ends here */
-  *iterator = DBR_ITERATOR_DONE;
-  return rc == DBR_ERR_UNAVAIL ? DBR_SUCCESS : rc;
-}
-
-DBR_Errorcode_t dbrxIteratorFree(DBR_Iterator_t iterator)
-{
-  void *dead = NULL;
-  if (reg_retire(&g_iters, (uintptr_t)iterator, &dead) != 0)
-    return dbr_err(DBR_ERR_ITERATOR, "iterator %p is not live: it finished, was freed, or never existed", iterator);
-  iter_destroy(dead);
-  return DBR_SUCCESS;
-}
-
-DBR_Tag_t dbrEval(DBR_Handle_t dbr_handle, void *va_ptr, int size, DBR_Tuple_name_t tuple_name, DBR_Group_t group,
-                  FunctPtr_t fn_ptr)
-{
-  (void)dbr_handle;
-  (void)va_ptr;
-  (void)size;
-  (void)tuple_name;
-  (void)group;
-  (void)fn_ptr;
-  dbr_err_static(DBR_ERR_NOTIMPL, "dbrEval is not supported by libdbr");
-  return DB_TAG_ERROR;
-}
-
-/* ---- extensions ---- */
-
-int dbrxAbiVersion(void)
-{
-  return DBRX_ABI_VERSION;
-}
-
-const char *dbrxBackend(void)
-{
-  dbr_backend_t *be = backend();
-  return be ? be->name : "error";
-}
-
-const char *dbrxLastError(void)
-{
-  return dbr_err_message();
-}
-
-DBR_Errorcode_t dbrxLastErrorCode(void)
-{
-  return dbr_err_code();
-}
-
-/* Binds an asynchronous request to queue q (may be NULL) and starts it. */
-static DBR_Tag_t start_queued(dbr_req_t *req, dbrx_queue_t *q, DBR_Handle_t h)
-{
-  if (q != NULL) {
-    req->queue = dbr_queue_get(q);
-    if (req->queue == NULL) {
-      handle_put(h);
-      dbr_req_unref(req);
-      return DB_TAG_ERROR;
-    }
-  }
-  req->keep_value = 1;
-  return start_tagged(req, h, NULL);
-}
-
-static DBR_Tag_t read_get_async(dbr_op_t op, dbrx_queue_t *q, DBR_Handle_t h, const char *name,
-                                const char *tmpl, int flags, int64_t timeout_ms)
-{
-  dbr_backend_t *be = backend();
-  if (be == NULL) return DB_TAG_ERROR;
-  const char *n, *t;
-  int64_t deadline;
-  if (check_flags(flags, op == DBR_OP_READ) != DBR_SUCCESS || pick_target(name, tmpl, &n, &t) != DBR_SUCCESS ||
-      deadline_of(timeout_ms, &flags, &deadline) != DBR_SUCCESS)
-    return DB_TAG_ERROR;
-  dbr_req_t *req = new_req(op, be, h, n, t, NULL);
-  if (DBR_UNLIKELY(req == NULL)) return DB_TAG_ERROR;
-  req->flags = flags;
-  req->deadline_ns = deadline;
-  return start_queued(req, q, h);
-}
-
-DBR_Tag_t dbrxReadAsync(dbrx_queue_t *q, DBR_Handle_t h, const char *name, const char *match_template, int flags,
-                        int64_t timeout_ms)
-{
-  return read_get_async(DBR_OP_READ, q, h, name, match_template, flags, timeout_ms);
-}
-
-DBR_Tag_t dbrxGetAsync(dbrx_queue_t *q, DBR_Handle_t h, const char *name, const char *match_template, int flags,
-                       int64_t timeout_ms)
-{
-  return read_get_async(DBR_OP_GET, q, h, name, match_template, flags, timeout_ms);
-}
-
-DBR_Tag_t dbrxPutAsync(dbrx_queue_t *q, DBR_Handle_t h, const void *buf, int64_t size, const char *name)
-{
-  dbr_backend_t *be = backend();
-  if (be == NULL) return DB_TAG_ERROR;
-  if (check_value(buf, size) != DBR_SUCCESS || check_name("tuple name", name) != DBR_SUCCESS) return DB_TAG_ERROR;
-  dbr_req_t *req = new_put_req(DBR_OP_PUT, be, h, name, NULL, buf, size);
-  return req ? start_queued(req, q, h) : DB_TAG_ERROR;
-}
-
-/* Validates a whole packed batch (see dbrxPutMany) before anything is stored. */
-static DBR_Errorcode_t check_packed(const void *packed, int64_t len)
-{
-  if (len < 0) return dbr_err(DBR_ERR_INVALID, "the batch length is negative (%lld)", (long long)len);
-  if (packed == NULL && len > 0) return dbr_err(DBR_ERR_INVALID, "the batch is NULL but its length is %lld", (long long)len);
-  const unsigned char *p = packed;
-  uint64_t off = 0, total = (uint64_t)len;
-  for (uint64_t rec = 0; off < total; rec++) {
-    if (total - off < 12)
-      return dbr_err(DBR_ERR_INVALID, "batch record %llu at byte %llu: truncated header (12 bytes needed, %llu left)",
-                     (unsigned long long)rec, (unsigned long long)off, (unsigned long long)(total - off));
-    uint32_t nl = dbr_rd32(p + off);
-    uint64_t vl = dbr_rd64(p + off + 4);
-    if (nl == 0 || nl > DBR_MAX_KEY_LEN)
-      return dbr_err(DBR_ERR_INVALID, "batch record %llu at byte %llu: name length %u is not in 1..%d",
-                     (unsigned long long)rec, (unsigned long long)off, nl, DBR_MAX_KEY_LEN);
-    uint64_t left = total - off - 12;
-    if (nl > left || vl > left - nl)
-      return dbr_err(DBR_ERR_INVALID,
-                     "batch record %llu at byte %llu: name (%u) and value (%llu bytes) run past the end of the batch",
-                     (unsigned long long)rec, (unsigned long long)off, nl, (unsigned long long)vl);
-    const unsigned char *name = p + off + 12;
-    if (memchr(name, '\0', nl) || memchr(name, '\n', nl))
-      return dbr_err(DBR_ERR_INVALID, "batch record %llu at byte %llu: the name contains a NUL or newline byte",
-                     (unsigned long long)rec, (unsigned long long)off);
-    off += 12 + nl + vl;
-  }
-  return DBR_SUCCESS;
-}
-
-DBR_Errorcode_t dbrxPutMany(DBR_Handle_t h, const void *packed, int64_t len)
-{
-  dbr_backend_t *be = backend();
-  if (be == NULL) return dbr_err_code();
-  DBR_Errorcode_t rc = check_packed(packed, len);
-  if (rc != DBR_SUCCESS) return rc;
-  handle_t *hd = handle_get(h);
-  if (hd == NULL) return DBR_ERR_HANDLE;
-  rc = len == 0 ? DBR_SUCCESS : be->put_many(be, hd->ns, packed, len);
-  handle_put(h);
-  return rc;
-}
-
-/* Validates a pop-put and builds its request on handle h (holding the handle's reference). */
-static dbr_req_t *new_pop_put_req(dbr_backend_t *be, DBR_Handle_t h, const char *pop_name, const char *put_name,
-                                  const void *buf, int64_t size)
-{
-  if (check_value(buf, size) != DBR_SUCCESS || check_name("name to pop", pop_name) != DBR_SUCCESS ||
-      check_name("name to put", put_name) != DBR_SUCCESS)
-    return NULL;
-  return new_put_req(DBR_OP_POP_PUT, be, h, pop_name, put_name, buf, size);
-}
-
-DBR_Tag_t dbrxPopPutAsync(dbrx_queue_t *q, DBR_Handle_t h, const char *pop_name, const char *put_name,
-                          const void *buf, int64_t size)
-{
-  dbr_backend_t *be = backend();
-  if (be == NULL) return DB_TAG_ERROR;
-  dbr_req_t *req = new_pop_put_req(be, h, pop_name, put_name, buf, size);
-  return req ? start_queued(req, q, h) : DB_TAG_ERROR;
-}
-
-DBR_Errorcode_t dbrxPopPut(DBR_Handle_t h, const char *pop_name, const char *put_name, const void *buf,
-                           int64_t size)
-{
-  dbr_backend_t *be = backend();
-  if (be == NULL) return dbr_err_code();
-  dbr_req_t *req = new_pop_put_req(be, h, pop_name, put_name, buf, size);
-  if (req == NULL) return dbr_err_code();
-  dbr_req_submit_sync(req);
-  DBR_Errorcode_t rc = dbr_req_wait(req);
-  handle_put(h);
-  dbr_req_unref(req);
-  return rc;
-}
-
-DBR_Tag_t dbrxPutManyAsync(dbrx_queue_t *q, DBR_Handle_t h, const void *packed, int64_t len)
-{
-  dbr_backend_t *be = backend();
-  if (be == NULL) return DB_TAG_ERROR;
-  if (check_packed(packed, len) != DBR_SUCCESS) return DB_TAG_ERROR;
-  dbr_req_t *req = new_put_req(DBR_OP_PUT_MANY, be, h, NULL, NULL, packed, len);
-  return req ? start_queued(req, q, h) : DB_TAG_ERROR;
-}
-
-DBR_Tag_t dbrxMoveManyAsync(dbrx_queue_t *q, DBR_Handle_t h, const char *sources, const char *destinations)
-{
-  dbr_backend_t *be = backend();
-  if (be == NULL) return DB_TAG_ERROR;
-  dbr_name_ref_t src[DBRX_MOVE_MANY_MAX_SOURCES];
-  if (dbr_name_list("source", sources, src, DBRX_MOVE_MANY_MAX_SOURCES) < 0) return DB_TAG_ERROR;
-  dbr_name_ref_t *dst = malloc(DBRX_MOVE_MANY_MAX_DESTINATIONS * sizeof *dst);
-  if (dst == NULL) return dbr_err_static(DBR_ERR_NOMEMORY, "out of memory checking a move-many"), DB_TAG_ERROR;
-  int nd = dbr_name_list("destination", destinations, dst, DBRX_MOVE_MANY_MAX_DESTINATIONS);
-  free(dst);
-  if (nd < 0) return DB_TAG_ERROR;
-  dbr_req_t *req = new_req(DBR_OP_MOVE_MANY, be, h, sources, NULL, destinations);
-  if (req == NULL) return DB_TAG_ERROR;
-  req->flags = DBR_FLAGS_NOWAIT;
-  return start_queued(req, q, h);
-}
-
-DBR_Tag_t dbrxPopPutManyAsync(dbrx_queue_t *q, DBR_Handle_t h, const void *packed, int64_t len)
-{
-  dbr_backend_t *be = backend();
-  if (be == NULL) return DB_TAG_ERROR;
-  int64_t count;
-  if (dbr_steps_check(packed, len, &count) != DBR_SUCCESS) return DB_TAG_ERROR;
-  dbr_req_t *req = new_put_req(DBR_OP_POP_PUT_MANY, be, h, NULL, NULL, packed, len);
-  return req ? start_queued(req, q, h) : DB_TAG_ERROR;
-}
-
-/* Validates a move-value and builds its request (holding both handles; NULL on error, handles released). */
-static dbr_req_t *move_value_req(DBR_Handle_t src, const char *src_name, DBR_Handle_t dst, const char *dst_name,
-                                 int *flags, int64_t timeout_ms)
-{
-  dbr_backend_t *be = backend();
-  if (be == NULL) return NULL;
-  int64_t deadline;
-  if (check_name("source tuple name", src_name) != DBR_SUCCESS ||
-      check_name("destination tuple name", dst_name) != DBR_SUCCESS || check_flags(*flags, 0) != DBR_SUCCESS ||
-      deadline_of(timeout_ms, flags, &deadline) != DBR_SUCCESS)
-    return NULL;
-  handle_t *hd = handle_get(dst);
-  if (hd == NULL) return NULL;
-  dbr_req_t *req = new_req(DBR_OP_MOVE_VALUE, be, src, src_name, NULL, dst_name);
-  if (req == NULL) {
-    handle_put(dst);
-    return NULL;
-  }
-  req->dst_ns = hd->ns;
-  req->flags = *flags;
-  req->deadline_ns = deadline;
-  return req;
-}
-
-DBR_Tag_t dbrxMoveValueAsync(dbrx_queue_t *q, DBR_Handle_t src, const char *src_name, DBR_Handle_t dst,
-                             const char *dst_name, int flags, int64_t timeout_ms)
-{
-  dbr_req_t *req = move_value_req(src, src_name, dst, dst_name, &flags, timeout_ms);
-  if (req == NULL) return DB_TAG_ERROR;
-  /* both handles are needed until submission: start_tagged releases them */
-  DBR_Tag_t tag;
-  if (q != NULL && (req->queue = dbr_queue_get(q)) == NULL) {
-    handle_put(dst);
-    handle_put(src);
-    dbr_req_unref(req);
-    return DB_TAG_ERROR;
-  }
-  req->keep_value = 1;
-  tag = start_tagged(req, src, dst);
-  return tag;
-}
-
-DBR_Errorcode_t dbrxMoveValue(DBR_Handle_t src, const char *src_name, DBR_Handle_t dst, const char *dst_name,
-                              void *buf, int64_t *size, int flags, int64_t timeout_ms)
-{
-  if (!(buf == NULL && size == NULL)) {
-    DBR_Errorcode_t rc = check_buffer(buf, size);
-    if (rc != DBR_SUCCESS) return rc;
-  }
-  dbr_req_t *req = move_value_req(src, src_name, dst, dst_name, &flags, timeout_ms);
-  if (req == NULL) return dbr_err_code();
-  int64_t capacity = size ? *size : -1;
-  req->capacity = capacity;
-  req->user_buf = buf;
-  req->user_size = size;
-  dbr_req_submit_sync(req);
-  handle_put(dst);
-  handle_put(src);
-  DBR_Errorcode_t rc = outcome(req, dbr_req_wait(req), capacity);
-  dbr_req_unref(req);
-  return rc;
-}
-
-DBR_Errorcode_t dbrxCount(DBR_Handle_t h, const char *name, int64_t *count)
-{
-  dbr_backend_t *be = backend();
-  if (be == NULL) return dbr_err_code();
-  if (count == NULL) return dbr_err_static(DBR_ERR_INVALID, "count is NULL; pass an int64_t to fill");
-  DBR_Errorcode_t rc = check_name("tuple name", name);
-  if (rc != DBR_SUCCESS) return rc;
-  handle_t *hd = handle_get(h);
-  if (hd == NULL) return DBR_ERR_HANDLE;
-  rc = be->count(be, hd->ns, name, count);
-  handle_put(h);
-  return rc;
-}
-
-DBR_Errorcode_t dbrxStat(DBR_Handle_t h, dbrx_stat_t *st)
-{
-  dbr_backend_t *be = backend();
-  if (be == NULL) return dbr_err_code();
-  if (st == NULL) return dbr_err_static(DBR_ERR_INVALID, "st is NULL; pass a dbrx_stat_t to fill");
-  handle_t *hd = handle_get(h);
-  if (hd == NULL) return DBR_ERR_HANDLE;
-  memset(st, 0, sizeof *st);
-  DBR_Errorcode_t rc = be->ns_stat(be, hd->ns, st);
-  handle_put(h);
-  return rc;
-}
-
-DBR_Errorcode_t dbrxNamespaceName(DBR_Handle_t h, char *buf, size_t size)
-{
-  if (buf == NULL) return dbr_err_static(DBR_ERR_INVALID, "buf is NULL; pass DBR_MAX_KEY_LEN + 1 bytes");
-  handle_t *hd = handle_get(h);
-  if (hd == NULL) return DBR_ERR_HANDLE;
-  DBR_Errorcode_t rc = DBR_SUCCESS;
-  if (hd->name_len + 1 > size) {
-    rc = dbr_err(DBR_ERR_UBUFFER, "the namespace name needs %zu bytes but buf holds %zu", hd->name_len + 1, size);
-  } else {
-    memcpy(buf, hd->name, hd->name_len + 1);
-  }
-  handle_put(h);
-  return rc;
 }
