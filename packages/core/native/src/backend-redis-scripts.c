@@ -1,5 +1,5 @@
 /*
- * The Redis backend's server-side scripts (Lua), one per SCR_* of redis-backend.h. Each keeps one atomic step
+ * The Redis backend's server-side scripts (Lua), one per SCR_* of redis-backend.h. Each makes one step
  * atomic on the server: a pop that honours a capacity, a move, the namespace protocol, the batches. They run
  * by EVALSHA (their digests come from SCRIPT LOAD when the backend opens), and by EVAL where a node answers
  * NOSCRIPT.
