@@ -390,7 +390,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
   }
 
-  /** Starts the tasks claimed into slots; their cancel markers are checked in this turn's batch. */
+  /** Starts the tasks claimed into slots; the cancel markers of those still running after this turn are looked at (peekCancels). */
   private dispatch(q: QueueState, slots: number[], values: Buffer[]): void {
     const batcher = this.batcher as StepBatcher;
     const executions: Execution[] = [];
@@ -426,18 +426,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       executions.push(ex);
     }
     if (executions.length === 0) return;
-    // look (without taking) for cancel markers of tasks cancelled while queued; the finish step checks again
-    batcher.run(executions.map((ex) => ({ unless: q.names.cancel(ex.env.id), peekUnless: true }))).then(
-      (found) => {
-        for (const [i, ex] of executions.entries()) {
-          ex.cancelChecked = true;
-          if (found[i] === 'skipped') this.cancelExecution(ex);
-        }
-      },
-      () => {
-        for (const ex of executions) ex.cancelChecked = true; // the finish step still looks
-      },
-    );
+    setImmediate(() => this.peekCancels(q, executions));
     for (const ex of executions) {
       this.held++;
       this.stats.claimed++;
@@ -471,6 +460,32 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
     if (ex.released) return;
     await this.settle(ex, task, ok, output, error);
+  }
+
+  /**
+   * Looks (without taking) for the cancel markers of tasks cancelled while queued, so they stop at once. Runs
+   * after the claim's turn and skips the attempts that ended in it: their finish step looks at the marker
+   * anyway, atomically (a short task then costs the server no extra look). Still joins that turn's request:
+   * the batcher flushes after this.
+   */
+  private peekCancels(q: QueueState, claimed: Execution[]): void {
+    const executions = claimed.filter((ex) => {
+      const ended = (ex.started && !ex.attempting) || ex.released;
+      if (ended) ex.cancelChecked = true;
+      return !ended;
+    });
+    if (executions.length === 0) return;
+    (this.batcher as StepBatcher).run(executions.map((ex) => ({ unless: q.names.cancel(ex.env.id), peekUnless: true }))).then(
+      (found) => {
+        for (const [i, ex] of executions.entries()) {
+          ex.cancelChecked = true;
+          if (found[i] === 'skipped') this.cancelExecution(ex);
+        }
+      },
+      () => {
+        for (const ex of executions) ex.cancelChecked = true; // the finish step still looks
+      },
+    );
   }
 
   private cancelExecution(ex: Execution): void {
