@@ -141,7 +141,7 @@ export class Systems {
     await this.broker.close();
   }
 
-  startOf(system: 'ours' | 'bull', concurrency: number): Omit<HostStart, 'cmd'> {
+  startOf(system: HostStart['system'], concurrency: number): Omit<HostStart, 'cmd'> {
     return { system, concurrency, namespace: this.nsName, queue: BENCH_QUEUE, redis: this.redis };
   }
 
@@ -223,6 +223,25 @@ export class Systems {
       const dt = performance.now() - t0;
       if (out !== i) throw new Error(`ours: wrong result ${out} for ${i}`);
       if (i >= warmup) lat.push(dt);
+    }
+    await w.stop();
+    return lat.sort((a, b) => a - b);
+  }
+
+  /**
+   * Round trips (ms, sorted) of a bare put -> get in another process -> put back -> get, through @tsdbr/core
+   * with no task machinery: the floor under oursLatency on this machine.
+   */
+  async pingPongLatency(samples: number, warmup = 300): Promise<number[]> {
+    const w = await this.hosts.prepare(1, this.startOf('echo', 1));
+    await w.go();
+    const value = Buffer.alloc(64, 1);
+    const lat: number[] = [];
+    for (let i = 0; i < samples + warmup; i++) {
+      const t0 = performance.now();
+      await this.ns.put('ping', value);
+      await this.ns.get('pong', { timeout: '60s' });
+      if (i >= warmup) lat.push(performance.now() - t0);
     }
     await w.stop();
     return lat.sort((a, b) => a - b);

@@ -1,17 +1,20 @@
 /**
  * A worker process for the task-queue benchmarks, driven over IPC by the benchmark process:
- *   {cmd:'start', system:'ours'|'bull', concurrency, namespace?, queue, redis?} -> {ok:'started'}
+ *   {cmd:'start', system:'ours'|'bull'|'echo', concurrency, namespace?, queue, redis?} -> {ok:'started'}
  *   {cmd:'stop'} -> {ok:'stopped'}; {cmd:'exit'} ends the process.
  * Everything heavy (imports, connections) happens before 'started' is answered, so the caller's clock can
  * start when it says go; starting ours is worker.start() (heartbeat, slot loops), BullMQ's is worker.run().
+ * 'echo' is no task system: it gets each value put to the tuple "ping" and puts it back as "pong" through
+ * @tsdbr/core, the floor under any task round trip.
  */
 import { Worker as BullWorker } from 'bullmq';
+import { Broker } from '@tsdbr/core';
 import { createLogger, Worker } from '@tsdbr/worker';
 import { bullNoop, noop } from './tasks.js';
 
 export interface HostStart {
   cmd: 'start';
-  system: 'ours' | 'bull';
+  system: 'ours' | 'bull' | 'echo';
   concurrency: number;
   namespace: string;
   queue: string;
@@ -22,6 +25,33 @@ export type HostCommand = HostStart | { cmd: 'go' } | { cmd: 'stop' } | { cmd: '
 const silent = createLogger({ level: 'silent', pretty: false });
 let ours: Worker | undefined;
 let bull: BullWorker | undefined;
+let echo: Echo | undefined;
+
+/** Answers each "ping" with a "pong" until stopped. */
+class Echo {
+  private readonly broker = new Broker();
+  private readonly stopper = new AbortController();
+  private loop: Promise<void> = Promise.resolve();
+
+  constructor(private readonly namespace: string) {}
+
+  start(): void {
+    this.loop = (async () => {
+      const ns = await this.broker.open(this.namespace);
+      for (;;) {
+        const v = await ns.get('ping', { timeout: 'infinite', signal: this.stopper.signal }).catch(() => undefined);
+        if (v === undefined) return;
+        await ns.put('pong', v);
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.stopper.abort();
+    await this.loop;
+    await this.broker.close();
+  }
+}
 
 function reply(ok: string, extra: Record<string, unknown> = {}): void {
   process.send?.({ ok, ...extra });
@@ -31,7 +61,9 @@ process.on('message', (msg: HostCommand) => {
   void (async () => {
     try {
       if (msg.cmd === 'start') {
-        if (msg.system === 'ours') {
+        if (msg.system === 'echo') {
+          echo = new Echo(msg.namespace);
+        } else if (msg.system === 'ours') {
           ours = new Worker({ tasks: [noop], concurrency: msg.concurrency, namespace: msg.namespace, logger: silent, shutdownGrace: '5s' });
         } else {
           bull = new BullWorker(msg.queue, bullNoop, {
@@ -44,11 +76,14 @@ process.on('message', (msg: HostCommand) => {
         reply('prepared');
       } else if (msg.cmd === 'go') {
         if (ours) await ours.start();
+        echo?.start();
         if (bull) void bull.run().catch((err: unknown) => console.error('bullmq worker:', err));
         reply('started');
       } else if (msg.cmd === 'stop') {
         await ours?.close({ graceMs: 5000 });
         await bull?.close();
+        await echo?.stop();
+        echo = undefined;
         ours = undefined;
         bull = undefined;
         reply('stopped');

@@ -29,6 +29,7 @@ export const p3: Target = {
     const submit: { ours: number[]; bull: number[] } = { ours: [], bull: [] };
     let latOurs: number[] = [];
     let latBull: number[] = [];
+    let floor: number[] = [];
     try {
       await sys.hosts.ensure(2);
       for (const procs of [1, 2]) {
@@ -67,6 +68,7 @@ export const p3: Target = {
       }
       latOurs.sort((a, b) => a - b);
       latBull.sort((a, b) => a - b);
+      floor = await sys.pingPongLatency(samples / 2);
     } finally {
       await sys.close();
     }
@@ -74,6 +76,8 @@ export const p3: Target = {
     const p99 = { ours: percentile(latOurs, 99), bull: percentile(latBull, 99) };
     details.push({ case: `submit->result latency p50, ms (${samples} one at a time, ${LATENCY_ROUNDS} interleaved rounds after a warm-up)`, ours: p50.ours, peer: p50.bull, ratio: p50.ours / p50.bull });
     details.push({ case: `submit->result latency p99, ms`, ours: p99.ours, peer: p99.bull, ratio: p99.ours / p99.bull });
+    const floorP50 = percentile(floor, 50);
+    details.push({ case: 'floor: a bare put -> get in another process -> put back -> get through @tsdbr/core, no task machinery, p50 ms (informational; peer: BullMQ submit->result p50)', ours: floorP50, peer: p50.bull, ratio: floorP50 / p50.bull });
     details.push({ case: 'bulk submit, tasks/s (submitMany vs addBulk, 1,000 a batch; median)', ours: median(submit.ours), peer: median(submit.bull), ratio: median(submit.ours) / median(submit.bull) });
     const tput = details.filter((d) => d.case.startsWith('tasks/s') || d.case.startsWith('fire-and-forget'));
     const met = tput.every((d) => d.ratio >= 3) && p50.ours / p50.bull <= 0.5;
@@ -89,6 +93,7 @@ export const p3: Target = {
         "counts QueueEvents 'completed' events (checking the sum of the return values, as ours does). Fire-and-forget cases: ours stores no " +
         'result (ignoreResult), BullMQ removes completed jobs, and both producers poll (ours its queue, BullMQ getJobCounts) every 5 ms. ' +
         'Latency: one worker process at concurrency 1; ours submit() + result(); BullMQ add() (default options) + job.waitUntilFinished(QueueEvents); ' +
+        'the floor case is two processes passing one 64 B tuple back and forth with put and a blocking get; ' +
         `a warm-up round of ${LATENCY_WARMUP} each is discarded, then ${LATENCY_ROUNDS} rounds alternate between the two. ` +
         'Worker processes are forked once and reused; ours and BullMQ alternate per case on one fresh redis-server. 2-core box shared with other work: noisy.',
     };
