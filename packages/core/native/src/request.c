@@ -242,6 +242,10 @@ DBR_Errorcode_t dbr_req_wait(dbr_req_t *req)
 static pthread_mutex_t g_timer_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_timer_cv;
 static int g_timer_started;
+/* When the timer thread wakes by itself (INT64_MAX: never). A new deadline wakes it only if earlier: requests
+ * with the same timeout, one after another, would otherwise cost a thread wake-up each (each becomes the top
+ * of the heap as the one before completes), and the thread may as well wake at a stale deadline and look. */
+static int64_t g_timer_wakes_at = INT64_MAX;
 static dbr_req_t **g_heap;
 static size_t g_heap_n, g_heap_cap;
 
@@ -297,13 +301,16 @@ static void *timer_main(void *arg)
   pthread_mutex_lock(&g_timer_mu);
   for (;;) {
     if (g_heap_n == 0) {
+      g_timer_wakes_at = INT64_MAX;
       pthread_cond_wait(&g_timer_cv, &g_timer_mu);
       continue;
     }
     dbr_req_t *top = g_heap[0];
     if (top->deadline_ns > dbr_now_ns()) {
       struct timespec ts = to_timespec(top->deadline_ns);
+      g_timer_wakes_at = top->deadline_ns;
       pthread_cond_timedwait(&g_timer_cv, &g_timer_mu, &ts);
+      g_timer_wakes_at = INT64_MIN; /* awake: a signal now would find nobody waiting */
       continue;
     }
     heap_remove(0);
@@ -363,7 +370,7 @@ static int timer_arm(dbr_req_t *req)
   req->timer_idx = (int)g_heap_n;
   g_heap_n++;
   heap_up(g_heap_n - 1);
-  if (req->timer_idx == 0) pthread_cond_signal(&g_timer_cv);
+  if (req->timer_idx == 0 && req->deadline_ns < g_timer_wakes_at) pthread_cond_signal(&g_timer_cv);
   pthread_mutex_unlock(&g_timer_mu);
   return 0;
 fail:

@@ -145,6 +145,42 @@ static DBR_Errorcode_t wait_tag(DBR_Tag_t tag)
   return rc;
 }
 
+/* Times an asynchronous get of an absent name with a timeout of ms (the timer thread ends it). */
+static double timed_out_after(int ms)
+{
+  double t0 = now_s();
+  DBR_Tag_t t = dbrxGetAsync(NULL, h, "never", NULL, 0, ms);
+  CHECK(t > 0);
+  CHECK_EQ(wait_tag(t), DBR_ERR_TIMEOUT); /* collects it */
+  return now_s() - t0;
+}
+
+/* The timer thread sleeps until the earliest deadline it knew of and is woken only for an earlier one: a
+ * deadline before it, or after a stale one (its request completed), must still fire on time. */
+static void test_timer_wakes(void)
+{
+  char out[16];
+  int64_t size = sizeof out;
+  DBR_Tag_t far = dbrxGetAsync(NULL, h, "far", NULL, 0, 5000);
+  CHECK(far > 0);
+  double dt = timed_out_after(50); /* earlier than the 5 s the timer sleeps for */
+  CHECK(dt >= 0.04);
+  CHECK(dt < 1.0);
+  CHECK_EQ(put_s("far", "v"), DBR_SUCCESS);
+  CHECK_EQ(wait_tag(far), DBR_SUCCESS);
+  CHECK_EQ(dbrxTake(far, out, &size), DBR_SUCCESS);
+
+  DBR_Tag_t soon = dbrxGetAsync(NULL, h, "soon", NULL, 0, 100);
+  CHECK(soon > 0);
+  CHECK_EQ(put_s("soon", "v"), DBR_SUCCESS); /* done: the timer may still sleep until its 100 ms */
+  CHECK_EQ(wait_tag(soon), DBR_SUCCESS);
+  size = sizeof out;
+  CHECK_EQ(dbrxTake(soon, out, &size), DBR_SUCCESS);
+  dt = timed_out_after(300); /* later than the stale deadline: found when the timer wakes for it */
+  CHECK(dt >= 0.28);
+  CHECK(dt < 1.5);
+}
+
 static void test_a_calls(void)
 {
   char out[64];
@@ -505,6 +541,7 @@ int main(void)
   if (h == NULL) return CHECK_DONE();
   test_blocking();
   test_timeouts();
+  test_timer_wakes();
   test_a_calls();
   test_cancel_race();
   test_queues();
