@@ -262,8 +262,10 @@ static void *loop_main(void *arg)
     for (int i = 0; i < n; i++) {
       if (evs[i].data.ptr == NULL) {
         uint64_t v;
-        while (read(io->evfd, &v, sizeof v) > 0) {
-        }
+        ssize_t r;
+        do { /* one read takes the whole count and resets it (not EFD_SEMAPHORE) */
+          r = read(io->evfd, &v, sizeof v);
+        } while (r < 0 && errno == EINTR);
         run_posted(io);
       } else {
         rio_watch_t *w = evs[i].data.ptr;
