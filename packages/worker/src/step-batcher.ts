@@ -21,6 +21,7 @@ export class StepBatcher {
   private steps: PopPutStep<Uint8Array>[] = [];
   private lines = new Map<string, string[]>();
   private pending: Pending[] = [];
+  private flushed: (() => void)[] = [];
   private scheduled = false;
 
   constructor(private readonly ns: Namespace) {}
@@ -40,16 +41,38 @@ export class StepBatcher {
         else list.push(line);
       }
       if (this.steps.length >= MAX_STEPS) this.flush();
-      else if (!this.scheduled) {
-        this.scheduled = true;
-        // after this turn's microtasks: every task finished by one batch of completions joins one request
-        setImmediate(() => this.flush());
-      }
+      else this.schedule();
     });
+  }
+
+  /**
+   * Resolves right after the next flush has sent its request (scheduling one if none is due): a caller whose
+   * own request must not go out first, like the claim that follows a claimed task's finish, waits for this.
+   * A setImmediate of its own would not do: it runs before flushes scheduled after it in the same turn.
+   */
+  afterNextFlush(): Promise<void> {
+    return new Promise((resolve) => {
+      this.flushed.push(resolve);
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // after this turn's microtasks: every task finished by one batch of completions joins one request
+    setImmediate(() => this.flush());
   }
 
   private flush(): void {
     this.scheduled = false;
+    this.send();
+    const flushed = this.flushed;
+    this.flushed = [];
+    for (const resolve of flushed) resolve();
+  }
+
+  private send(): void {
     if (this.pending.length === 0) return;
     const steps = this.steps;
     const pending = this.pending;

@@ -345,7 +345,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       for (const i of slots.slice(values.length)) q.free.push(i);
       if (values.length > 0) this.dispatch(q, slots, values);
       // after a claimed task, this turn's finishes go out before the next claim (whose packing would delay them)
-      else if (await this.blockingClaim(q)) await afterThisTurn();
+      else if (await this.blockingClaim(q)) await (this.batcher as StepBatcher).afterNextFlush();
     }
   }
 
@@ -691,10 +691,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Resolves after this event-loop turn's setImmediate callbacks (the StepBatcher's flush among them). */
-function afterThisTurn(): Promise<void> {
-  return new Promise((r) => setImmediate(r));
-}
 
 /** Settles with p, or rejects with the signal's reason as soon as it aborts. */
 function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
