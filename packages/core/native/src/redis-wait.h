@@ -1,7 +1,8 @@
 /*
- * The wait engine of the Redis backend, shared by backend-redis-wait.c (requests, waiter groups, attempts)
- * and backend-redis-notify.c (how groups hear of new values: subscriptions, covers, the notification setup
- * of each node, and polling where notifications are off). Everything here belongs to the I/O thread.
+ * The wait engine of the Redis backend, shared by backend-redis-wait.c (requests, waiter groups),
+ * backend-redis-attempt.c (the atomic steps) and backend-redis-notify.c (how groups hear of new values:
+ * subscriptions, covers, the notification setup of each node, and polling where notifications are off).
+ * Everything here belongs to the I/O thread.
  */
 #ifndef LIBDBR_REDIS_WAIT_H_
 #define LIBDBR_REDIS_WAIT_H_
@@ -69,6 +70,12 @@ void rw_first_try(rreq_t *r);
 void rw_first_done(rreq_t *r, outcome_t *o);
 /** A withdrawn request's attempt came back: give back what it took, then mark it done. */
 void rw_drop_outcome(rreq_t *r, outcome_t *o);
+
+/* ---- backend-redis-attempt.c ---- */
+/** One atomic step for r against key (an LINDEX, an LPOP, or the script that honours r's capacity); cb gets the outcome. */
+void rw_attempt_key(rreq_t *r, const char *key, size_t klen, attempt_cb_t cb);
+/** A template's step: SCAN every master for a key matching it and try each until one yields a value. */
+void rw_scan_attempt(rreq_t *r, attempt_cb_t cb);
 
 /* ---- backend-redis-block.c: the first waiters of a node block on the server (BLPOP / BLMOVE) ---- */
 void rbk_init_req(rreq_t *r);
