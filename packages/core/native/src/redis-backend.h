@@ -200,6 +200,12 @@ rnode_t *rb_master(rbe_t *be, int i);
 int rb_node_of_key(rbe_t *be, const char *key, size_t len);
 rnode_t *rb_node(rbe_t *be, int idx);
 void rb_topology_refresh(rbe_t *be);
+/** Loop thread (or before it runs): the index of the node at host:port, added if new; -1 out of memory. */
+int rb_node_get(rbe_t *be, const char *host, int port);
+/** Loop thread: takes a CLUSTER SLOTS map (nodes added as needed). */
+void rb_apply_slots(rbe_t *be, const cluster_range_t *ranges, int n);
+/** Sets up the periodic topology refresh (before the loop runs it). */
+void rb_topology_init(rbe_t *be);
 
 /* ---- synchronous calls (caller threads) ---- */
 /**
