@@ -8,7 +8,6 @@
  * a NULL, forged, stale or detached one is reported, not dereferenced. Group arguments are ignored and never
  * dereferenced.
  */
-#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -41,18 +40,7 @@ static char g_be_msg[1024];
 
 static void read_env(void)
 {
-  const char *s = getenv(DBR_TIMEOUT_ENV);
-  if (s == NULL || *s == '\0') return;
-  char *end;
-  double v = strtod(s, &end);
-  while (*end == ' ' || *end == '\t' || *end == '\n') end++;
-  if (end == s || *end != '\0' || !isfinite(v) || v <= 0 || v > 1e9) {
-    DBR_LOG(DBR_LOG_WARN, "DBR_TIMEOUT=%s is not a positive number of seconds; using the default %d s", s,
-            DBR_TIMEOUT_DEFAULT);
-    return;
-  }
-  g_timeout_ns = (int64_t)(v * 1e9);
-  if (g_timeout_ns < 1) g_timeout_ns = 1;
+  g_timeout_ns = dbr_env_timeout_ns();
 }
 
 /*

@@ -130,17 +130,6 @@ static void redis_destroy(dbr_backend_t *b)
   free(be);
 }
 
-static int64_t timeout_from_env(void)
-{
-  const char *s = getenv(DBR_TIMEOUT_ENV);
-  if (s && *s) {
-    char *end;
-    double v = strtod(s, &end);
-    if (end != s && v > 0 && v < 1e6) return (int64_t)(v * 1e9);
-  }
-  return (int64_t)DBR_TIMEOUT_DEFAULT * 1000000000LL;
-}
-
 /* DBR_BLOCKING_POOL: 0-64 connections per node for server-side blocking pops (default 4). */
 static int blocking_pool_from_env(void)
 {
@@ -163,7 +152,7 @@ DBR_Errorcode_t dbr_backend_redis_open(dbr_backend_t **out, const char *server, 
   pthread_mutex_init(&be->ns_mu, NULL);
   be->base.name = "redis";
   be->base.destroy = redis_destroy;
-  be->op_timeout_ns = timeout_from_env();
+  be->op_timeout_ns = dbr_env_timeout_ns();
   be->block_pool = blocking_pool_from_env();
   be->max_value = 512LL * 1024 * 1024;
   {

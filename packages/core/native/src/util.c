@@ -1,10 +1,15 @@
 /*
- * The thread-local last error and the name hash.
+ * The thread-local last error, the name hash and DBR_TIMEOUT.
  */
 #include "util.h"
 
+#include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include "libdatabroker.h"
+#include "log.h"
 
 /* The message is either a constant (msg points to it) or formatted into buf (msg points to buf). */
 static __thread struct {
@@ -75,4 +80,32 @@ uint64_t dbr_hash(const void *data, size_t len)
     a = ((uint64_t)p[0] << 16) | ((uint64_t)p[len >> 1] << 8) | p[len - 1];
   }
   return mix(h ^ k1, mix(a ^ k0, b ^ h));
+}
+
+/* ---- DBR_TIMEOUT ---- */
+
+static int64_t g_env_timeout_ns;
+static pthread_once_t g_env_timeout_once = PTHREAD_ONCE_INIT;
+
+static void read_env_timeout(void)
+{
+  g_env_timeout_ns = (int64_t)DBR_TIMEOUT_DEFAULT * 1000000000;
+  const char *s = getenv(DBR_TIMEOUT_ENV);
+  if (s == NULL || *s == '\0') return;
+  char *end;
+  double v = strtod(s, &end);
+  while (*end == ' ' || *end == '\t' || *end == '\n') end++;
+  if (end == s || *end != '\0' || !isfinite(v) || v <= 0 || v > 1e9) {
+    DBR_LOG(DBR_LOG_WARN, "DBR_TIMEOUT=%s is not a positive number of seconds; using the default %d s", s,
+            DBR_TIMEOUT_DEFAULT);
+    return;
+  }
+  g_env_timeout_ns = (int64_t)(v * 1e9);
+  if (g_env_timeout_ns < 1) g_env_timeout_ns = 1;
+}
+
+int64_t dbr_env_timeout_ns(void)
+{
+  pthread_once(&g_env_timeout_once, read_env_timeout);
+  return g_env_timeout_ns;
 }

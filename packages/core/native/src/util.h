@@ -35,6 +35,9 @@ static inline uint64_t dbr_rd64(const unsigned char *p)
   return (uint64_t)dbr_rd32(p) | (uint64_t)dbr_rd32(p + 4) << 32;
 }
 
+/** DBR_TIMEOUT in ns (read once; the default, with one warning, if it is not a positive number of seconds). */
+int64_t dbr_env_timeout_ns(void);
+
 /** 64-bit hash of a byte string (not cryptographic; seeded once per process). */
 uint64_t dbr_hash(const void *data, size_t len);
 
