@@ -1,6 +1,7 @@
 /*
- * The memory backend's internals, shared by backend-mem.c (namespaces, tuples, waiters, the data calls) and
- * backend-mem-requests.c (requests that may wait). See backend-mem.c for the layout, the locks and lifetimes.
+ * The memory backend's internals, shared by backend-mem.c (tuples, waiters, the data calls), backend-mem-ns.c
+ * (namespaces) and backend-mem-requests.c (requests that may wait). See backend-mem.c for the layout, the
+ * locks and lifetimes.
  */
 #ifndef LIBDBR_MEM_BACKEND_H_
 #define LIBDBR_MEM_BACKEND_H_
@@ -154,6 +155,16 @@ mem_tuple_t *mem_tuple_match(mem_ns_t *ns, const char *tmpl, int64_t idx);
 void mem_waiter_unlink(mem_ns_t *ns, mem_waiter_t *w);
 void mem_deliver(mem_ns_t *ns, mem_tuple_t *t, mem_node_t *node, mem_waiter_t **done);
 void mem_finish(mem_waiter_t *done);
+/** Deletes a namespace's contents: fails its waiters with NSINVAL and frees every value. */
+void mem_ns_destroy_contents(mem_ns_t *ns);
+
+/* backend-mem-ns.c */
+DBR_Errorcode_t mem_ns_create(dbr_backend_t *be, const char *name, dbr_ns_t **out);
+DBR_Errorcode_t mem_ns_attach(dbr_backend_t *be, const char *name, dbr_ns_t **out);
+DBR_Errorcode_t mem_ns_detach(dbr_backend_t *be, dbr_ns_t *h);
+DBR_Errorcode_t mem_ns_delete(dbr_backend_t *be, const char *name);
+DBR_Errorcode_t mem_ns_stat(dbr_backend_t *be, dbr_ns_t *h, dbrx_stat_t *st);
+DBR_Errorcode_t mem_ns_list(dbr_backend_t *be, const char *pattern, dbr_name_sink_fn sink, void *ctx);
 DBR_Errorcode_t mem_put(dbr_backend_t *be, dbr_ns_t *h, const char *name, const void *buf, int64_t size);
 DBR_Errorcode_t mem_put_many(dbr_backend_t *be, dbr_ns_t *h, const void *packed, int64_t len);
 
