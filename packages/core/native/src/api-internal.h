@@ -1,6 +1,6 @@
 /*
- * What the public API's files (api.c, api-iterator.c, api-ext.c) share: the library state, namespace handles,
- * argument checks and request construction. Nothing here is exported (libdbr.map).
+ * What the public API's files (api.c, api-request.c, api-iterator.c, api-ext.c) share: the library state,
+ * namespace handles, argument checks and request construction. Nothing here is exported (libdbr.map).
  */
 #ifndef LIBDBR_API_INTERNAL_H_
 #define LIBDBR_API_INTERNAL_H_
