@@ -1,8 +1,9 @@
 /*
  * Internals of the Redis backend, shared by backend-redis.c (nodes, routing, synchronous calls),
- * backend-redis-ns.c (namespaces), backend-redis-data.c (the data calls that do not wait), backend-redis-scan.c
- * (their key walks), and backend-redis-wait.c with backend-redis-notify.c (requests that may wait: the
- * keyspace-notification wait engine).
+ * backend-redis-open.c (opening and closing), backend-redis-cmd.c (building commands), backend-redis-ns.c
+ * (namespaces), backend-redis-data.c (the data calls that do not wait), backend-redis-scan.c (their key
+ * walks), and backend-redis-wait.c with backend-redis-attempt.c, backend-redis-notify.c and
+ * backend-redis-block.c (requests that may wait: the keyspace-notification wait engine).
  *
  * Threads: every connection, the node table, the slot map and the waiter groups belong to the I/O thread
  * (redis-io.h). Caller threads build commands (rcmd_t), post them and wait on a condition variable; they read

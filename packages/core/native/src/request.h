@@ -75,7 +75,7 @@ struct dbr_req {
   char *errmsg;       /* why the backend failed it (owned; NULL if it said nothing), for dbrxLastError */
   void (*backend_free)(dbr_req_t *req); /* if set, called when the request is freed (backend cleanup) */
 
-  /* bookkeeping of request.c / api.c (backends leave these alone) */
+  /* bookkeeping of request.c and the API (backends leave these alone) */
   dbr_backend_t *be;       /* the backend executing the request */
   atomic_int finished;     /* 1 once the outcome is published (copied out, queued or signalled) */
   int keep_value;          /* dbrx*Async: the value stays in the request until dbrxTake */
@@ -87,7 +87,7 @@ struct dbr_req {
   struct dbr_req *q_next;  /* link in its queue's list of completed requests */
   struct dbr_req *held_next; /* link in its corked queue's list of requests not yet started */
   int held;                /* waiting in that list (guarded by the queue's lock) */
-  /* Set by api.c while a corked queue may hold the request: releases the namespace handles it keeps attached
+  /* Set by api-request.c while a corked queue may hold the request: releases the namespace handles it keeps attached
    * (a detach must not free a namespace before the backend has the request). Called once: by the queue after
    * the burst that started the request (never inside it: a detach may need the backend's I/O thread), or
    * when the request is freed without ever starting. */
@@ -116,7 +116,7 @@ void dbr_req_set_error(dbr_req_t *req, const char *msg);
 /** Monotonic clock in nanoseconds. */
 int64_t dbr_now_ns(void);
 
-/* ---- used by api.c and queue.c ---- */
+/* ---- used by the API (api*.c) and queue.c ---- */
 
 /**
  * Synchronous requests: dbr_req_submit_sync() submits with the calling thread as the waiter, and
