@@ -81,22 +81,15 @@ static void ns_unlink(rbe_t *be, dbr_ns_t *ns)
 }
 
 typedef struct {
-  rio_task_t task;
-  rbe_t *be;
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  int done;
+  rb_loop_call_t call; /* first */
   char name[];
 } nsdel_call_t;
 
 static void nsdel_task(rio_task_t *t)
 {
   nsdel_call_t *c = (nsdel_call_t *)t;
-  rb_wait_ns_deleted(c->be, c->name);
-  pthread_mutex_lock(&c->mu);
-  c->done = 1;
-  pthread_cond_signal(&c->cv);
-  pthread_mutex_unlock(&c->mu);
+  rb_wait_ns_deleted(c->call.be, c->name);
+  rb_loop_call_done(&c->call);
 }
 
 /* A namespace was deleted: its handles here go stale (NSINVAL) and its waiters here are failed, before the
@@ -111,16 +104,7 @@ static void mark_deleted(rbe_t *be, const char *name)
   nsdel_call_t *c = calloc(1, sizeof *c + len + 1);
   if (!c) return;
   memcpy(c->name, name, len + 1);
-  c->be = be;
-  c->task.fn = nsdel_task;
-  pthread_mutex_init(&c->mu, NULL);
-  pthread_cond_init(&c->cv, NULL);
-  rio_post(be->io, &c->task);
-  pthread_mutex_lock(&c->mu);
-  while (!c->done) pthread_cond_wait(&c->cv, &c->mu);
-  pthread_mutex_unlock(&c->mu);
-  pthread_mutex_destroy(&c->mu);
-  pthread_cond_destroy(&c->cv);
+  rb_loop_call_run(be, &c->call, nsdel_task);
   free(c);
 }
 

@@ -2,7 +2,7 @@
  * Opening and closing the Redis backend: the configuration from the environment, the seed node, the choice
  * between a single server and a cluster (CLUSTER SLOTS), the scripts' digests, and an orderly close (blocked
  * pops drained, connections shut, the I/O thread stopped). Calls into the I/O thread are made with
- * loop_call_run, as nothing else may touch the loop's state.
+ * rb_loop_call_run, as nothing else may touch the loop's state.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,54 +17,28 @@
 #define DRAIN_POLLS 100
 #define DRAIN_POLL_US 5000
 
+/* A loop call with what opening and closing pass to the I/O thread. */
 typedef struct {
-  rio_task_t task;
-  rbe_t *be;
+  rb_loop_call_t call; /* first */
   const cluster_range_t *ranges;
   int n;
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  int done;
   int busy;
 } loop_call_t;
-
-static void loop_call_signal(loop_call_t *lc)
-{
-  pthread_mutex_lock(&lc->mu);
-  lc->done = 1;
-  pthread_cond_signal(&lc->cv);
-  pthread_mutex_unlock(&lc->mu);
-}
-
-static void loop_call_run(rbe_t *be, loop_call_t *lc, void (*fn)(rio_task_t *))
-{
-  lc->be = be;
-  lc->task.fn = fn;
-  lc->done = 0;
-  pthread_mutex_init(&lc->mu, NULL);
-  pthread_cond_init(&lc->cv, NULL);
-  rio_post(be->io, &lc->task);
-  pthread_mutex_lock(&lc->mu);
-  while (!lc->done) pthread_cond_wait(&lc->cv, &lc->mu);
-  pthread_mutex_unlock(&lc->mu);
-  pthread_mutex_destroy(&lc->mu);
-  pthread_cond_destroy(&lc->cv);
-}
 
 static void apply_slots_task(rio_task_t *t)
 {
   loop_call_t *lc = (loop_call_t *)t;
-  rb_apply_slots(lc->be, lc->ranges, lc->n);
-  for (int k = 0; k < lc->be->nnodes; k++)
-    if (lc->be->nodes[k]->is_master) rconn_set_auto(lc->be->nodes[k]->cmd, 1);
-  loop_call_signal(lc);
+  rb_apply_slots(lc->call.be, lc->ranges, lc->n);
+  for (int k = 0; k < lc->call.be->nnodes; k++)
+    if (lc->call.be->nodes[k]->is_master) rconn_set_auto(lc->call.be->nodes[k]->cmd, 1);
+  rb_loop_call_done(&lc->call);
 }
 
 static void init_task(rio_task_t *t)
 {
   loop_call_t *lc = (loop_call_t *)t;
-  rb_wait_init(lc->be);
-  loop_call_signal(lc);
+  rb_wait_init(lc->call.be);
+  rb_loop_call_done(&lc->call);
 }
 
 /* Closing: blocking pops end within a slice instead of blocking again; busy says whether any is still out, or
@@ -72,18 +46,18 @@ static void init_task(rio_task_t *t)
 static void drain_task(rio_task_t *t)
 {
   loop_call_t *lc = (loop_call_t *)t;
-  rbe_t *be = lc->be;
+  rbe_t *be = lc->call.be;
   be->closing = 1;
   lc->busy = rbk_busy(be);
   for (int k = 0; k < be->nnodes && !lc->busy; k++)
     lc->busy = rconn_state(be->nodes[k]->cmd) == RC_READY && rconn_pending(be->nodes[k]->cmd) > 0;
-  loop_call_signal(lc);
+  rb_loop_call_done(&lc->call);
 }
 
 static void shutdown_task(rio_task_t *t)
 {
   loop_call_t *lc = (loop_call_t *)t;
-  rbe_t *be = lc->be;
+  rbe_t *be = lc->call.be;
   be->shutting_down = 1;
   rio_timer_disarm(be->io, &be->refresh_timer);
   rb_wait_shutdown(be);
@@ -92,7 +66,7 @@ static void shutdown_task(rio_task_t *t)
     if (be->nodes[k]->sub) rconn_shutdown(be->nodes[k]->sub, DBR_ERR_NOCONNECT);
     rbk_node_shutdown(be->nodes[k]);
   }
-  loop_call_signal(lc);
+  rb_loop_call_done(&lc->call);
 }
 
 static void redis_destroy(dbr_backend_t *b)
@@ -102,12 +76,12 @@ static void redis_destroy(dbr_backend_t *b)
   if (be->io) {
     loop_call_t lc;
     /* the values that blocked pops of abandoned requests take go back before the connections close */
-    loop_call_run(be, &lc, drain_task);
+    rb_loop_call_run(be, &lc.call, drain_task);
     for (int i = 0; i < DRAIN_POLLS && lc.busy; i++) {
       usleep(DRAIN_POLL_US);
-      loop_call_run(be, &lc, drain_task);
+      rb_loop_call_run(be, &lc.call, drain_task);
     }
-    loop_call_run(be, &lc, shutdown_task);
+    rb_loop_call_run(be, &lc.call, shutdown_task);
     rio_stop(be->io);
     rb_wait_free(be);
   }
@@ -249,7 +223,7 @@ DBR_Errorcode_t dbr_backend_redis_open(dbr_backend_t **out, const char *server, 
     be->cluster = 1;
     be->base.name = "redis-cluster";
     loop_call_t lc = {.ranges = ranges, .n = n};
-    loop_call_run(be, &lc, apply_slots_task);
+    rb_loop_call_run(be, &lc.call, apply_slots_task);
     free(ranges);
   } else {
     freeReplyObject(r);
@@ -287,7 +261,7 @@ DBR_Errorcode_t dbr_backend_redis_open(dbr_backend_t **out, const char *server, 
   rb_data_install(&be->base);
   rb_wait_install(&be->base);
   loop_call_t lc = {0};
-  loop_call_run(be, &lc, init_task);
+  rb_loop_call_run(be, &lc.call, init_task);
   atomic_store(&be->opened, 1);
   *out = &be->base;
   return DBR_SUCCESS;

@@ -554,3 +554,26 @@ DBR_Errorcode_t rb_reply_error(const redisReply *r, const char *what)
   if (reply_error_is(r, "WRONGTYPE")) code = DBR_ERR_INVALIDOP;
   return dbr_err(code, "redis %s failed: %s", what, txt);
 }
+
+void rb_loop_call_done(rb_loop_call_t *lc)
+{
+  pthread_mutex_lock(&lc->mu);
+  lc->done = 1;
+  pthread_cond_signal(&lc->cv);
+  pthread_mutex_unlock(&lc->mu);
+}
+
+void rb_loop_call_run(rbe_t *be, rb_loop_call_t *lc, void (*fn)(rio_task_t *))
+{
+  lc->be = be;
+  lc->task.fn = fn;
+  lc->done = 0;
+  pthread_mutex_init(&lc->mu, NULL);
+  pthread_cond_init(&lc->cv, NULL);
+  rio_post(be->io, &lc->task);
+  pthread_mutex_lock(&lc->mu);
+  while (!lc->done) pthread_cond_wait(&lc->cv, &lc->mu);
+  pthread_mutex_unlock(&lc->mu);
+  pthread_mutex_destroy(&lc->mu);
+  pthread_cond_destroy(&lc->cv);
+}

@@ -223,6 +223,19 @@ DBR_Errorcode_t rb_check_size(rbe_t *be, int64_t size);
 /** Maps an error reply to a code and records the message. */
 DBR_Errorcode_t rb_reply_error(const redisReply *r, const char *what);
 
+/** A function run in the I/O thread while the calling thread waits for it (opening, closing, a delete). */
+typedef struct rb_loop_call {
+  rio_task_t task; /* first: the task's fn gets the call */
+  rbe_t *be;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int done;
+} rb_loop_call_t;
+/** Caller thread: runs fn(&lc->task) in the I/O thread and returns once it calls rb_loop_call_done(lc). */
+void rb_loop_call_run(rbe_t *be, rb_loop_call_t *lc, void (*fn)(rio_task_t *));
+/** I/O thread: the end of a loop call's work; its caller goes on. */
+void rb_loop_call_done(rb_loop_call_t *lc);
+
 /* ---- namespaces (backend-redis-ns.c) and the data calls that do not wait (backend-redis-data.c) ---- */
 void rb_ns_install(dbr_backend_t *b);
 void rb_data_install(dbr_backend_t *b);
