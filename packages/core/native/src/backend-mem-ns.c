@@ -28,6 +28,13 @@ static int global_init_locked(void)
   return 0;
 }
 
+/* g_mu held: the namespace of that name, or NULL. */
+static mem_ns_t *find_locked(const char *name)
+{
+  size_t len = strlen(name);
+  return g_init_done ? (mem_ns_t *)htab_find(&g_ns, name, len, dbr_hash(name, len)) : NULL;
+}
+
 DBR_Errorcode_t mem_ns_create(dbr_backend_t *be, const char *name, dbr_ns_t **out)
 {
   (void)be;
@@ -69,9 +76,8 @@ DBR_Errorcode_t mem_ns_create(dbr_backend_t *be, const char *name, dbr_ns_t **ou
 DBR_Errorcode_t mem_ns_attach(dbr_backend_t *be, const char *name, dbr_ns_t **out)
 {
   (void)be;
-  size_t len = strlen(name);
   pthread_mutex_lock(&g_mu);
-  mem_ns_t *ns = g_init_done ? (mem_ns_t *)htab_find(&g_ns, name, len, dbr_hash(name, len)) : NULL;
+  mem_ns_t *ns = find_locked(name);
   if (ns == NULL) {
     pthread_mutex_unlock(&g_mu);
     return dbr_err(DBR_ERR_UNAVAIL, "namespace '%s' does not exist; create it first with dbrCreate", name);
@@ -112,9 +118,8 @@ DBR_Errorcode_t mem_ns_detach(dbr_backend_t *be, dbr_ns_t *h)
 DBR_Errorcode_t mem_ns_delete(dbr_backend_t *be, const char *name)
 {
   (void)be;
-  size_t len = strlen(name);
   pthread_mutex_lock(&g_mu);
-  mem_ns_t *ns = g_init_done ? (mem_ns_t *)htab_find(&g_ns, name, len, dbr_hash(name, len)) : NULL;
+  mem_ns_t *ns = find_locked(name);
   if (ns == NULL) {
     pthread_mutex_unlock(&g_mu);
     return dbr_err(DBR_ERR_UNAVAIL, "namespace '%s' does not exist (already deleted?)", name);
