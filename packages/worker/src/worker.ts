@@ -11,7 +11,7 @@ import { Broker, isDbrError, type Namespace, type PopPutStep, type StepOutcome }
 import type { Logger } from 'pino';
 import { releaseDedupKey } from './dedup.js';
 import { DelayedPromoter } from './delayed.js';
-import { classify, type DeadLetter, isJson, type ResultEnvelope, type TaskEnvelope } from './envelope.js';
+import { BELL, classify, type DeadLetter, isJson, type ResultEnvelope, type TaskEnvelope } from './envelope.js';
 import { InvalidInputError, InvalidOutputError, NonRetryableError, serializeError, TaskCancelledError, TaskTimeoutError, toIssues, UnknownTaskError, WorkerShutdownError } from './errors.js';
 import { ExpirySweeper } from './expiry.js';
 import { AttemptContext } from './attempt-context.js';
@@ -276,7 +276,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         // wake a blocked claim if the hi or lo band holds tasks nobody rang for (e.g. after a crash)
         for (const band of ['hi', 'lo'] as const) {
           if ((await ns.count(q.names.pending(band))) > 0 && (await ns.count(q.names.pending('normal'))) === 0) {
-            await ns.put(q.names.pending('normal'), Buffer.from('{"k":"b"}'));
+            await ns.put(q.names.pending('normal'), BELL);
           }
         }
       }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { QueueNames } from '../src/index.js';
 import { order, recordsOrder } from './fixtures/behaviour-tasks.js';
 import { clientOn, freshNamespace, startWorker } from './support/harness.js';
 
@@ -24,5 +25,17 @@ describe('priorities', () => {
     expect(await h.result()).toBe('urgent');
     const l = await clientOn(ns).submit(recordsOrder, { label: 'whenever' }, { priority: -10 });
     expect(await l.result()).toBe('whenever');
+  });
+
+  it('a task put in the hi band without a bell (as a C program may) is claimed by a blocked worker at its next maintenance', async () => {
+    const { ns } = await freshNamespace('prio-no-bell');
+    await startWorker(ns, { tasks: [recordsOrder], concurrency: 1, recoveryInterval: '200ms' });
+    const client = clientOn(ns);
+    expect(await (await client.submit(recordsOrder, { label: 'first' })).result()).toBe('first');
+    await new Promise((r) => setTimeout(r, 100)); // the worker has looked at every band and blocks on the normal one
+    const names = new QueueNames(recordsOrder.queue);
+    await ns.put(names.pending('hi'), JSON.stringify({ id: 'c-hi-1', task: recordsOrder.name, input: { label: 'from C' }, pri: 5 }));
+    const h = await client.handle(recordsOrder, 'c-hi-1');
+    expect(await h.result({ timeout: '10s' })).toBe('from C');
   });
 });
