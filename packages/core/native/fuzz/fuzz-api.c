@@ -117,12 +117,14 @@ static void put_handle(DBR_Handle_t h)
   dbrDetach(h);
 }
 
-/* Collects a tag whatever its state (bounded wait for a completion under way). */
+/* Collects a tag whatever its state. A completion under way belongs to another thread (the timer's, say), which
+ * a loaded machine may keep off the CPU for tens of milliseconds: spin a little, then sleep 1 ms a try, and
+ * give up only after 10 s. */
 static void release_tag(DBR_Tag_t t)
 {
   if (dbrCancel(t) == DBR_SUCCESS) return;
   unsigned char big[4096];
-  for (int i = 0; i < 100000; i++) {
+  for (int i = 0; i < 1000 + 10000; i++) {
     int64_t size = sizeof big;
     DBR_Errorcode_t rc = dbrxTake(t, big, &size);
     if (rc == DBR_ERR_UBUFFER) {
@@ -131,6 +133,7 @@ static void release_tag(DBR_Tag_t t)
       free(b);
     }
     if (rc != DBR_ERR_INPROGRESS) return;
+    if (i >= 1000) poll(NULL, 0, 1);
   }
   abort(); /* a completion that never comes */
 }
