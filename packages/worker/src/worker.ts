@@ -1,13 +1,12 @@
 /**
- * The Worker: claims tasks into its claim slots in batches (one moveMany fills every free slot from the hi,
- * normal and lo bands; when all are empty, one blocking moveValue waits on the normal band: no polling in
- * JS), runs them under the scheduler, and finishes them crash-safely: the finishes and cancel-marker checks of
- * one event-loop turn go out as one popPutMany. Its heartbeat leases every claimed task; recovery, delayed
- * promotion and expiry run on timers.
+ * The Worker: claims tasks into its claim slots in batches (a Claimer per queue), runs them under the
+ * scheduler, and finishes them crash-safely: the finishes and cancel-marker checks of one event-loop turn go
+ * out as one popPutMany. Its heartbeat leases every claimed task; recovery, delayed promotion and expiry run
+ * on timers.
  * @module
  */
 import { EventEmitter } from 'node:events';
-import { Broker, isDbrError, type Namespace, type PopPutStep, type StepOutcome } from '@tsdbr/core';
+import { Broker, type Namespace, type PopPutStep, type StepOutcome } from '@tsdbr/core';
 import type { Logger } from 'pino';
 import { releaseDedupKey } from './dedup.js';
 import { DelayedPromoter } from './delayed.js';
@@ -15,6 +14,7 @@ import { BELL, classify, type DeadLetter, isJson, type ResultEnvelope, type Task
 import { InvalidInputError, InvalidOutputError, NonRetryableError, serializeError, TaskCancelledError, TaskTimeoutError, toIssues, UnknownTaskError, WorkerShutdownError } from './errors.js';
 import { ExpirySweeper } from './expiry.js';
 import { AttemptContext } from './attempt-context.js';
+import { Claimer } from './claimer.js';
 import { LazyAbort } from './lazy-abort.js';
 import { Heartbeat, type HeartbeatTask, LivenessTracker, type QueueStats, type WorkerStats } from './lease.js';
 import { createLogger } from './logger.js';
@@ -68,18 +68,7 @@ interface Execution {
 
 interface QueueState {
   names: QueueNames;
-  /** Bands in claim order: hi, normal, lo. */
-  sources: string[];
-  /** Claim slot names, by index. */
-  slots: string[];
-  /** Indexes of empty slots. */
-  free: number[];
-  /** Wakes the claim loop when a slot comes free. */
-  wake: (() => void) | undefined;
-  /** The blocking claim in flight, aborted at shutdown. */
-  claim: AbortController | undefined;
-  /** Slots the next claim asks for at most (twice what the last one found). */
-  claimSize: number;
+  claimer: Claimer;
   /** The dead-letter trim in progress. */
   trimming: Promise<void>;
   recovery: Recovery;
@@ -87,16 +76,12 @@ interface QueueState {
   sweeper: ExpirySweeper;
 }
 
-const SLOT_ERROR_BACKOFF_MS = 500;
 /** A finish that fails is retried this often (with backoff) before its slot is given up until restart. */
 const FINISH_RETRIES = 5;
 /** With prefetch 'auto', tasks claimed ahead hold about this much work (from the average run time), ... */
 const AUTO_PREFETCH_WORK_MS = 50;
 /** ... and at most this many. */
 const AUTO_PREFETCH_MAX = 256;
-/** Bounds of one claim's size (the number of slots a moveMany fills at most; libdbr takes up to 1024). */
-const CLAIM_MIN = 8;
-const CLAIM_MAX = 1024;
 /** A running task starts watching for its cancel marker (a blocking get) once it has run this long. */
 const CANCEL_WATCH_AFTER_MS = 50;
 const WATCH_DONE = new Error('the task finished');
@@ -165,12 +150,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
       const slotCount = o.concurrency + this.maxPrefetch();
       const state: QueueState = {
         names,
-        sources: [names.pending('hi'), names.pending('normal'), names.pending('lo')],
-        slots: Array.from({ length: slotCount }, (_, i) => names.run(this.id, i)),
-        free: Array.from({ length: slotCount }, (_, i) => i),
-        wake: undefined,
-        claim: undefined,
-        claimSize: CLAIM_MIN,
+        claimer: new Claimer(names, this.id, slotCount, {
+          namespace: ns,
+          stopping: () => this.stopping,
+          wanted: (free) => this.wanted(free),
+          dispatch: (slots, values) => this.dispatch(state, slots, values),
+          afterFinishesSent: () => (this.batcher as StepBatcher).afterNextFlush(),
+          fail: (err, where) => this.fail(err, where),
+        }),
         trimming: Promise.resolve(),
         recovery: new Recovery({
           ns,
@@ -195,7 +182,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     await this.heartbeat.start();
     for (const q of this.queues) {
       await q.promoter.sweepListed().catch((err) => this.fail(err, 'delayed tasks'));
-      this.loops.push(this.claimLoop(q));
+      this.loops.push(q.claimer.run());
     }
     this.every(100, () => this.promoteDue());
     this.every(CANCEL_WATCH_AFTER_MS, async () => this.watchCancels());
@@ -218,10 +205,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.stopping = true;
     await this.startPromise?.catch(() => undefined);
     for (const t of this.timers) clearInterval(t);
-    for (const q of this.queues) {
-      q.claim?.abort(new WorkerShutdownError());
-      q.wake?.();
-    }
+    for (const q of this.queues) q.claimer.stop(new WorkerShutdownError());
     this.log.info({ running: this.running.size, graceMs }, 'worker shutting down: no new claims');
     // claimed ahead but not started (prefetch): back to the queue at once
     await Promise.all([...this.running.values()].filter((ex) => !ex.started).map((ex) => this.release(ex)));
@@ -292,19 +276,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return p === 'auto' ? AUTO_PREFETCH_MAX : p;
   }
 
-  /** Slots of a queue to fill now: concurrency plus the prefetch allowed now, minus the tasks held. */
-  private wanted(q: QueueState): number {
+  /** How many of `free` empty slots to fill now: concurrency plus the prefetch allowed now, minus the tasks held. */
+  private wanted(free: number): number {
     const p = this.options.prefetch;
     // 'auto': none until a task has run, then about AUTO_PREFETCH_WORK_MS of work (none for long tasks)
     const prefetch = p !== 'auto' ? p : this.runMs === undefined ? 0 : Math.min(AUTO_PREFETCH_MAX, Math.floor((AUTO_PREFETCH_WORK_MS * this.options.concurrency) / Math.max(this.runMs, 0.01)));
-    return Math.max(0, Math.min(this.options.concurrency + prefetch - this.held, q.free.length));
-  }
-
-  private freeSlot(q: QueueState, index: number): void {
-    q.free.push(index);
-    const wake = q.wake;
-    q.wake = undefined;
-    wake?.();
+    return Math.max(0, Math.min(this.options.concurrency + prefetch - this.held, free));
   }
 
   /** An execution is over: it no longer counts against concurrency, and its slot is free unless it failed to finish. */
@@ -312,81 +289,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.held--;
     this.running.delete(ex.env.id);
     for (const q of this.queues) {
-      if (q === ex.queue && slotEmpty) this.freeSlot(q, ex.slotIndex);
-      else {
-        const wake = q.wake; // the held count fell: any queue may claim again
-        q.wake = undefined;
-        wake?.();
-      }
-    }
-  }
-
-  /** Claims into every free slot in one step; when every band is empty, waits on the normal band. */
-  private async claimLoop(q: QueueState): Promise<void> {
-    const ns = this.namespace;
-    while (!this.stopping) {
-      const n = this.wanted(q);
-      if (n === 0) {
-        await new Promise<void>((resolve) => (q.wake = resolve));
-        continue;
-      }
-      // ask for about twice what the last claim found: a near-empty queue costs Redis a small script
-      const slots = q.free.splice(0, Math.min(n, q.claimSize));
-      let values: Buffer[];
-      try {
-        values = await ns.moveMany(q.sources, slots.map((i) => q.slots[i] as string));
-      } catch (err) {
-        if (!this.stopping) this.fail(err, `claiming from ${q.names.queue}`);
-        await this.adopt(q, slots);
-        await sleep(SLOT_ERROR_BACKOFF_MS);
-        continue;
-      }
-      q.claimSize = Math.min(CLAIM_MAX, Math.max(CLAIM_MIN, 2 * values.length));
-      for (const i of slots.slice(values.length)) q.free.push(i);
-      if (values.length > 0) this.dispatch(q, slots, values);
-      // after a claimed task, this turn's finishes go out before the next claim (whose packing would delay them)
-      else if (await this.blockingClaim(q)) await (this.batcher as StepBatcher).afterNextFlush();
-    }
-  }
-
-  /** Waits for a task on the normal band; true if it claimed one. */
-  private async blockingClaim(q: QueueState): Promise<boolean> {
-    const index = q.free.shift() as number;
-    const controller = new AbortController();
-    q.claim = controller;
-    try {
-      if (this.stopping) throw new WorkerShutdownError();
-      const v = await this.namespace.moveValue(q.sources[1] as string, this.namespace, q.slots[index] as string, { timeout: 'infinite', signal: controller.signal });
-      this.dispatch(q, [index], [v]);
-      return true;
-    } catch (err) {
-      q.free.unshift(index);
-      if (controller.signal.aborted || this.stopping) return false;
-      this.fail(err, `claim on ${q.names.queue}`);
-      await sleep(SLOT_ERROR_BACKOFF_MS);
-      return false;
-    } finally {
-      q.claim = undefined;
-    }
-  }
-
-  /** After a failed claim: a slot may have been filled anyway, so look. */
-  private async adopt(q: QueueState, slots: number[]): Promise<void> {
-    for (const i of slots) {
-      for (;;) {
-        try {
-          const v = await this.namespace.read(q.slots[i] as string, { timeout: 0 });
-          this.dispatch(q, [i], [v]);
-          break;
-        } catch (err) {
-          if (isDbrError(err, 'DBR_ERR_UNAVAIL')) {
-            this.freeSlot(q, i);
-            break;
-          }
-          if (this.stopping) break; // a task left there is recovered after we are gone
-          await sleep(SLOT_ERROR_BACKOFF_MS);
-        }
-      }
+      if (q === ex.queue && slotEmpty) q.claimer.release(ex.slotIndex);
+      else q.claimer.nudge(); // the held count fell: any queue may claim again
     }
   }
 
@@ -396,13 +300,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const executions: Execution[] = [];
     for (const [k, bytes] of values.entries()) {
       const index = slots[k] as number;
-      const slot = q.slots[index] as string;
+      const slot = q.claimer.slots[index] as string;
       const stored = classify(bytes);
       if (stored.kind !== 'task') {
         // a bell only says the hi or lo band may hold tasks: the next claim looks there anyway
         if (stored.kind !== 'bell') this.log.error({ queue: q.names.queue, kind: stored.kind }, 'dropping a value that is not a task envelope from the pending list');
         batcher.run([{ pop: slot }]).then(
-          () => this.freeSlot(q, index),
+          () => q.claimer.release(index),
           (err: unknown) => this.fail(err, `emptying ${slot} (kept out of use until restart)`),
         );
         continue;
