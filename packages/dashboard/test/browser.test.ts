@@ -1,7 +1,7 @@
 /**
  * The web UI in a real browser (Debian chromium via playwright-core): every view renders, filters and
  * live updates work, hostile names and values stay inert text, huge values are previewed truncated, and
- * the strict CSP holds (no violation is reported). Screenshots of each view go to docs/img/.
+ * the strict CSP holds (no violation is reported). Screenshots of each view go to SCREENSHOT_DIR.
  */
 import { Broker, type Namespace } from '@tsdbr/core';
 import type { Page } from 'playwright-core';

@@ -12,7 +12,11 @@ import type { TaskModel } from '../../src/server/task-model.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const PACKAGE_DIR = join(here, '..', '..');
-export const SCREENSHOT_DIR = join(PACKAGE_DIR, '..', '..', 'docs', 'img');
+/**
+ * Screenshots go to test-results/screenshots (ignored by git), so a test run leaves the checkout clean;
+ * `pnpm --filter @tsdbr/dashboard screenshots` (TSDBR_DOCS_SCREENSHOTS=1) refreshes the README's docs/img.
+ */
+export const SCREENSHOT_DIR = process.env.TSDBR_DOCS_SCREENSHOTS ? join(PACKAGE_DIR, '..', '..', 'docs', 'img') : join(PACKAGE_DIR, 'test-results', 'screenshots');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** Builds the web UI unless dist/web holds a build. */
