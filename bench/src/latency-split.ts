@@ -57,6 +57,10 @@ if (role === '--worker' || role === '--echo') {
     console.log('usage: tsx bench/src/latency-split.ts [ITERATIONS=3000] [--b-env K=V,...]   (set DBR_SERVER/DBR_AUTHFILE for Redis)');
     process.exit(0);
   }
+  if (!process.env.DBR_SERVER) {
+    console.error('latency-split needs a Redis shared by its processes: eval "$(dbr redis up --dir /tmp/split-redis)" first (sets DBR_SERVER and DBR_AUTHFILE).');
+    process.exit(2);
+  }
   const iterations = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 3000);
   const bEnvArg = process.argv[process.argv.indexOf('--b-env') + 1];
   const bEnv = process.argv.includes('--b-env') && bEnvArg ? Object.fromEntries(bEnvArg.split(',').map((kv) => kv.split('=') as [string, string])) : {};
