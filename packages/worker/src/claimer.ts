@@ -11,7 +11,7 @@ import { WorkerShutdownError } from './errors.js';
 import type { QueueNames } from './protocol.js';
 
 /** A claim that failed is tried again after this long. */
-export const SLOT_ERROR_BACKOFF_MS = 500;
+const SLOT_ERROR_BACKOFF_MS = 500;
 /** Bounds of one claim's size (the number of slots a moveMany fills at most; libdbr takes up to 1024). */
 const CLAIM_MIN = 8;
 const CLAIM_MAX = 1024;

@@ -6,6 +6,7 @@
  * @module
  */
 import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Broker, type Namespace, type PopPutStep, type StepOutcome } from '@tsdbr/core';
 import type { Logger } from 'pino';
 import { releaseDedupKey } from './dedup.js';
@@ -590,11 +591,6 @@ function toError(err: unknown): Error {
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof (v as PromiseLike<unknown> | null)?.then === 'function';
 }
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
 
 /** Settles with p, or rejects with the signal's reason as soon as it aborts. */
 function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {

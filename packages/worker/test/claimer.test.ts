@@ -33,16 +33,12 @@ function claimerOn(ns: Namespace, slotCount: number, capacity = slotCount) {
   };
   const claimer = new Claimer(names, 'w1', slotCount, host);
   const running = claimer.run();
-  onCleanup(async () => {
-    stopping = true;
-    claimer.stop(new Error('test over'));
-    await running;
-  });
   const stop = async () => {
     stopping = true;
     claimer.stop(new Error('stopped'));
     await running;
   };
+  onCleanup(stop);
   return { names, dispatched, stop, running };
 }
 
