@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { Broker } from '@tsdbr/core';
 import { createLogger, defineTask, TaskClient, Worker } from '@tsdbr/worker';
 import { z } from 'zod';
+import { Echo } from './peers/echo.js';
 
 const now = () => Number(process.hrtime.bigint()) / 1e3; // microseconds, CLOCK_MONOTONIC
 const taskOn = (queue: string) =>
@@ -23,32 +24,22 @@ const taskOn = (queue: string) =>
 const [role, nsName, queue] = process.argv.slice(2);
 
 if (role === '--worker' || role === '--echo') {
-  const broker = new Broker();
-  const stop = new AbortController();
   let done: () => Promise<void>;
   if (role === '--worker') {
     const worker = new Worker({ tasks: [taskOn(queue as string)], concurrency: 1, namespace: nsName as string, logger: createLogger({ level: 'silent', pretty: false }) });
     await worker.start();
     done = () => worker.close({ graceMs: 1000 });
   } else {
-    const ns = await broker.open(nsName as string);
-    const loop = (async () => {
-      for (;;) {
-        const ping = await ns.get('ping', { timeout: 'infinite', signal: stop.signal }).catch(() => undefined);
-        if (ping === undefined) return;
-        const pong = Buffer.alloc(8);
-        pong.writeDoubleLE(now());
-        await ns.put('pong', pong);
-      }
-    })();
-    done = async () => {
-      stop.abort();
-      await loop;
-    };
+    const echo = new Echo(nsName as string, () => {
+      const pong = Buffer.alloc(8);
+      pong.writeDoubleLE(now());
+      return pong;
+    });
+    echo.start();
+    done = () => echo.stop();
   }
   process.once('message', async () => {
     await done();
-    await broker.close();
     process.exit(0);
   });
   process.send?.('ready');

@@ -8,8 +8,8 @@
  * @tsdbr/core, the floor under any task round trip.
  */
 import { Worker as BullWorker } from 'bullmq';
-import { Broker } from '@tsdbr/core';
 import { createLogger, Worker } from '@tsdbr/worker';
+import { Echo } from './echo.js';
 import { bullNoop, noop } from './tasks.js';
 
 export interface HostStart {
@@ -26,32 +26,6 @@ const silent = createLogger({ level: 'silent', pretty: false });
 let ours: Worker | undefined;
 let bull: BullWorker | undefined;
 let echo: Echo | undefined;
-
-/** Answers each "ping" with a "pong" until stopped. */
-class Echo {
-  private readonly broker = new Broker();
-  private readonly stopper = new AbortController();
-  private loop: Promise<void> = Promise.resolve();
-
-  constructor(private readonly namespace: string) {}
-
-  start(): void {
-    this.loop = (async () => {
-      const ns = await this.broker.open(this.namespace);
-      for (;;) {
-        const v = await ns.get('ping', { timeout: 'infinite', signal: this.stopper.signal }).catch(() => undefined);
-        if (v === undefined) return;
-        await ns.put('pong', v);
-      }
-    })();
-  }
-
-  async stop(): Promise<void> {
-    this.stopper.abort();
-    await this.loop;
-    await this.broker.close();
-  }
-}
 
 function reply(ok: string, extra: Record<string, unknown> = {}): void {
   process.send?.({ ok, ...extra });
