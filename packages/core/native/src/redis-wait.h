@@ -1,6 +1,6 @@
 /*
- * The wait engine of the Redis backend, shared by backend-redis-wait.c (requests, waiter groups),
- * backend-redis-attempt.c (the atomic steps) and backend-redis-notify.c (how groups hear of new values:
+ * The wait engine of the Redis backend, shared by backend-redis-wait.c (requests), backend-redis-groups.c
+ * (waiter groups), backend-redis-attempt.c (the atomic steps) and backend-redis-notify.c (how groups hear of new values:
  * subscriptions, covers, the notification setup of each node, and polling where notifications are off).
  * Everything here belongs to the I/O thread.
  */
@@ -56,13 +56,29 @@ typedef struct cover {
   uint64_t confirmed_seq; /* be->heard_seq when it was (last re)confirmed */
 } cover_t;
 
-/* ---- backend-redis-wait.c ---- */
+/** The request's namespace was deleted (here, or by another client as far as we heard). */
+static inline int rw_ns_gone(const rreq_t *r)
+{
+  return r->nsdel || (r->nsst && atomic_load(&r->nsst->deleted));
+}
+
+/* ---- backend-redis-groups.c ---- */
 /** A named group tries its waiters again (a value may have come). */
 void rw_kick(wgroup_t *g);
 /** A pattern group tries again: the keys notifications named, or a rescan when g->rescan is set. */
 void rw_pkick(wgroup_t *g);
 /** Kicks every waiting group on one node (node < 0: all), and every pattern group if patterns_too. */
 void rw_kick_node_groups(rbe_t *be, int node, int patterns_too);
+/** Queues r in the waiter group of its key or template (made and subscribed if new), behind those there. */
+void rw_join_group(rreq_t *r);
+/** Takes r out of its group (if any); an idle covered group is dropped at the end of the round. */
+void rw_unlink_waiter(rreq_t *r);
+
+/* ---- backend-redis-wait.c ---- */
+/** Completes r unless it was withdrawn; value (owned) goes with status; consumed: it left the tuple space (it goes back if undeliverable). */
+void rw_finish_req(rreq_t *r, DBR_Errorcode_t status, redisReply *value, int64_t size, int consumed);
+/** Turns an outcome that is not "nothing there" into r's completion. */
+void rw_finish_outcome(rreq_t *r, outcome_t *o);
 
 /** A request's first try: the atomic step, then waiting in its group if that found nothing. */
 void rw_first_try(rreq_t *r);
