@@ -151,6 +151,8 @@ mem_tuple_t *mem_tuple_get_or_create(mem_ns_t *ns, const char *name, size_t len,
 void mem_tuple_gc(mem_ns_t *ns, mem_tuple_t *t, int shrink);
 mem_node_t *mem_tuple_pop(mem_ns_t *ns, mem_tuple_t *t);
 mem_node_t *mem_tuple_nth(mem_tuple_t *t, int64_t idx);
+/** Drops every value of a tuple (the tuple itself stays until mem_tuple_gc). */
+void mem_tuple_clear(mem_ns_t *ns, mem_tuple_t *t);
 mem_tuple_t *mem_tuple_match(mem_ns_t *ns, const char *tmpl, int64_t idx);
 void mem_waiter_unlink(mem_ns_t *ns, mem_waiter_t *w);
 void mem_deliver(mem_ns_t *ns, mem_tuple_t *t, mem_node_t *node, mem_waiter_t **done);
