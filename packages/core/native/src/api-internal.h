@@ -18,7 +18,6 @@
 /* ---- library state ---- */
 
 extern dbr_backend_t *_Atomic g_be;
-extern int64_t g_timeout_ns; /* DBR_TIMEOUT */
 /** Opens the backend (or reports why it cannot, retrying at most once a second). */
 dbr_backend_t *api_backend_slow(void);
 

@@ -86,7 +86,7 @@ dbr_req_t *api_new_put_req(dbr_op_t op, dbr_backend_t *be, DBR_Handle_t h, const
   if (DBR_UNLIKELY(req == NULL)) return NULL;
   req->in = buf;
   req->in_len = len;
-  req->deadline_ns = dbr_now_ns() + g_timeout_ns;
+  req->deadline_ns = dbr_now_ns() + dbr_env_timeout_ns();
   return req;
 }
 

@@ -27,10 +27,7 @@
 #include "api-internal.h"
 
 
-/* ---- library state: the backend (opened lazily) and DBR_TIMEOUT ---- */
-
-static pthread_once_t g_env_once = PTHREAD_ONCE_INIT;
-int64_t g_timeout_ns = (int64_t)DBR_TIMEOUT_DEFAULT * 1000000000;
+/* ---- library state: the backend (opened lazily) ---- */
 
 dbr_backend_t *_Atomic g_be;
 static pthread_mutex_t g_be_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -38,18 +35,12 @@ static int64_t g_be_retry_at; /* after a failed open, the next attempt waits unt
 static DBR_Errorcode_t g_be_err;
 static char g_be_msg[1024];
 
-static void read_env(void)
-{
-  g_timeout_ns = dbr_env_timeout_ns();
-}
-
 /*
  * The backend, opened on first use. Once opened it never changes. A failed open (say, Redis not up yet) is
  * reported to every call and retried at most once a second.
  */
 dbr_backend_t *api_backend_slow(void)
 {
-  pthread_once(&g_env_once, read_env);
   pthread_mutex_lock(&g_be_mu);
   dbr_backend_t *be = atomic_load(&g_be);
   if (be == NULL) {
@@ -204,12 +195,12 @@ DBR_Errorcode_t api_deadline_of(int64_t timeout_ms, int *flags, int64_t *deadlin
 {
   int64_t now = dbr_now_ns();
   if (timeout_ms == DBRX_TIMEOUT_DEFAULT) {
-    *deadline = now + g_timeout_ns;
+    *deadline = now + dbr_env_timeout_ns();
   } else if (timeout_ms == DBRX_TIMEOUT_INFINITE) {
     *deadline = INT64_MAX;
   } else if (timeout_ms == 0) {
     *flags |= DBR_FLAGS_NOWAIT;
-    *deadline = now + g_timeout_ns;
+    *deadline = now + dbr_env_timeout_ns();
   } else if (timeout_ms > 0) {
     *deadline = timeout_ms >= (INT64_MAX - now) / 1000000 ? INT64_MAX : now + timeout_ms * 1000000;
   } else {
@@ -424,7 +415,7 @@ static DBR_Tag_t read_get_a(dbr_op_t op, DBR_Handle_t h, void *buf, int64_t *siz
     return DB_TAG_ERROR;
   dbr_req_t *req = api_new_req(op, be, h, n, t, NULL);
   if (DBR_UNLIKELY(req == NULL)) return DB_TAG_ERROR;
-  req->deadline_ns = dbr_now_ns() + g_timeout_ns;
+  req->deadline_ns = dbr_now_ns() + dbr_env_timeout_ns();
   req->capacity = *size;
   req->user_buf = buf;
   req->user_size = size;
