@@ -1,8 +1,8 @@
 /*
  * The wait engine of the Redis backend, shared by backend-redis-wait.c (requests), backend-redis-groups.c
- * (waiter groups), backend-redis-attempt.c (the atomic steps) and backend-redis-notify.c (how groups hear of new values:
- * subscriptions, covers, the notification setup of each node, and polling where notifications are off).
- * Everything here belongs to the I/O thread.
+ * (waiter groups), backend-redis-attempt.c (the atomic steps), backend-redis-notify.c (how groups hear of
+ * new values: subscriptions, covers, and polling where notifications are off) and
+ * backend-redis-notify-config.c (each node's notification setup). Everything here belongs to the I/O thread.
  */
 #ifndef LIBDBR_REDIS_WAIT_H_
 #define LIBDBR_REDIS_WAIT_H_
@@ -123,6 +123,7 @@ void rn_covers_free(rbe_t *be);
  *  `since` (its first try was sent then) and the message found no group, or the cover cannot vouch for that
  *  span (not confirmed then, or more messages since than the ring holds). */
 int rn_heard_since(rbe_t *be, const wgroup_t *g, uint64_t since);
+/* ---- backend-redis-notify-config.c ---- */
 /** Checks (once per connection session) that the node sends the keyspace notifications waits rely on. */
 void rn_notify_configure(rnode_t *n);
 
