@@ -1,6 +1,6 @@
 /*
- * The Redis backend: namespaces (create, attach, detach, delete, stat, list), with this process's attachment
- * records. They run in the caller's thread as short sequences of commands, each a round trip through the I/O
+ * The Redis backend: namespaces (create, attach, detach, delete, stat, list). This process's attachment
+ * records, and the reaping of dead processes' attachments, are in backend-redis-attach.c. They run in the caller's thread as short sequences of commands, each a round trip through the I/O
  * thread (rb_call); see backend-redis.c for routing and redis-backend.h for the layout. The data calls that do
  * not wait are in backend-redis-data.c.
  *
@@ -121,147 +121,12 @@ static DBR_Errorcode_t drop_tuples(rbe_t *be, const dbr_ns_t *ns, long long *cou
 
 /* ---- namespaces ---- */
 
-/*
- * Attachments of dead processes. The reference leaves a namespace undeletable when a process dies attached:
- * its refcnt never comes down. Here every attach also counts itself in a record beside the namespace
- * (ATTACHED_PREFIX + name: token -> attachments), where the token is the CLIENT SETNAME of all of this
- * process's connections. A delete that finds the namespace busy (or the last live detach of a delete-pending
- * one) asks CLIENT LIST on the record's master which tokens still have a connection; the records of the
- * others are dropped and their attachments released. A process whose connections merely broke reconnects at
- * once with the same name; if it was reaped meanwhile, its detach finds no record and releases nothing.
- * Clients of the reference library keep no record and are never reaped. If CLIENT LIST is refused, nothing
- * is reaped.
- */
-
-static char *attached_key(const char *ns, size_t len, size_t *klen)
-{
-  size_t pl = sizeof ATTACHED_PREFIX - 1;
-  char *k = malloc(pl + len + 1);
-  if (!k) return NULL;
-  memcpy(k, ATTACHED_PREFIX, pl);
-  memcpy(k + pl, ns, len + 1);
-  *klen = pl + len;
-  return k;
-}
-
-/* Counts one attachment of this process (best effort: a failure only makes it unreapable). */
-static void record_attach(rbe_t *be, const dbr_ns_t *ns)
-{
-  size_t kl;
-  char *k = attached_key(ns->name, ns->len, &kl);
-  rcmd_t *cmd = k ? rcmd_new(be, -1) : NULL;
-  if (cmd) {
-    rcmd_arg_str(cmd, "HINCRBY");
-    rcmd_key(cmd, k, kl, 1);
-    rcmd_arg_str(cmd, be->token);
-    rcmd_arg_int(cmd, 1);
-  }
-  free(k);
-  DBR_Errorcode_t err;
-  redisReply *r = cmd ? rb_call_ok(be, cmd, "HINCRBY", &err) : NULL;
-  if (r)
-    freeReplyObject(r);
-  else
-    DBR_LOG(DBR_LOG_DEBUG, "redis: could not record the attachment to '%s': %s", ns->name, dbr_err_message());
-  dbr_err_static(DBR_SUCCESS, NULL);
-}
-
-/* Drops one attachment record of this process: 1 if it was there, 0 if it was reaped (or on error: -1). */
-static int unrecord_attach(rbe_t *be, const dbr_ns_t *ns)
-{
-  size_t kl;
-  char *k = attached_key(ns->name, ns->len, &kl);
-  rcmd_t *cmd = k ? rcmd_new(be, SCR_UNREG) : NULL;
-  if (cmd) {
-    rcmd_arg_int(cmd, 1);
-    rcmd_key(cmd, k, kl, 1);
-    rcmd_arg_str(cmd, be->token);
-  }
-  free(k);
-  DBR_Errorcode_t err;
-  redisReply *r = cmd ? rb_call_ok(be, cmd, "detach", &err) : NULL;
-  if (!r) return -1;
-  int v = r->type == REDIS_REPLY_INTEGER ? (int)r->integer : -1;
-  freeReplyObject(r);
-  return v;
-}
-
-/*
- * Releases the attachments of processes that are gone. Returns how many were released (the namespace's
- * refcnt after that in *refcnt), 0 if none (or when it cannot tell).
- */
-static long long reap_dead(rbe_t *be, const char *name, size_t len, long long *refcnt)
-{
-  size_t kl;
-  char *k = attached_key(name, len, &kl);
-  if (!k) return 0;
-  long long total = 0;
-  redisReply *list = NULL, *recs = NULL, *r = NULL;
-  rcmd_t *reap = NULL;
-  DBR_Errorcode_t err;
-  rcmd_t *cmd = rcmd_new(be, -1);
-  if (cmd) {
-    rcmd_arg_str(cmd, "HGETALL");
-    rcmd_key(cmd, k, kl, 1);
-  }
-  recs = rb_call_ok(be, cmd, "HGETALL", &err);
-  if (!recs || recs->type != REDIS_REPLY_ARRAY || recs->elements < 2) goto out;
-  cmd = rcmd_new(be, -1);
-  if (cmd) {
-    rcmd_arg_str(cmd, "CLIENT");
-    rcmd_arg_str(cmd, "LIST");
-    rcmd_key(cmd, k, kl, 0); /* on the record's master */
-  }
-  list = rb_call_ok(be, cmd, "CLIENT LIST", &err);
-  if (!list || list->type != REDIS_REPLY_STRING) goto out;
-  reap = rcmd_new(be, SCR_REAP);
-  if (!reap) goto out;
-  rcmd_arg_int(reap, 1);
-  rcmd_key(reap, k, kl, 1);
-  int dead = 0;
-  for (size_t i = 0; i + 1 < recs->elements; i += 2) {
-    redisReply *tok = recs->element[i];
-    if (tok->type != REDIS_REPLY_STRING || tok->len == 0 || tok->len > 100) continue;
-    if (strcmp(tok->str, be->token) == 0) continue;
-    char needle[128];
-    snprintf(needle, sizeof needle, " name=%s ", tok->str);
-    if (strstr(list->str, needle)) continue;
-    rcmd_arg(reap, tok->str, (size_t)tok->len);
-    dead++;
-  }
-  if (dead == 0) goto out;
-  r = rb_call_ok(be, reap, "reap", &err);
-  reap = NULL;
-  if (!r || r->type != REDIS_REPLY_INTEGER || r->integer <= 0) goto out;
-  total = r->integer;
-  freeReplyObject(r);
-  cmd = rcmd_new(be, SCR_NS_RELEASE);
-  if (cmd) {
-    rcmd_arg_int(cmd, 1);
-    rcmd_key(cmd, name, len, 1);
-    rcmd_arg_int(cmd, -total);
-  }
-  r = rb_call_ok(be, cmd, "release", &err);
-  if (r && r->type == REDIS_REPLY_INTEGER) *refcnt = r->integer;
-  DBR_LOG(DBR_LOG_INFO, "redis: released %lld attachment(s) of %d dead process(es) from namespace '%s'", total,
-          dead, name);
-out:
-  if (reap) rcmd_free(reap);
-  if (r) freeReplyObject(r);
-  if (list) freeReplyObject(list);
-  if (recs) freeReplyObject(recs);
-  free(k);
-  dbr_err_static(DBR_SUCCESS, NULL);
-  return total;
-}
-
-/* Deletes the tuples, the attachment records and the hash of a namespace. */
 static DBR_Errorcode_t drop_namespace(rbe_t *be, const dbr_ns_t *ns, int only_if_pending)
 {
   DBR_Errorcode_t err = drop_tuples(be, ns, NULL);
   if (err != DBR_SUCCESS) return err;
   size_t kl;
-  char *k = attached_key(ns->name, ns->len, &kl);
+  char *k = rb_attached_key(ns->name, ns->len, &kl);
   rcmd_t *cmd = k ? rcmd_new(be, -1) : NULL;
   if (cmd) {
     rcmd_arg_str(cmd, "DEL");
@@ -312,7 +177,7 @@ static DBR_Errorcode_t r_ns_create(dbr_backend_t *b, const char *name, dbr_ns_t 
     ns_free(ns);
     return dbr_err(DBR_ERR_EXISTS, "namespace '%s' already exists; attach to it with dbrAttach", name);
   }
-  record_attach(be, ns);
+  rb_attach_record(be, ns);
   ns_link(be, ns);
   *out = ns;
   return DBR_SUCCESS;
@@ -347,7 +212,7 @@ static DBR_Errorcode_t r_ns_attach(dbr_backend_t *b, const char *name, dbr_ns_t 
     return err;
   }
   if (v > 0) {
-    record_attach(be, ns);
+    rb_attach_record(be, ns);
     ns_link(be, ns);
     *out = ns;
     return DBR_SUCCESS;
@@ -370,7 +235,7 @@ static DBR_Errorcode_t r_ns_detach(dbr_backend_t *b, dbr_ns_t *ns)
     return DBR_SUCCESS;
   }
   /* No record left means a delete reaped us (it saw no connection of ours): our count was released then. */
-  int recorded = unrecord_attach(be, ns);
+  int recorded = rb_attach_unrecord(be, ns);
   rcmd_t *cmd = rcmd_new(be, SCR_NS_DETACH);
   if (cmd) {
     rcmd_arg_int(cmd, 1);
@@ -391,7 +256,7 @@ static DBR_Errorcode_t r_ns_detach(dbr_backend_t *b, dbr_ns_t *ns)
   }
   freeReplyObject(r);
   err = DBR_SUCCESS;
-  if (pending && n > 0) reap_dead(be, ns->name, ns->len, &n);
+  if (pending && n > 0) rb_attach_reap_dead(be, ns->name, ns->len, &n);
   /* The last client of a delete-pending namespace removes it. */
   if (pending && n == 0) {
     err = drop_namespace(be, ns, 1);
@@ -420,7 +285,7 @@ static DBR_Errorcode_t r_ns_delete(dbr_backend_t *b, const char *name)
     ns_free(ns);
     return dbr_err(DBR_ERR_NSINVAL, "the Redis key '%s' exists but is not a Data Broker namespace", name);
   }
-  if (v > 1) reap_dead(be, name, ns->len, &v);
+  if (v > 1) rb_attach_reap_dead(be, name, ns->len, &v);
   if (v > 1) {
     ns_free(ns);
     return dbr_err(DBR_ERR_NSBUSY,

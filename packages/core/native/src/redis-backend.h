@@ -178,6 +178,16 @@ void rb_nsstate_unref(rb_nsstate_t *st);
 /** DBR_SUCCESS, or DBR_ERR_NSINVAL (recorded) when this process deleted the handle's namespace. */
 DBR_Errorcode_t rb_ns_check(const dbr_ns_t *ns);
 
+/* ---- backend-redis-attach.c: this process's attachment records, and reaping those of dead processes ---- */
+/** The record key (ATTACHED_PREFIX + namespace name), malloc'ed; NULL when out of memory. */
+char *rb_attached_key(const char *ns, size_t len, size_t *klen);
+/** Counts one attachment of this process (best effort: a failure only makes it unreapable). */
+void rb_attach_record(rbe_t *be, const dbr_ns_t *ns);
+/** Drops one attachment record of this process: 1 if it was there, 0 if it was reaped, -1 on error. */
+int rb_attach_unrecord(rbe_t *be, const dbr_ns_t *ns);
+/** Releases the attachments of processes that are gone: how many (the refcnt after that in *refcnt), or 0. */
+long long rb_attach_reap_dead(rbe_t *be, const char *name, size_t len, long long *refcnt);
+
 /* ---- commands (any thread) ---- */
 rcmd_t *rcmd_new(rbe_t *be, int script);
 void rcmd_free(rcmd_t *c);
