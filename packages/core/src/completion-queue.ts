@@ -6,7 +6,7 @@
  */
 import net from 'node:net';
 import { ErrorCode } from './constants.js';
-import { DbrError } from './errors.js';
+import { abortReason, DbrError } from './errors.js';
 import type { DbrxExtensions, NativePointer } from './ffi.js';
 import { Int64Cell } from './int64-cell.js';
 
@@ -57,6 +57,43 @@ class CompletionRequest extends PendingRequest<Completion> {
 
   settle(status: number, value: Buffer | undefined, detail: string | undefined): Completion {
     return status === ErrorCode.DBR_SUCCESS && value !== undefined ? { status, value } : detail ? { status, detail } : { status };
+  }
+}
+
+/**
+ * Wraps a request whose caller passed an AbortSignal, settling its promise directly (no promise around the
+ * promise). An abort withdraws the native request if it can (`withdraw` returns true) and rejects; one that
+ * comes too late rejects only if the request brings no value, so a value that left the tuple space is never
+ * dropped.
+ */
+export class AbortableRequest<T> extends PendingRequest<T> {
+  private readonly onAbort = () => {
+    if (this.withdraw()) this.reject(this.aborted());
+  };
+
+  constructor(
+    private readonly inner: PendingRequest<T> & { readonly description: string },
+    private readonly signal: AbortSignal,
+    private readonly withdraw: () => boolean,
+  ) {
+    super();
+    this.keepAlive = inner.keepAlive;
+  }
+
+  /** Call once the request is tracked: an abort then withdraws it (at once, if the signal already fired). */
+  listen(): void {
+    if (this.signal.aborted) this.onAbort();
+    else this.signal.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  settle(status: number, value: Buffer | undefined, detail: string | undefined): T {
+    this.signal.removeEventListener('abort', this.onAbort);
+    if (this.signal.aborted && value === undefined && status !== ErrorCode.DBR_SUCCESS) throw this.aborted();
+    return this.inner.settle(status, value, detail);
+  }
+
+  private aborted(): Error {
+    return abortReason(this.signal, this.inner.description);
   }
 }
 

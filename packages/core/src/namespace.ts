@@ -184,7 +184,7 @@ export class Namespace implements AsyncDisposable {
     const ext = this.requireExt('moveMany');
     const what = () => `moveMany [${sources.join(', ')}] -> ${destinations.length} names in "${this.name}"`;
     const tag = ext.dbrxMoveManyAsync(this.rt.submitQueue().handle, this.nativeHandle, sources.join('\n'), destinations.join('\n'));
-    const packed = await this.completion(tag, what, undefined);
+    const packed = await this.completion(tag, what);
     const values: T[] = [];
     for (let off = 0; off + 8 <= packed.length; ) {
       const len = Number(packed.readBigUInt64LE(off));
@@ -343,22 +343,27 @@ export class Namespace implements AsyncDisposable {
    * Atomically pops the oldest value under `name` here and appends it under `dstName` in `dst`, returning it.
    * The value is never outside the tuple space: the basis of reliable task claiming.
    */
-  async moveValue<T = Buffer>(name: string, dst: Namespace, dstName: string, options: TakeOptions<T> = {}): Promise<T> {
-    checkName(name, 'Tuple name');
-    checkName(dstName, 'Destination tuple name');
-    const ext = this.requireExt('moveValue');
-    const what = () => `moveValue "${name}" -> "${dst.name}"/"${dstName}"`;
-    const timeoutMs = this.timeoutOf(options.timeout);
-    const flags = timeoutMs === 0 ? Flags.DBR_FLAGS_NOWAIT : 0;
-    const h = this.nativeHandle;
-    const dh = dst.nativeHandle;
-    if (this.rt.inProcess) {
-      const now = this.syncTake(what, (buf, size) => ext.dbrxMoveValue(h, name, dh, dstName, buf, size, Flags.DBR_FLAGS_NOWAIT, 0));
-      if (now !== undefined) return decode(now, options.codec);
-      if (timeoutMs === 0) throw this.rt.error(ErrorCode.DBR_ERR_UNAVAIL, what);
+  moveValue<T = Buffer>(name: string, dst: Namespace, dstName: string, options: TakeOptions<T> = {}): Promise<T> {
+    try {
+      checkName(name, 'Tuple name');
+      checkName(dstName, 'Destination tuple name');
+      const ext = this.requireExt('moveValue');
+      const timeoutMs = this.timeoutOf(options.timeout);
+      const flags = timeoutMs === 0 ? Flags.DBR_FLAGS_NOWAIT : 0;
+      const h = this.nativeHandle;
+      const dh = dst.nativeHandle;
+      const req = new MoveRequest<T>(this.rt, () => `moveValue "${name}" -> "${dst.name}"/"${dstName}"`, options.codec);
+      if (options.signal?.aborted) throw abortReason(options.signal, req.description);
+      if (this.rt.inProcess) {
+        const now = this.syncTake(() => req.description, (buf, size) => ext.dbrxMoveValue(h, name, dh, dstName, buf, size, Flags.DBR_FLAGS_NOWAIT, 0));
+        if (now !== undefined) return Promise.resolve(decode(now, options.codec));
+        if (timeoutMs === 0) throw this.rt.error(ErrorCode.DBR_ERR_UNAVAIL, () => req.description);
+      }
+      const tag = ext.dbrxMoveValueAsync(this.rt.submitQueue().handle, h, name, dh, dstName, flags, nativeTimeout(timeoutMs));
+      return this.rt.expectUnless(tag, req, options.signal);
+    } catch (e) {
+      return Promise.reject(e);
     }
-    const tag = ext.dbrxMoveValueAsync(this.rt.submitQueue().handle, h, name, dh, dstName, flags, nativeTimeout(timeoutMs));
-    return decode(await this.completion(tag, what, options.signal), options.codec);
   }
 
   /** True if at least one value is stored under the name. */
@@ -522,8 +527,7 @@ export class Namespace implements AsyncDisposable {
       const asyncFn = op === 'get' ? ext.dbrxGetAsync : ext.dbrxReadAsync;
       const waitFlags = timeoutMs === 0 ? flags | Flags.DBR_FLAGS_NOWAIT : flags;
       const tag = asyncFn(this.rt.submitQueue().handle, h, name, tmpl, waitFlags, nativeTimeout(timeoutMs));
-      if (options.signal === undefined) return this.rt.expect(tag, req);
-      return this.rt.wait(tag, () => req.description, undefined, options.signal).then((c) => req.settle(c.status, c.value, c.detail));
+      return this.rt.expectUnless(tag, req, options.signal);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -551,8 +555,8 @@ export class Namespace implements AsyncDisposable {
     throw this.rt.error(rc, what);
   }
 
-  private async completion(tag: number, what: Describe, signal: AbortSignal | undefined): Promise<Buffer> {
-    const c = await this.rt.wait(tag, what, undefined, signal);
+  private async completion(tag: number, what: Describe): Promise<Buffer> {
+    const c = await this.rt.wait(tag, what);
     this.rt.check(c.status, what, c.detail);
     return c.value ?? Buffer.alloc(0);
   }
@@ -612,6 +616,26 @@ class TakeRequest<T> extends PendingRequest<T | undefined> {
     if (status === ErrorCode.DBR_SUCCESS) return decode(value ?? EMPTY, this.codec);
     if (status === ErrorCode.DBR_ERR_UNAVAIL && this.absentIsUndefined) return undefined;
     throw this.rt.error(status, () => this.description, detail);
+  }
+}
+
+/** A pending moveValue: settles to the decoded value that moved, else throws. */
+class MoveRequest<T> extends PendingRequest<T> {
+  constructor(
+    private readonly rt: Runtime,
+    private readonly what: () => string,
+    private readonly codec: Codec<T> | undefined,
+  ) {
+    super();
+  }
+
+  get description(): string {
+    return this.what();
+  }
+
+  settle(status: number, value: Buffer | undefined, detail: string | undefined): T {
+    if (status !== ErrorCode.DBR_SUCCESS) throw this.rt.error(status, this.what, detail);
+    return decode(value ?? EMPTY, this.codec);
   }
 }
 

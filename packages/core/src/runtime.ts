@@ -4,10 +4,10 @@
  * @internal
  * @module
  */
-import { CompletionQueue, type Completion, type PendingRequest } from './completion-queue.js';
+import { AbortableRequest, CompletionQueue, type Completion, type PendingRequest } from './completion-queue.js';
 import { Int64Cell } from './int64-cell.js';
 import { DBR_MAX_KEY_LEN, ErrorCode } from './constants.js';
-import { abortReason, ConfigError, DbrError } from './errors.js';
+import { ConfigError, DbrError } from './errors.js';
 import { type DataBrokerAbi, type Fn, loadLibrary, type NativeLibrary, type NativePointer } from './ffi.js';
 import { backendKindOf, type CompiledBrokerOptions } from './options.js';
 
@@ -96,31 +96,27 @@ export class Runtime {
   }
 
   /**
-   * Waits for a tag from the completion queue; an abort withdraws the native request and rejects with the
-   * signal's reason.
+   * expect() with an optional signal: an abort withdraws the native request and rejects with the signal's
+   * reason.
    *
    * An abort that comes too late to withdraw (the request completed, or its pop is on the wire) does not
    * reject when the request brings a value: the promise resolves with it. Rejecting would drop a value that
    * has left the tuple space, and giving it back (libdbr used to) leaves it in nobody's hands for a round
    * trip, so other clients could see its name empty. Without a value, the abort rejects as usual.
    */
-  wait(tag: number, what: Describe, keepAlive?: unknown, signal?: AbortSignal): Promise<Completion> {
+  expectUnless<T>(tag: number, request: PendingRequest<T> & { readonly description: string }, signal: AbortSignal | undefined): Promise<T> {
+    if (signal === undefined) return this.expect(tag, request);
+    this.checkSubmitted(tag, () => request.description);
+    const abortable = new AbortableRequest(request, signal, () => this.queue.cancel(tag));
+    const promise = this.queue.expect(tag, abortable);
+    abortable.listen();
+    return promise;
+  }
+
+  /** Waits for a tag from the completion queue. */
+  wait(tag: number, what: Describe, keepAlive?: unknown): Promise<Completion> {
     this.checkSubmitted(tag, what);
-    const done = this.queue.track(tag, keepAlive);
-    if (signal === undefined) return done;
-    return new Promise((resolve, reject) => {
-      const aborted = () => abortReason(signal, typeof what === 'string' ? what : what());
-      const onAbort = () => {
-        if (this.queue.cancel(tag)) reject(aborted());
-      };
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-      void done.then((c) => {
-        signal.removeEventListener('abort', onAbort);
-        if (signal.aborted && c.value === undefined && c.status !== ErrorCode.DBR_SUCCESS) reject(aborted());
-        else resolve(c);
-      });
-    });
+    return this.queue.track(tag, keepAlive);
   }
 
   /** A negative tag: the request was refused at submit, with the reason recorded by the library. */

@@ -66,6 +66,21 @@ describe('templates, move and remove', () => {
     });
   });
 
+  it('an AbortSignal withdraws a waiting moveValue, and the next value stays where it was put', async () => {
+    await withNamespace(async (ns) => {
+      const ac = new AbortController();
+      const waiting = ns.moveValue('q:{a}:pending', ns, 'q:{a}:running', { timeout: 'infinite', signal: ac.signal });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      ac.abort(new Error('worker stopping'));
+      await expect(waiting).rejects.toThrow('worker stopping');
+      await ns.put('q:{a}:pending', 'kept');
+      expect(await ns.count('q:{a}:running')).toBe(0);
+      expect((await ns.read('q:{a}:pending')).toString()).toBe('kept');
+      await expect(ns.moveValue('q:{a}:pending', ns, 'q:{a}:running', { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
+      expect(await ns.count('q:{a}:pending')).toBe(1);
+    });
+  });
+
   it.runIf(process.env.TSDBR_TEST_BACKEND === 'cluster')('moveValue across cluster slots is refused with a hint', async () => {
     await withNamespace(async (ns) => {
       await ns.put('a-pending', 'x');
