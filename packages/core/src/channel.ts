@@ -5,7 +5,8 @@
 import type { output, input, ZodType } from 'zod';
 import { type Codec, json } from './codecs.js';
 import { SchemaError } from './errors.js';
-import type { Namespace, ReadOptions, TakeOptions } from './namespace.js';
+import type { Namespace } from './namespace.js';
+import type { ReadOptions, TakeOptions } from './namespace-types.js';
 
 /** Options of a channel. */
 export interface ChannelOptions {

@@ -7,7 +7,8 @@
  * @module
  */
 export { Broker, type CreateOptions } from './broker.js';
-export { MOVE_MANY_MAX_DESTINATIONS, MOVE_MANY_MAX_SOURCES, Namespace, type NamespaceInfo, type PopPutStep, type PutOptions, type StepOutcome, type ReadOptions, type TakeOptions, type TupleSelector } from './namespace.js';
+export { Namespace } from './namespace.js';
+export { MOVE_MANY_MAX_DESTINATIONS, MOVE_MANY_MAX_SOURCES, type NamespaceInfo, type PopPutStep, type PutOptions, type StepOutcome, type ReadOptions, type TakeOptions, type TupleSelector } from './namespace-types.js';
 export { Channel, type ChannelOptions, type ChannelTakeOptions } from './channel.js';
 export { type Codec, codecs, json, msgpack, raw, toBytes, utf8, type ValueLike } from './codecs.js';
 export { ConfigError, DbrError, isDbrError, LibraryLoadError, SchemaError, type SchemaIssue, TsdbrError } from './errors.js';

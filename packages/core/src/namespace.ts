@@ -11,78 +11,20 @@ import type { NativePointer } from './ffi.js';
 import { type Duration, parseDuration } from './options.js';
 import { Int64Cell } from './int64-cell.js';
 import { blockingTake, checkName, type Describe, onPool, type Runtime } from './runtime.js';
-import { PendingRequest } from './completion-queue.js';
-
-/** A tuple name, or a glob template matching names (Linda-style: the oldest value of the first match). */
-export type TupleSelector = string | { template: string };
-
-/** Options of read and get. */
-export interface TakeOptions<T = Buffer> {
-  /** How long to wait for a value: 0 returns at once, `'infinite'` waits until aborted. Default: the broker's timeout. */
-  timeout?: Duration;
-  /**
-   * Aborting withdraws the native request and rejects with the signal's reason; a withdrawn get never
-   * consumes a value. If the value was already on its way (the get's atomic pop was on the wire), the get
-   * resolves with it instead, so an abort never loses or hides a value.
-   */
-  signal?: AbortSignal;
-  /** Decodes the value (default: raw bytes as a Buffer). */
-  codec?: Codec<T>;
-}
-
-/** Options of read. */
-export interface ReadOptions<T = Buffer> extends TakeOptions<T> {
-  /** Reads the n-th value under the name (0 = the oldest). */
-  index?: number;
-}
-
-/** Options of put. */
-export interface PutOptions<T = ValueLike> {
-  /** Encodes the value (default: bytes as they are, strings as UTF-8). */
-  codec?: Codec<T>;
-}
-
-/**
- * One step of popPutMany: a pop-put (`pop` and `put`), a put (`put` only) or a pop (`pop` only, no value).
- * With `unless`, the step is skipped when that name holds a value (which it then pops, or only looks at with
- * `peekUnless`): e.g. finish a task unless its cancel marker is there. A step may hold only `unless` (a test).
- */
-export interface PopPutStep<T = ValueLike> {
-  /** Drop the oldest value under this name first; if it holds none, the step does nothing. */
-  pop?: string;
-  /** Append `value` under this name. */
-  put?: string;
-  value?: T;
-  /** Skip the step when this name holds a value. */
-  unless?: string;
-  /** Leave the `unless` value in place (default: a skipping step pops it). */
-  peekUnless?: boolean;
-}
-
-/** What a popPutMany step did: ran, found nothing to pop (so put nothing), or was skipped by `unless`. */
-export type StepOutcome = 'done' | 'empty' | 'skipped';
+import {
+  MOVE_MANY_MAX_DESTINATIONS,
+  MOVE_MANY_MAX_SOURCES,
+  type NamespaceInfo,
+  type PopPutStep,
+  type PutOptions,
+  type ReadOptions,
+  type StepOutcome,
+  type TakeOptions,
+  type TupleSelector,
+} from './namespace-types.js';
+import { decode, describe, EMPTY, MoveRequest, StatusRequest, TakeRequest } from './namespace-requests.js';
 
 const STEP_OUTCOMES: readonly StepOutcome[] = ['empty', 'done', 'skipped'];
-
-/** Most sources of one moveMany (libdbr's DBRX_MOVE_MANY_MAX_SOURCES). */
-export const MOVE_MANY_MAX_SOURCES = 16;
-/** Most destinations of one moveMany (libdbr's DBRX_MOVE_MANY_MAX_DESTINATIONS). */
-export const MOVE_MANY_MAX_DESTINATIONS = 1024;
-
-/** State of a namespace. */
-export interface NamespaceInfo {
-  name: string;
-  /** Tuple names holding at least one value. */
-  names: number;
-  /** Values under all names. */
-  values: number;
-  /** Bytes of all values, or -1 where the backend cannot tell cheaply. */
-  bytes: number;
-  /** Clients attached, this one included. */
-  attached: number;
-  /** A delete is waiting for the last client to detach. */
-  deletePending: boolean;
-}
 
 const NAME_BYTES = 1024;
 /** Names per native call of keys(), and the buffer that holds them (a name needs at most NAME_BYTES + 1). */
@@ -572,73 +514,6 @@ export class Namespace implements AsyncDisposable {
   }
 }
 
-const EMPTY = Buffer.alloc(0);
-
-/** A pending request without a value: settles to undefined, or throws the failure. */
-class StatusRequest extends PendingRequest<void> {
-  constructor(
-    private readonly rt: Runtime,
-    private readonly what: Describe,
-    keepAlive: unknown,
-  ) {
-    super();
-    this.keepAlive = keepAlive;
-  }
-
-  get description(): string {
-    return typeof this.what === 'string' ? this.what : this.what();
-  }
-
-  settle(status: number, _value: Buffer | undefined, detail: string | undefined): void {
-    if (status !== ErrorCode.DBR_SUCCESS) throw this.rt.error(status, this.what, detail);
-  }
-}
-
-/** A pending read/get: settles to the decoded value, to undefined for "nothing there" if asked, else throws. */
-class TakeRequest<T> extends PendingRequest<T | undefined> {
-  constructor(
-    private readonly rt: Runtime,
-    private readonly nsName: string,
-    private readonly op: 'get' | 'read',
-    private readonly selector: TupleSelector,
-    private readonly codec: Codec<T> | undefined,
-    private readonly absentIsUndefined: boolean,
-  ) {
-    super();
-  }
-
-  /** Names the call in error messages (built only for an error). */
-  get description(): string {
-    return `${this.op} ${describe(this.selector)} from "${this.nsName}"`;
-  }
-
-  settle(status: number, value: Buffer | undefined, detail: string | undefined): T | undefined {
-    if (status === ErrorCode.DBR_SUCCESS) return decode(value ?? EMPTY, this.codec);
-    if (status === ErrorCode.DBR_ERR_UNAVAIL && this.absentIsUndefined) return undefined;
-    throw this.rt.error(status, () => this.description, detail);
-  }
-}
-
-/** A pending moveValue: settles to the decoded value that moved, else throws. */
-class MoveRequest<T> extends PendingRequest<T> {
-  constructor(
-    private readonly rt: Runtime,
-    private readonly what: () => string,
-    private readonly codec: Codec<T> | undefined,
-  ) {
-    super();
-  }
-
-  get description(): string {
-    return this.what();
-  }
-
-  settle(status: number, value: Buffer | undefined, detail: string | undefined): T {
-    if (status !== ErrorCode.DBR_SUCCESS) throw this.rt.error(status, this.what, detail);
-    return decode(value ?? EMPTY, this.codec);
-  }
-}
-
 /** A little-endian uint64 from a safe integer, without the BigInt that writeBigUInt64LE needs. */
 function writeU64(buf: Buffer, v: number, off: number): void {
   buf.writeUInt32LE(v % 0x100000000, off);
@@ -666,14 +541,6 @@ function splitSelector(selector: TupleSelector): [string | null, string | null] 
     throw new DbrError(ErrorCode.DBR_ERR_INVALID, 'Pass a tuple name, or { template: "<glob>" } with a non-empty glob (DBR_ERR_INVALID).');
   }
   return [null, selector.template];
-}
-
-function describe(selector: TupleSelector): string {
-  return typeof selector === 'string' ? `"${selector}"` : `template "${selector.template}"`;
-}
-
-function decode<T>(bytes: Buffer, codec: Codec<T> | undefined): T {
-  return codec ? codec.decode(bytes) : (bytes as T);
 }
 
 /** Splits dbrDirectory output ("a\nb\n...\0") into names. */

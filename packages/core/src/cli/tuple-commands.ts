@@ -3,7 +3,7 @@
  * @module
  */
 import type { Command } from 'commander';
-import type { TupleSelector } from '../namespace.js';
+import type { TupleSelector } from '../namespace-types.js';
 import { type GlobalOptions, connect, valueFrom, writeValue } from './io.js';
 import { UsageError } from './exit-codes.js';
 
