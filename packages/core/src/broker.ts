@@ -7,7 +7,7 @@ import { ErrorCode, PersistLevel } from './constants.js';
 import { DbrError } from './errors.js';
 import { Namespace } from './namespace.js';
 import { type BrokerOptions, compileBrokerOptions, type CompiledBrokerOptions } from './options.js';
-import { type BackendKind, checkName, runtime, type Runtime } from './runtime.js';
+import { type BackendKind, checkName, checkPattern, runtime, type Runtime } from './runtime.js';
 import { splitNames } from './namespace.js';
 
 /** Options of Broker.create. */
@@ -86,6 +86,7 @@ export class Broker implements AsyncDisposable {
 
   /** Names of the namespaces matching a glob (libdbr only). */
   async namespaces(pattern = '*'): Promise<string[]> {
+    checkPattern(pattern, 'Namespace pattern');
     const ext = this.rt.lib.ext;
     if (ext === undefined) throw new DbrError(ErrorCode.DBR_ERR_NOTIMPL, `Listing namespaces needs libdbr; ${this.rt.lib.path} is a plain Data Broker library (DBR_ERR_NOTIMPL).`);
     const retSize = new BigInt64Array(1);

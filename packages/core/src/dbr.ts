@@ -25,6 +25,7 @@ import {
 import type { NativePointer } from './ffi.js';
 import { splitNames } from './namespace.js';
 import { blockingTake, runtime } from './runtime.js';
+import { pointer, size, stateArray, tagOf, text, textOrNull } from './dbr-args.js';
 
 /** Status 0: Operation successful. */
 export const DBR_SUCCESS = ErrorCode.DBR_SUCCESS;
@@ -119,46 +120,55 @@ const abi = () => runtime().lib.abi;
 /** Creates a namespace and attaches to it; null if it exists or on error. */
 export function create(dbrname: string, level: number = PersistLevel.DBR_PERST_VOLATILE_SIMPLE, groups: unknown = null): DbrHandle {
   void groups;
-  return abi().dbrCreate(dbrname, level, null);
+  return abi().dbrCreate(text('create', 'dbrname', dbrname), size('create', 'level', level, PersistLevel.DBR_PERST_MAX), null);
 }
 
 /** Deletes a namespace; returns the exit status. */
 export function delete_(dbrname: string): number {
-  return abi().dbrDelete(dbrname);
+  return abi().dbrDelete(text('delete', 'dbrname', dbrname));
 }
 export { delete_ as delete };
 
 /** Attaches to an existing namespace; null if there is none. */
 export function attach(dbrname: string): DbrHandle {
-  return abi().dbrAttach(dbrname);
+  return abi().dbrAttach(text('attach', 'dbrname', dbrname));
 }
 
 /** Detaches; returns the exit status. */
 export function detach(dbrHandle: DbrHandle): number {
-  return abi().dbrDetach(dbrHandle);
+  return abi().dbrDetach(pointer('detach', 'dbrHandle', dbrHandle));
 }
 
 /** Queries a namespace: the number of attached clients is stored in dbrState[0] when given. */
 export function query(dbrHandle: DbrHandle, dbrState?: Uint32Array | null, stateMask: bigint = DBR_STATE_MASK_ALL): number {
-  return abi().dbrQuery(dbrHandle, dbrState ?? new Uint32Array(1), stateMask);
+  return abi().dbrQuery(pointer('query', 'dbrHandle', dbrHandle), stateArray('query', dbrState) ?? new Uint32Array(1), stateMask);
 }
 
 /** Appends a tuple; strings are stored as UTF-8 and binary values as raw bytes. */
 export function put(dbrHdl: DbrHandle, tupleVal: ValueLike, tupleName: string, group: string | null = null): number {
+  const h = pointer('put', 'dbrHdl', dbrHdl);
   const bytes = toBytes(tupleVal);
-  return abi().dbrPut(dbrHdl, bytes, bytes.byteLength, tupleName, group);
+  return abi().dbrPut(h, bytes, bytes.byteLength, text('put', 'tupleName', tupleName), textOrNull('put', 'group', group));
 }
 
-function bufferSizeOf(bufferSize: number | number[] | null | undefined): number | undefined {
-  const n = Array.isArray(bufferSize) ? bufferSize[0] : bufferSize;
-  return n === null || n === undefined ? undefined : n;
+function bufferSizeOf(fn: string, bufferSize: number | number[] | null | undefined): number | undefined {
+  const n: unknown = Array.isArray(bufferSize) ? bufferSize[0] : bufferSize;
+  return n === null || n === undefined ? undefined : size(fn, 'bufferSize', n);
+}
+
+/** The checked name and template of a read/get: '' means none, as in PyDBR. */
+function selectorArgs(fn: string, tupleName: unknown, matchTemplate: unknown): [string | null, string | null] {
+  const name = text(fn, 'tupleName', tupleName);
+  const tmpl = text(fn, 'matchTemplate', matchTemplate);
+  return [name === '' ? null : name, tmpl === '' ? null : tmpl];
 }
 
 async function take(op: 'read' | 'get', dbrHdl: DbrHandle, tupleName: string, matchTemplate: string, flag: number, bufferSize: number | number[] | null | undefined): Promise<[Buffer, number]> {
   const rt = runtime();
-  const name = tupleName === '' ? null : tupleName;
-  const tmpl = matchTemplate === '' ? null : matchTemplate;
-  const capacity = bufferSizeOf(bufferSize);
+  pointer(op, 'dbrHdl', dbrHdl);
+  const [name, tmpl] = selectorArgs(op, tupleName, matchTemplate);
+  size(op, 'flag', flag, Number.MAX_SAFE_INTEGER);
+  const capacity = bufferSizeOf(op, bufferSize);
   const ext = rt.lib.ext;
   if (ext === undefined || capacity !== undefined || dbrHdl === null) {
     return blockingTake(op === 'get' ? rt.lib.abi.dbrGet : rt.lib.abi.dbrRead, dbrHdl as NativePointer, name, tmpl, flag, capacity);
@@ -172,13 +182,21 @@ async function take(op: 'read' | 'get', dbrHdl: DbrHandle, tupleName: string, ma
 
 /** Reads (copies) a tuple, waiting for it unless flag is DBR_FLAGS_NOWAIT. Resolves to [value, status]. */
 export function read(dbrHdl: DbrHandle, tupleName: string, matchTemplate: string, group: string | null, flag: number, bufferSize?: number | number[] | null): Promise<[Buffer, number]> {
-  void group;
+  try {
+    textOrNull('read', 'group', group);
+  } catch (e) {
+    return Promise.reject(e);
+  }
   return take('read', dbrHdl, tupleName, matchTemplate, flag, bufferSize);
 }
 
 /** Pops a tuple, waiting for it unless flag is DBR_FLAGS_NOWAIT. Resolves to [value, status]. */
 export function get(dbrHdl: DbrHandle, tupleName: string, matchTemplate: string, group: string | null, flag: number, bufferSize?: number | number[] | null): Promise<[Buffer, number]> {
-  void group;
+  try {
+    textOrNull('get', 'group', group);
+  } catch (e) {
+    return Promise.reject(e);
+  }
   return take('get', dbrHdl, tupleName, matchTemplate, flag, bufferSize);
 }
 
@@ -206,12 +224,15 @@ const inFlight = new Map<number, unknown>();
 const DEFAULT_ASYNC_BUFFER = 64 * 1024;
 
 function startTake(op: 'read' | 'get', dbrHdl: DbrHandle, tupleName: string, matchTemplate: string, bufferSize: number | number[] | null | undefined): [number, TupleFuture] {
-  const capacity = bufferSizeOf(bufferSize) ?? DEFAULT_ASYNC_BUFFER;
+  const fnName = `${op}A`;
+  const h = pointer(fnName, 'dbrHdl', dbrHdl);
+  const [name, tmpl] = selectorArgs(fnName, tupleName, matchTemplate);
+  const capacity = bufferSizeOf(fnName, bufferSize) ?? DEFAULT_ASYNC_BUFFER;
   const buffer = Buffer.alloc(capacity);
-  const size = new BigInt64Array([BigInt(capacity)]);
+  const sizeCell = new BigInt64Array([BigInt(capacity)]);
   const fn = op === 'get' ? abi().dbrGetA : abi().dbrReadA;
-  const tag = fn(dbrHdl, buffer, size, tupleName === '' ? null : tupleName, matchTemplate === '' ? null : matchTemplate, null);
-  const future = new TupleFuture(buffer, size);
+  const tag = fn(h, buffer, sizeCell, name, tmpl, null);
+  const future = new TupleFuture(buffer, sizeCell);
   if (tag !== DB_TAG_ERROR) inFlight.set(tag, future);
   return [tag, future];
 }
@@ -232,15 +253,16 @@ export function getA(dbrHdl: DbrHandle, tupleName: string, matchTemplate: string
 
 /** Starts an asynchronous put. Returns the tag; poll test(tag). */
 export function putA(dbrHdl: DbrHandle, tupleVal: ValueLike, tupleName: string, group: string | null = null): number {
+  const h = pointer('putA', 'dbrHdl', dbrHdl);
   const bytes = toBytes(tupleVal);
-  const tag = abi().dbrPutA(dbrHdl, bytes, bytes.byteLength, tupleName, group);
+  const tag = abi().dbrPutA(h, bytes, bytes.byteLength, text('putA', 'tupleName', tupleName), textOrNull('putA', 'group', group));
   if (tag !== DB_TAG_ERROR) inFlight.set(tag, bytes);
   return tag;
 }
 
 /** DBR_SUCCESS once the request completed, DBR_ERR_INPROGRESS while pending, or its error. */
 export function test(tag: number): number {
-  const rc = abi().dbrTest(tag);
+  const rc = abi().dbrTest(tagOf('test', tag));
   if (rc !== ErrorCode.DBR_ERR_INPROGRESS) inFlight.delete(tag);
   return rc;
 }
@@ -251,31 +273,34 @@ export function test(tag: number): number {
  * DBR_ERR_CANCELLED.
  */
 export function cancel(tag: number): number {
-  const rc = abi().dbrCancel(tag);
+  const rc = abi().dbrCancel(tagOf('cancel', tag));
   if (rc === ErrorCode.DBR_SUCCESS) inFlight.delete(tag);
   return rc;
 }
 
 /** Moves the tuples under a name (or matching a template) to another namespace. */
 export function move(srcHandle: DbrHandle, srcGroup: string | null, tupleName: string, matchTemplate: string, destHandle: DbrHandle, destGroup: string | null): number {
-  return abi().dbrMove(srcHandle, srcGroup, tupleName === '' ? null : tupleName, matchTemplate === '' ? null : matchTemplate, destHandle, destGroup);
+  const [name, tmpl] = selectorArgs('move', tupleName, matchTemplate);
+  return abi().dbrMove(pointer('move', 'srcHandle', srcHandle), textOrNull('move', 'srcGroup', srcGroup), name, tmpl, pointer('move', 'destHandle', destHandle), textOrNull('move', 'destGroup', destGroup));
 }
 
 /** Removes the tuples under a name (or matching a template). */
 export function remove(dbrHdl: DbrHandle, group: string | null, tupleName: string, matchTemplate: string): number {
-  return abi().dbrRemove(dbrHdl, group, tupleName === '' ? null : tupleName, matchTemplate === '' ? null : matchTemplate);
+  const [name, tmpl] = selectorArgs('remove', tupleName, matchTemplate);
+  return abi().dbrRemove(pointer('remove', 'dbrHdl', dbrHdl), textOrNull('remove', 'group', group), name, tmpl);
 }
 
 /** DBR_SUCCESS if a tuple exists under the name, DBR_ERR_UNAVAIL if not. */
 export function testKey(dbrHdl: DbrHandle, tupleName: string): number {
-  return abi().dbrTestKey(dbrHdl, tupleName);
+  return abi().dbrTestKey(pointer('testKey', 'dbrHdl', dbrHdl), text('testKey', 'tupleName', tupleName));
 }
 
 /** Lists tuple names matching a template: [keys, size in bytes, status]. count 0 means no limit. */
-export function directory(dbrHdl: DbrHandle, matchTemplate: string, group: string | null, count: number, size: number): [string[], number, number] {
-  const buf = Buffer.alloc(size);
+export function directory(dbrHdl: DbrHandle, matchTemplate: string, group: string | null, count: number, bufSize: number): [string[], number, number] {
+  const h = pointer('directory', 'dbrHdl', dbrHdl);
+  const buf = Buffer.alloc(size('directory', 'size', bufSize));
   const retSize = new BigInt64Array(1);
-  const rc = abi().dbrDirectory(dbrHdl, matchTemplate, group, count, buf, size, retSize);
+  const rc = abi().dbrDirectory(h, text('directory', 'matchTemplate', matchTemplate), textOrNull('directory', 'group', group), size('directory', 'count', count, 2 ** 32 - 1), buf, bufSize, retSize);
   return [splitNames(buf, Number(retSize[0])), Number(retSize[0]), rc];
 }
 
@@ -283,7 +308,7 @@ const iteratorName = Buffer.alloc(DBR_MAX_KEY_LEN + 1);
 
 /** Steps an iteration over tuple names: [key, iterator]; the iterator is DBR_ITERATOR_DONE (null) at the end. */
 export function iterator(dbrHdl: DbrHandle, it: DbrIterator, group: string | null, matchTemplate: string): [string | null, DbrIterator] {
-  const next = abi().dbrIterator(dbrHdl, it, group, matchTemplate, iteratorName);
+  const next = abi().dbrIterator(pointer('iterator', 'dbrHdl', dbrHdl), pointer('iterator', 'it', it), textOrNull('iterator', 'group', group), text('iterator', 'matchTemplate', matchTemplate), iteratorName);
   if (next === null) return [null, null];
   return [iteratorName.toString('utf8', 0, iteratorName.indexOf(0)), next];
 }
@@ -291,7 +316,7 @@ export function iterator(dbrHdl: DbrHandle, it: DbrIterator, group: string | nul
 /** A zero-filled buffer to pass to DBR functions (buftype is accepted for PyDBR compatibility). */
 export function createBuf(buftype: string, bufsize: number): Buffer {
   void buftype;
-  return Buffer.alloc(bufsize);
+  return Buffer.alloc(size('createBuf', 'bufsize', bufsize));
 }
 
 /** The error code's name for an exit status, e.g. 'DBR_ERR_TIMEOUT'. */

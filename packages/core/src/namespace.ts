@@ -10,7 +10,7 @@ import { abortReason, DbrError } from './errors.js';
 import type { NativePointer } from './ffi.js';
 import { type Duration, parseDuration } from './options.js';
 import { Int64Cell } from './int64-cell.js';
-import { blockingTake, checkName, type Describe, onPool, type Runtime } from './runtime.js';
+import { blockingTake, checkName, checkPattern, type Describe, onPool, type Runtime } from './runtime.js';
 import {
   MOVE_MANY_MAX_DESTINATIONS,
   MOVE_MANY_MAX_SOURCES,
@@ -349,6 +349,7 @@ export class Namespace implements AsyncDisposable {
 
   /** Tuple names matching a glob, at most `limit` of them (default: all). */
   async list(pattern = '*', options: { limit?: number } = {}): Promise<string[]> {
+    checkPattern(pattern, 'Name pattern');
     const limit = options.limit ?? 0;
     if (!Number.isInteger(limit) || limit < 0) throw new DbrError(ErrorCode.DBR_ERR_INVALID, `limit must be a non-negative integer, got ${limit} (DBR_ERR_INVALID).`);
     const h = this.nativeHandle;
@@ -368,6 +369,7 @@ export class Namespace implements AsyncDisposable {
    * (on Redis each call is a pool hop, so one per name would cost ~30 µs a name).
    */
   async *keys(pattern = '*'): AsyncGenerator<string, void, undefined> {
+    checkPattern(pattern, 'Name pattern');
     const h = this.nativeHandle;
     const ext = this.rt.lib.ext;
     if (ext !== undefined) {

@@ -222,3 +222,9 @@ export function checkName(name: unknown, what: string): string {
   }
   return name;
 }
+
+/** Checks a glob pattern (list, keys, namespaces): a string the library can take; '' matches nothing. */
+export function checkPattern(pattern: unknown, what: string): string {
+  if (typeof pattern !== 'string') throw new DbrError(ErrorCode.DBR_ERR_INVALID, `${what} must be a glob string, got ${pattern === null ? 'null' : typeof pattern} (DBR_ERR_INVALID).`);
+  return pattern.length === 0 ? pattern : checkName(pattern, what);
+}

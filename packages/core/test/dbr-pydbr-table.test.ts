@@ -140,4 +140,40 @@ describe('the PyDBR function table', () => {
     const [, status] = await dbr.get(42n, 'x', '', G, dbr.DBR_FLAGS_NOWAIT);
     expect(status).toBe(dbr.DBR_ERR_HANDLE);
   });
+
+  it('arguments of the wrong type throw an error naming the function and parameter, never reach C', async () => {
+    const { name, h } = fresh();
+    // koffi would pass a number or BigInt given for a string or a buffer to C as a raw address
+    const bad = dbr as unknown as Record<string, (...args: unknown[]) => unknown>;
+    const call = (fn: string, ...args: unknown[]) => () => bad[fn]?.(...args);
+    expect(call('delete', 123n)).toThrow(/dbr\.delete: dbrname must be a string, got bigint/);
+    expect(call('delete', 123)).toThrow(TypeError);
+    expect(call('attach', {})).toThrow(/dbr\.attach: dbrname/);
+    expect(call('create', name, 'volatile')).toThrow(/dbr\.create: level/);
+    expect(call('put', h, 'x', 5n, G)).toThrow(/dbr\.put: tupleName must be a string/);
+    expect(call('put', h, 'x', 'k', 5)).toThrow(/dbr\.put: group must be a string or null/);
+    expect(call('put', 'not-a-handle', 'x', 'k', G)).toThrow(/dbr\.put: dbrHdl must be a handle/);
+    expect(call('putA', h, 'x', 7, G)).toThrow(/dbr\.putA: tupleName/);
+    expect(call('query', h, 5n)).toThrow(/dbr\.query: dbrState must be a Uint32Array/);
+    expect(call('query', h, new Uint8Array(1))).toThrow(/got Uint8Array/);
+    expect(call('testKey', h, 9n)).toThrow(/dbr\.testKey: tupleName/);
+    expect(call('directory', h, 5n, G, 10, 100)).toThrow(/dbr\.directory: matchTemplate/);
+    expect(call('directory', h, '*', G, 10, -5)).toThrow(/dbr\.directory: size must be between 0 and/);
+    expect(call('iterator', h, 'it', G, '*')).toThrow(/dbr\.iterator: it must be a handle/);
+    expect(call('move', h, G, 'k', 5n, h, G)).toThrow(/dbr\.move: matchTemplate/);
+    expect(call('remove', h, 5n, 'k', '')).toThrow(/dbr\.remove: group/);
+    expect(call('readA', h, 'k', '', G, 0, 1e15)).toThrow(/dbr\.readA: bufferSize must be between 0 and/);
+    expect(call('getA', h, 3, '', G)).toThrow(/dbr\.getA: tupleName/);
+    expect(call('test', 'tag')).toThrow(/dbr\.test: tag must be an integer/);
+    expect(call('cancel', 1.5)).toThrow(/dbr\.cancel: tag/);
+    expect(call('createBuf', 'char[]', -1)).toThrow(/dbr\.createBuf: bufsize/);
+    await expect(bad.get?.(h, 5n, '', G, dbr.DBR_FLAGS_NOWAIT)).rejects.toThrow(/dbr\.get: tupleName/);
+    await expect(bad.read?.(h, 'k', null, G, dbr.DBR_FLAGS_NOWAIT)).rejects.toThrow(/dbr\.read: matchTemplate/);
+    await expect(bad.get?.(h, 'k', '', G, dbr.DBR_FLAGS_NOWAIT, -5)).rejects.toThrow(/dbr\.get: bufferSize/);
+    // the namespace is untouched and still works
+    expect(dbr.put(h, 'ok', 'k', G)).toBe(dbr.DBR_SUCCESS);
+    expect(dbr.testKey(h, 'k')).toBe(dbr.DBR_SUCCESS);
+    expect(dbr.detach(h)).toBe(dbr.DBR_SUCCESS);
+    expect(dbr.delete(name)).toBe(dbr.DBR_SUCCESS);
+  });
 });

@@ -51,4 +51,14 @@ describe('listing names', () => {
       if (info.bytes >= 0) expect(info.bytes).toBe(6);
     });
   });
+
+  it('a pattern that is not a string is refused with DBR_ERR_INVALID (never handed to C)', async () => {
+    await withNamespace(async (ns) => {
+      const loose = ns as unknown as { list(p: unknown): Promise<string[]>; keys(p: unknown): AsyncGenerator<string> };
+      await expect(loose.list(5n)).rejects.toMatchObject({ code: 'DBR_ERR_INVALID', message: expect.stringMatching(/Name pattern must be a glob string, got bigint/) });
+      await expect(loose.keys(5).next()).rejects.toMatchObject({ code: 'DBR_ERR_INVALID' });
+      expect(await ns.list('')).toEqual([]);
+    });
+  });
 });
+

@@ -82,6 +82,7 @@ describe('namespace lifecycle', () => {
     await star.close();
     await broker.delete(`${base}-n*`);
     expect(await broker.namespaces(`${base}-*`)).toEqual([`${base}-nx`]);
+    await expect(broker.namespaces(7n as unknown as string)).rejects.toMatchObject({ code: 'DBR_ERR_INVALID', message: expect.stringMatching(/Namespace pattern must be a glob string/) });
     await other.close();
     await broker.delete(`${base}-nx`);
   });
