@@ -31,7 +31,7 @@ export interface TaskEnvelope {
   due?: number;
   /** Times this task was recovered from a dead worker. */
   rec?: number;
-  /** Keep the result after result() reads it (dedup'd and workflow tasks); it expires by policy. */
+  /** Set on dedup'd tasks, whose result every submitter of the key reads (result() then reads instead of getting). Informational: workers ignore it; the result expires by policy. */
   keep?: 1;
   /** Store no result (ignoreResult): a success only empties the claim slot. */
   nr?: 1;

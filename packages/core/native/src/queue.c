@@ -40,7 +40,7 @@ struct dbr_queue {
  * until the uncork makes the I/O thread build, send and parse it in series; chunks overlap those stages with
  * the caller still submitting, and still save most wake-ups. Measured on Redis with 32 gets in flight from C
  * (2 cores): whole-burst cork 0.75x of no cork, chunks of 4-16 0.95-1.03x; from TS, chunks of 16 beat 8,
- * 24, 32 and whole bursts by 5-15% on gets and puts. */
+ * 24, 32 and whole bursts by 5-15% on gets and puts (a later P1 re-run put 8 and 32 within its noise). */
 #define CORK_CHUNK 16
 
 static dbr_req_t *take_held(struct dbr_queue *q);
