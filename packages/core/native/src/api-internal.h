@@ -37,6 +37,14 @@ typedef struct {
 } handle_t;
 
 extern reg_t g_handles;
+
+/* ---- this process's attachments per namespace name (api-attached.c), for dbrDelete ---- */
+
+/** Counts one more live handle on the namespace; -1 on ENOMEM. */
+int api_attached_add(const char *name, size_t len);
+void api_attached_remove(const char *name, size_t len);
+/** Live handles of this process on the namespace. */
+int api_attached_count(const char *name);
 /** Takes a reference on the handle; NULL (error recorded) for a NULL, forged or detached one. */
 handle_t *api_handle_get(DBR_Handle_t h);
 DBR_Errorcode_t api_handle_destroy(handle_t *hd);

@@ -85,6 +85,7 @@ handle_t *api_handle_get(DBR_Handle_t h)
 DBR_Errorcode_t api_handle_destroy(handle_t *hd)
 {
   dbr_backend_t *be = atomic_load(&g_be);
+  api_attached_remove(hd->name, hd->name_len);
   DBR_Errorcode_t rc = be->ns_detach(be, hd->ns);
   free(hd);
   return rc;
@@ -96,11 +97,12 @@ static DBR_Handle_t handle_new(dbr_ns_t *ns, const char *name)
   size_t len = strlen(name);
   handle_t *hd = malloc(sizeof *hd + len + 1);
   uintptr_t id = 0;
-  if (hd) {
+  if (hd && api_attached_add(name, len) == 0) {
     hd->ns = ns;
     hd->name_len = len;
     memcpy(hd->name, name, len + 1);
     id = reg_add(&g_handles, hd);
+    if (id == 0) api_attached_remove(name, len);
   }
   if (id == 0) {
     dbr_backend_t *be = atomic_load(&g_be);
@@ -137,7 +139,7 @@ DBR_Errorcode_t dbrDelete(DBR_Name_t db_name)
   if (be == NULL) return dbr_err_code();
   DBR_Errorcode_t rc = api_check_name("namespace name", db_name);
   if (rc != DBR_SUCCESS) return rc;
-  return be->ns_delete(be, db_name);
+  return be->ns_delete(be, db_name, api_attached_count(db_name));
 }
 
 DBR_Handle_t dbrAttach(DBR_Name_t db_name)

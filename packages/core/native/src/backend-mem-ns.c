@@ -115,7 +115,7 @@ DBR_Errorcode_t mem_ns_detach(dbr_backend_t *be, dbr_ns_t *h)
   return DBR_SUCCESS;
 }
 
-DBR_Errorcode_t mem_ns_delete(dbr_backend_t *be, const char *name)
+DBR_Errorcode_t mem_ns_delete(dbr_backend_t *be, const char *name, int own)
 {
   (void)be;
   pthread_mutex_lock(&g_mu);
@@ -124,6 +124,9 @@ DBR_Errorcode_t mem_ns_delete(dbr_backend_t *be, const char *name)
     pthread_mutex_unlock(&g_mu);
     return dbr_err(DBR_ERR_UNAVAIL, "namespace '%s' does not exist (already deleted?)", name);
   }
+  /* Every client of the embedded backend is in this process, so `own` counts them all: whether the caller
+   * is one of them cannot be told, and, as in the Data Broker, one attached client is taken to be the caller. */
+  (void)own;
   if (ns->refcnt > 1) {
     int n = ns->refcnt;
     ns->delete_pending = 1;

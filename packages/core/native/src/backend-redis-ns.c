@@ -266,7 +266,7 @@ static DBR_Errorcode_t r_ns_detach(dbr_backend_t *b, dbr_ns_t *ns)
   return err;
 }
 
-static DBR_Errorcode_t r_ns_delete(dbr_backend_t *b, const char *name)
+static DBR_Errorcode_t r_ns_delete(dbr_backend_t *b, const char *name, int own)
 {
   rbe_t *be = BE(b);
   dbr_ns_t *ns = ns_new(name);
@@ -285,14 +285,15 @@ static DBR_Errorcode_t r_ns_delete(dbr_backend_t *b, const char *name)
     ns_free(ns);
     return dbr_err(DBR_ERR_NSINVAL, "the Redis key '%s' exists but is not a Data Broker namespace", name);
   }
-  if (v > 1) rb_attach_reap_dead(be, name, ns->len, &v);
-  if (v > 1) {
+  long long caller = own > 0 ? 1 : 0;
+  if (v > caller) rb_attach_reap_dead(be, name, ns->len, &v);
+  if (v > caller) {
     ns_free(ns);
     return dbr_err(DBR_ERR_NSBUSY,
                    "namespace '%s' has %lld attached clients; it will be deleted when the last one detaches", name,
                    v);
   }
-  /* At most the caller is attached: delete now (attachers are refused from here on: flags=1). */
+  /* Nobody but the caller is attached: delete now (attachers are refused from here on: flags=1). */
   err = drop_namespace(be, ns, 0);
   if (err == DBR_SUCCESS) mark_deleted(be, name);
   ns_free(ns);

@@ -47,7 +47,10 @@ struct dbr_backend {
   DBR_Errorcode_t (*ns_create)(dbr_backend_t *be, const char *ns, dbr_ns_t **out);
   DBR_Errorcode_t (*ns_attach)(dbr_backend_t *be, const char *ns, dbr_ns_t **out);
   DBR_Errorcode_t (*ns_detach)(dbr_backend_t *be, dbr_ns_t *ns);
-  DBR_Errorcode_t (*ns_delete)(dbr_backend_t *be, const char *ns);
+  /* `own`: how many of the attachments are the calling process's own handles. The namespace goes at once when
+   * no client but the caller is attached (the caller counts as one client, and only if it holds a handle);
+   * otherwise it is marked delete-pending and the call fails with NSBUSY. */
+  DBR_Errorcode_t (*ns_delete)(dbr_backend_t *be, const char *ns, int own);
   DBR_Errorcode_t (*ns_stat)(dbr_backend_t *be, dbr_ns_t *ns, dbrx_stat_t *st);
   DBR_Errorcode_t (*ns_list)(dbr_backend_t *be, const char *pattern, dbr_name_sink_fn sink, void *ctx);
 

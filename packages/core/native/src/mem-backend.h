@@ -164,7 +164,7 @@ void mem_ns_destroy_contents(mem_ns_t *ns);
 DBR_Errorcode_t mem_ns_create(dbr_backend_t *be, const char *name, dbr_ns_t **out);
 DBR_Errorcode_t mem_ns_attach(dbr_backend_t *be, const char *name, dbr_ns_t **out);
 DBR_Errorcode_t mem_ns_detach(dbr_backend_t *be, dbr_ns_t *h);
-DBR_Errorcode_t mem_ns_delete(dbr_backend_t *be, const char *name);
+DBR_Errorcode_t mem_ns_delete(dbr_backend_t *be, const char *name, int own);
 DBR_Errorcode_t mem_ns_stat(dbr_backend_t *be, dbr_ns_t *h, dbrx_stat_t *st);
 DBR_Errorcode_t mem_ns_list(dbr_backend_t *be, const char *pattern, dbr_name_sink_fn sink, void *ctx);
 DBR_Errorcode_t mem_put(dbr_backend_t *be, dbr_ns_t *h, const char *name, const void *buf, int64_t size);

@@ -386,6 +386,24 @@ static void test_directory_and_escaping(void)
   CHECK_EQ(rq_int("DBSIZE"), 0);
 }
 
+/* A process holding no handle cannot delete a namespace that another client uses. The reference deletes
+ * whenever one client is attached, taking it for the caller. */
+static void test_delete_by_an_unattached_process(void)
+{
+  DBR_Handle_t h = dbrCreate("inuse", 0, NULL);
+  CHECK(h != NULL);
+  CHECK_EQ(put_s(h, "t", "v"), DBR_SUCCESS);
+  CHECK_EQ(dbrDetach(h), DBR_SUCCESS);
+  freeReplyObject(rq("HINCRBY inuse refcnt 1")); /* a client of the reference library attaches (it keeps no record) */
+  CHECK_EQ(dbrDelete("inuse"), DBR_ERR_NSBUSY);
+  CHECK_STR(rq_str("HGET inuse flags"), "1");
+  CHECK_EQ(rq_int("EXISTS inuse::t"), 1);
+  freeReplyObject(rq("HINCRBY inuse refcnt -1")); /* it detaches; as the last client it would drop the namespace */
+  CHECK_EQ(dbrDelete("inuse"), DBR_SUCCESS);
+  CHECK_EQ(rq_int("EXISTS inuse"), 0);
+  CHECK_EQ(rq_int("EXISTS inuse::t"), 0);
+}
+
 /* A process that dies attached does not make its namespace undeletable. */
 static void test_dead_attacher(void)
 {
@@ -620,6 +638,7 @@ static int body(void)
   test_layout();
   test_data();
   test_directory_and_escaping();
+  test_delete_by_an_unattached_process();
   test_dead_attacher();
   test_slots();
   test_timers();
