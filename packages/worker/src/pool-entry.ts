@@ -1,6 +1,10 @@
 /**
  * The program a pool member runs: loads the tasks module, starts a Worker, and shuts it down gracefully on
- * SIGTERM/SIGINT (processes) or a 'shutdown' message (threads).
+ * SIGTERM/SIGINT (processes) or on the pool's 'shutdown' message.
+ *
+ * The pool asks by message, not by signal: a Ctrl-C in a terminal (or `scancel`, or `timeout`) signals the
+ * whole process group, so a member already has its own first signal when the pool passes the request on, and
+ * a forwarded signal would count as the second one, which forces the exit and kills the running tasks.
  * @module
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -24,14 +28,16 @@ const worker = new Worker({
   ...(config.leaseTtl ? { leaseTtl: config.leaseTtl as Duration } : {}),
   ...(config.shutdownGrace ? { shutdownGrace: config.shutdownGrace as Duration } : {}),
 });
-// handlers first: a signal that arrives while starting still shuts down gracefully
-if (isMainThread) onShutdownSignals(() => worker.close(), log);
-await worker.start();
+const onPoolMessage = (msg: { type?: string }) => {
+  if (msg?.type === 'shutdown') void worker.close().then(() => process.exit(0));
+};
+// handlers first: a signal or a request that arrives while starting still shuts down gracefully
 if (isMainThread) {
-  process.send?.({ type: 'ready', id: worker.id });
+  onShutdownSignals(() => worker.close(), log);
+  process.on('message', onPoolMessage);
 } else {
-  parentPort?.postMessage({ type: 'ready', id: worker.id });
-  parentPort?.on('message', (msg: { type?: string }) => {
-    if (msg?.type === 'shutdown') void worker.close().then(() => process.exit(0));
-  });
+  parentPort?.on('message', onPoolMessage);
 }
+await worker.start();
+if (isMainThread) process.send?.({ type: 'ready', id: worker.id });
+else parentPort?.postMessage({ type: 'ready', id: worker.id });

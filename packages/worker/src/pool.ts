@@ -145,11 +145,18 @@ export class WorkerPool extends EventEmitter {
     await m.exited;
   }
 
-  /** Asks every member to shut down gracefully and waits for them. */
+  /**
+   * Asks every member to shut down gracefully and waits for them. By message (see pool-entry.ts): a member that
+   * got the same signal from the process group counts the pool's request as no second signal.
+   */
   async close(): Promise<void> {
     this.closing = true;
     for (const m of this.members) {
-      if (m?.proc !== undefined && m.proc.exitCode === null) m.proc.kill('SIGTERM');
+      const proc = m?.proc;
+      if (proc !== undefined && proc.exitCode === null && proc.signalCode === null) {
+        if (proc.connected) proc.send({ type: 'shutdown' });
+        else proc.kill('SIGTERM');
+      }
       m?.thread?.postMessage({ type: 'shutdown' });
     }
     await Promise.all(this.members.map((m) => m?.exited));
