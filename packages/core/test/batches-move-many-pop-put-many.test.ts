@@ -79,7 +79,10 @@ describe('batches: moveMany and popPutMany', () => {
       await expect(ns.moveMany(['p{q}'], ['bad\nname'])).rejects.toThrow(/newline/);
       await expect(ns.popPutMany([{}])).rejects.toThrow(/names no tuple/);
       await expect(ns.popPutMany([{ pop: 'p{q}', value: 'x' }])).rejects.toThrow(/no name to put/);
-      await expect(ns.popPutMany([{ pop: 'p{q}' }, { put: '' }])).rejects.toMatchObject({ code: 'DBR_ERR_INVALID' });
+      await expect(ns.popPutMany([{ pop: 'p{q}' }, { put: '' }])).rejects.toMatchObject({ code: 'DBR_ERR_INVALID', message: expect.stringMatching(/^Step 1: name to put is empty/) });
+      await expect(ns.popPutMany([{ pop: 'p{q}', unless: 'a\0b' }])).rejects.toThrow(/^Step 0: unless name .* contains a NUL/);
+      await expect(ns.popPutMany([{ pop: 'n'.repeat(1100) }])).rejects.toThrow(/^Step 0: name to pop is 1100 bytes/);
+      await expect(ns.popPutMany([{ pop: 5 as unknown as string }])).rejects.toThrow(/^Step 0: name to pop must be a string/);
       expect(await ns.count('p{q}')).toBe(1);
     });
   });
