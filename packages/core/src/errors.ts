@@ -29,7 +29,7 @@ export class TsdbrError extends Error {
   }
 }
 
-/** What to do about each error, appended to messages. */
+/** What to do about each error, appended to the generic descriptions (libdbr's own messages say it themselves). */
 const HINTS: Partial<Record<ErrorCodeName, string>> = {
   DBR_ERR_TIMEOUT: 'No value arrived in time: raise the timeout (option `timeout`, or DBR_TIMEOUT in seconds) or check that a producer puts under this name.',
   DBR_ERR_UNAVAIL: 'Nothing is stored under that name (or the namespace does not exist).',
@@ -47,28 +47,43 @@ const HINTS: Partial<Record<ErrorCodeName, string>> = {
   DBR_ERR_NOMEMORY: 'The backend is out of memory.',
 };
 
+/** The pieces of a DbrError built by DbrError.fromCode, for callers (such as the CLI) that reword them. */
+export interface DbrErrorParts {
+  /** What failed, for example `get "x" from "ns"`. */
+  what: string;
+  /** The library's explanation, or the code's generic description. */
+  description: string;
+  /** What to do, when the description does not say it already. */
+  hint?: string;
+}
+
 /** An error reported by the Data Broker, carrying its code's name and number. */
 export class DbrError extends TsdbrError {
   /** The error code's name, for example `'DBR_ERR_TIMEOUT'`. */
   readonly code: ErrorCodeName | 'DBR_ERR_UNKNOWN';
   /** The numeric error code of the C API. */
   readonly errno: number;
+  /** The message's pieces, when it was built by fromCode. */
+  readonly parts: DbrErrorParts | undefined;
 
-  constructor(errno: number, message: string) {
+  constructor(errno: number, message: string, parts?: DbrErrorParts) {
     super(message);
     this.errno = errno;
     this.code = errorCodeName(errno);
+    this.parts = parts;
   }
 
   /**
    * Builds an error for a failed call: "<what>: <description> (<CODE>). <hint>". `detail` (from the
-   * library) replaces the generic description when given.
+   * library) replaces the generic description and hint when given: libdbr's messages name the problem and,
+   * after a ';', what to do, so the generic hint would only say it again.
    */
   static fromCode(errno: number, what: string, detail?: string): DbrError {
     const code = errorCodeName(errno);
-    const description = detail && detail.length > 0 ? detail : (ERROR_MESSAGES[errno] ?? 'Unknown error');
-    const hint = code === 'DBR_ERR_UNKNOWN' ? undefined : HINTS[code];
-    return new DbrError(errno, `${what}: ${description} (${code}).${hint ? ` ${hint}` : ''}`);
+    const fromLibrary = detail !== undefined && detail.length > 0;
+    const description = fromLibrary ? detail : (ERROR_MESSAGES[errno] ?? 'Unknown error');
+    const hint = code === 'DBR_ERR_UNKNOWN' || fromLibrary ? undefined : HINTS[code];
+    return new DbrError(errno, `${what}: ${description} (${code}).${hint ? ` ${hint}` : ''}`, { what, description, ...(hint ? { hint } : {}) });
   }
 }
 

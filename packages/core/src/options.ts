@@ -30,7 +30,10 @@ export interface CompiledBrokerOptions {
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
-/** Milliseconds of a Duration; Infinity for `'infinite'`. */
+/**
+ * Milliseconds of a Duration; Infinity for `'infinite'`. A string without a unit (`'500'`, as typed on a
+ * command line) is milliseconds, like a number.
+ */
 export function parseDuration(value: Duration, what: string): number {
   if (value === 'infinite') return Infinity;
   if (typeof value === 'number') {
@@ -38,9 +41,17 @@ export function parseDuration(value: Duration, what: string): number {
     if (value === Infinity) return Infinity;
     throw new ConfigError(`${what} must be a non-negative number of milliseconds, got ${value}.`);
   }
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/.exec(value);
-  if (!m) throw new ConfigError(`${what} "${value}" is not a duration: write e.g. 500 (ms), '250ms', '5s', '2m' or 'infinite'.`);
-  return Number(m[1]) * (UNITS[m[2] as string] as number);
+  const m = typeof value === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value) : null;
+  if (!m) throw new ConfigError(`${what} "${String(value)}" is not a duration: write e.g. 500 (ms), '250ms', '5s', '2m' or 'infinite'.`);
+  return Number(m[1]) * (UNITS[m[2] ?? 'ms'] as number);
+}
+
+/** Checks a server URL: `sock://` or `redis://` for Redis, `mem://` for the embedded backend. */
+export function checkServerUrl(server: string, what: string): string {
+  if (!/^(mem:\/\/|sock:\/\/|redis:\/\/)/.test(server)) {
+    throw new ConfigError(`${what} "${server}" is not understood: use sock://host:port (or redis://host:port) for Redis, or leave it unset for the embedded backend.`);
+  }
+  return server;
 }
 
 function env(name: string): string | undefined {
@@ -51,9 +62,7 @@ function env(name: string): string | undefined {
 /** Applies environment defaults and validates. */
 export function compileBrokerOptions(options: BrokerOptions = {}): CompiledBrokerOptions {
   const server = options.server ?? env('DBR_SERVER');
-  if (server !== undefined && !/^(mem:\/\/|sock:\/\/|redis:\/\/)/.test(server)) {
-    throw new ConfigError(`DBR_SERVER "${server}" is not understood: use sock://host:port (or redis://host:port) for Redis, or leave it unset for the embedded backend.`);
-  }
+  if (server !== undefined) checkServerUrl(server, 'DBR_SERVER');
   let timeoutMs = 5000;
   if (options.timeout !== undefined) timeoutMs = parseDuration(options.timeout, 'timeout');
   else {

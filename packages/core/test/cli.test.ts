@@ -1,13 +1,7 @@
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { uniqueName } from './support/broker.js';
-
-const main = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
-
-function dbr(args: string[], input?: string) {
-  return spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', input, timeout: 30_000 });
-}
+import { dbr } from './support/cli.js';
 
 describe('the dbr command', () => {
   it('--help lists the commands and the exit codes', () => {
@@ -15,6 +9,15 @@ describe('the dbr command', () => {
     expect(out.status).toBe(0);
     for (const cmd of ['doctor', 'ns', 'put', 'get', 'read', 'ls', 'rm', 'mv']) expect(out.stdout).toMatch(new RegExp(`\\b${cmd}\\b`));
     expect(out.stdout).toMatch(/Exit codes/);
+  });
+
+  it('--version prints the package version', () => {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const out = dbr([flag]);
+      expect(out.status).toBe(0);
+      expect(out.stdout.trim()).toBe(version);
+    }
   });
 
   it('every command has --help', () => {
@@ -35,7 +38,7 @@ describe('the dbr command', () => {
   });
 
   it('doctor explains a missing library', () => {
-    const out = spawnSync(process.execPath, [main, 'doctor'], { encoding: 'utf8', env: { ...process.env, DBR_LIBRARY: '/nope/lib.so' } });
+    const out = dbr(['doctor'], { env: { DBR_LIBRARY: '/nope/lib.so' } });
     expect(out.status).toBe(1);
     expect(out.stdout).toMatch(/✗ library/);
     expect(out.stdout).toMatch(/fix: /);
@@ -50,7 +53,7 @@ describe('the dbr command', () => {
   });
 
   it('put reads the value from stdin and says which backend it used', () => {
-    const out = dbr(['put', '--create', uniqueName(), 'x'], 'hello');
+    const out = dbr(['put', '--create', uniqueName(), 'x'], { input: 'hello' });
     expect(out.status).toBe(0);
     if (!process.env.DBR_SERVER) expect(out.stderr).toMatch(/embedded backend/);
   });
@@ -65,7 +68,7 @@ describe('the dbr command', () => {
     expect(dbr(['read', ns, 'greeting']).stdout).toBe('hello');
     expect(dbr(['mv', ns, other, 'greeting']).status).toBe(0);
     expect(dbr(['get', other, 'greeting']).stdout).toBe('hello');
-    expect(dbr(['get', other, 'greeting']).status).toBe(3);
+    expect(dbr(['get', other, 'greeting'], { env: { DBR_TIMEOUT: undefined } }).status).toBe(3);
     expect(dbr(['get', other, 'greeting', '--wait', '100ms']).status).toBe(4);
     expect(dbr(['put', other, 'a', 'x']).status).toBe(0);
     expect(dbr(['rm', other, '--template', 'a*']).status).toBe(0);

@@ -25,7 +25,7 @@ export const EXIT_CODE_HELP = `Exit codes:
   3  not found (no such namespace or tuple)
   4  timed out waiting for a value
   5  backend unreachable or misconfigured (connection, password, library)
-  6  conflict (namespace exists, or is still attached elsewhere)`;
+  6  conflict (namespace exists or is still attached elsewhere, port in use, local redis running in another mode)`;
 
 const BY_CODE: Partial<Record<ErrorCodeName, number>> = {
   DBR_ERR_UNAVAIL: ExitCode.NOT_FOUND,
@@ -42,9 +42,17 @@ const BY_CODE: Partial<Record<ErrorCodeName, number>> = {
 /** A mistake in how a command was called (exit code 2). */
 export class UsageError extends TsdbrError {}
 
+/** What a command was asked to act on does not exist (exit code 3). */
+export class NotFoundError extends TsdbrError {}
+
+/** What a command would do clashes with what is there (exit code 6). */
+export class ConflictError extends TsdbrError {}
+
 /** The exit code for an error thrown by a command. */
 export function exitCodeOf(err: unknown): number {
   if (err instanceof UsageError) return ExitCode.USAGE;
+  if (err instanceof NotFoundError) return ExitCode.NOT_FOUND;
+  if (err instanceof ConflictError) return ExitCode.CONFLICT;
   if (err instanceof DbrError) return BY_CODE[err.code as ErrorCodeName] ?? ExitCode.FAILURE;
   if (err instanceof LibraryLoadError || err instanceof ConfigError) return ExitCode.UNREACHABLE;
   if (err instanceof SchemaError) return ExitCode.USAGE;

@@ -3,7 +3,27 @@
  * @module
  */
 import type { Command } from 'commander';
-import { type GlobalOptions, connect } from './io.js';
+import { PersistLevel } from '../constants.js';
+import type { NamespaceInfo } from '../namespace-types.js';
+import { type GlobalOptions, withBroker } from './io.js';
+import { integerOption } from './parse.js';
+
+/** A count of `ns info`'s text output; the backend reports -1 for what it cannot tell (bytes on Redis). */
+function shownCount(n: number): string {
+  return n < 0 ? 'unknown' : String(n);
+}
+
+function infoLines(info: NamespaceInfo): string[] {
+  const shown: Record<string, string> = {
+    name: info.name,
+    names: shownCount(info.names),
+    values: shownCount(info.values),
+    bytes: shownCount(info.bytes),
+    attached: String(info.attached),
+    deletePending: String(info.deletePending),
+  };
+  return Object.entries(shown).map(([k, v]) => `${k.padEnd(14)} ${v}`);
+}
 
 /** Registers `dbr ns ...`. */
 export function registerNamespaceCommands(program: Command, globals: () => GlobalOptions): void {
@@ -12,11 +32,10 @@ export function registerNamespaceCommands(program: Command, globals: () => Globa
   ns.command('create')
     .description('Create a namespace')
     .argument('<name>', 'namespace name')
-    .option('-l, --level <n>', 'persistence level 0..5 (accepted and ignored)', '0')
+    .option('-l, --level <n>', `persistence level 0..${PersistLevel.DBR_PERST_PERMANENT_FT} (accepted and ignored)`, '0')
     .action(async (name: string, opts: { level: string }) => {
-      const broker = connect(globals());
-      const handle = await broker.create(name, { level: Number(opts.level) });
-      await handle.close();
+      const level = integerOption(opts.level, '--level', 0, PersistLevel.DBR_PERST_PERMANENT_FT);
+      await withBroker(globals(), (broker) => broker.create(name, { level }));
       process.stdout.write(`created ${name}\n`);
     });
 
@@ -24,18 +43,15 @@ export function registerNamespaceCommands(program: Command, globals: () => Globa
     .description('Check that a namespace exists and can be attached; prints its state')
     .argument('<name>', 'namespace name')
     .action(async (name: string) => {
-      const broker = connect(globals());
-      const handle = await broker.attach(name);
-      process.stdout.write(`${JSON.stringify(await handle.query())}\n`);
-      await broker.close();
+      const info = await withBroker(globals(), async (broker) => (await broker.attach(name)).query());
+      process.stdout.write(`${JSON.stringify(info)}\n`);
     });
 
   ns.command('delete')
     .description('Delete a namespace and its tuples (refused while other clients are attached)')
     .argument('<name>', 'namespace name')
     .action(async (name: string) => {
-      const broker = connect(globals());
-      await broker.delete(name);
+      await withBroker(globals(), (broker) => broker.delete(name));
       process.stdout.write(`deleted ${name}\n`);
     });
 
@@ -43,22 +59,19 @@ export function registerNamespaceCommands(program: Command, globals: () => Globa
     .description('List namespaces matching a glob')
     .argument('[pattern]', 'glob', '*')
     .action(async (pattern: string) => {
-      const broker = connect(globals());
-      for (const name of await broker.namespaces(pattern)) process.stdout.write(`${name}\n`);
+      const names = await withBroker(globals(), (broker) => broker.namespaces(pattern));
+      for (const name of names) process.stdout.write(`${name}\n`);
     });
 
   ns.command('info')
-    .description('Show the names, values, bytes and attached clients of a namespace')
+    .description('Show the names, values, bytes and attached clients of a namespace ("unknown" where the backend cannot tell, e.g. bytes on Redis)')
     .argument('<name>', 'namespace name')
-    .option('--json', 'print JSON')
+    .option('--json', 'print JSON (a count the backend cannot tell is -1)')
     .action(async (name: string, opts: { json?: boolean }) => {
-      const broker = connect(globals());
-      const handle = await broker.attach(name);
-      const info = await handle.query();
-      await broker.close();
+      const info = await withBroker(globals(), async (broker) => (await broker.attach(name)).query());
       // our own attach is not interesting to the reader
       const shown = { ...info, attached: info.attached - 1 };
       if (opts.json) process.stdout.write(`${JSON.stringify(shown)}\n`);
-      else for (const [k, v] of Object.entries(shown)) process.stdout.write(`${k.padEnd(14)} ${String(v)}\n`);
+      else for (const line of infoLines(shown)) process.stdout.write(`${line}\n`);
     });
 }
