@@ -4,7 +4,7 @@
  * realms.
  * @module
  */
-import { TsdbrError } from '@tsdbr/core';
+import { ConfigError, DbrError, ErrorCode, TsdbrError } from '@tsdbr/core';
 
 /** One problem a zod schema found, with the path to the offending field. */
 export interface Issue {
@@ -177,6 +177,27 @@ export class WorkflowFailedError extends TsdbrError {
       cause !== undefined ? { cause } : undefined,
     );
     this.failures = failures;
+  }
+}
+
+/** A tasks or workflow module named on the command line cannot be used: missing, no exports, does not compile. */
+export class ModuleLoadError extends TsdbrError {
+  /** The path as it was given. */
+  readonly path: string;
+
+  constructor(path: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.path = path;
+  }
+}
+
+/** A command that only makes sense with several processes sharing a tuple space ran on the embedded backend. */
+export class SharedBackendRequiredError extends ConfigError {}
+
+/** A command that reads or changes existing queues named a namespace that does not exist (DBR_ERR_UNAVAIL). */
+export class NamespaceNotFoundError extends DbrError {
+  constructor(name: string) {
+    super(ErrorCode.DBR_ERR_UNAVAIL, `Namespace "${name}" does not exist: check -n/--namespace (or DBR_NAMESPACE); \`dbr ns ls\` lists the namespaces.`);
   }
 }
 

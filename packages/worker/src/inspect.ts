@@ -142,6 +142,52 @@ export async function peekResult(ns: Namespace, queue: string, id: string): Prom
   return s.kind === 'result' ? s.env : undefined;
 }
 
+/** Where a live task is, from {@link locateTask}. */
+export type TaskLocation =
+  | { where: 'pending'; band: Band }
+  | { where: 'delayed'; dueAt: number }
+  | { where: 'claimed'; worker: string; slot: string }
+  | { where: 'finishing'; worker: string }
+  | { where: 'retrying' };
+
+/**
+ * Finds a task that is waiting (a pending band or a delayed bucket), claimed by a worker (in a claim slot:
+ * running, or prefetched to run next), finishing (its outcome in the slot's outbox) or being retried. Results
+ * and dead letters are not looked at: see {@link peekResult} and {@link findFailedTask}.
+ *
+ * The places are read in the order a task moves through them, so a task moving on during the search is
+ * still found. It reads every waiting task of the queue: O(waiting) reads, for operators, not hot loops.
+ */
+export async function locateTask(ns: Namespace, queue: string, id: string): Promise<TaskLocation | undefined> {
+  const names = new QueueNames(queue);
+  if ((await readAt(ns, names.retrying(id), 0)) !== undefined) return { where: 'retrying' };
+  for (const bucket of await ns.list(names.delayedPattern())) {
+    if (await holdsTask(ns, bucket, id)) return { where: 'delayed', dueAt: names.parseBucket(bucket, 'delayed') ?? 0 };
+  }
+  for (const band of BANDS) if (await holdsTask(ns, names.pending(band), id)) return { where: 'pending', band };
+  for (const slot of await ns.list(names.runPattern())) {
+    const parsed = names.parseSlot(slot);
+    if (parsed !== undefined && (await holdsTask(ns, slot, id))) return { where: 'claimed', worker: parsed.worker, slot: parsed.slot };
+  }
+  for (const outbox of await ns.list(names.outboxPattern())) {
+    const parsed = names.parseSlot(outbox);
+    if (parsed !== undefined && (await holdsTask(ns, outbox, id))) return { where: 'finishing', worker: parsed.worker };
+  }
+  return undefined;
+}
+
+/** True if a value under `name` is the task `id` (its envelope, or an outcome of it). */
+async function holdsTask(ns: Namespace, name: string, id: string): Promise<boolean> {
+  const count = await ns.count(name);
+  for (let i = 0; i < count; i++) {
+    const bytes = await readAt(ns, name, i);
+    if (bytes === undefined) return false; // taken meanwhile
+    const s = classify(bytes);
+    if (s.kind !== 'bell' && s.kind !== 'unknown' && s.env.id === id) return true;
+  }
+  return false;
+}
+
 /**
  * The heartbeats of the workers in a namespace, as they wrote them. They may be stale (a crashed worker's
  * stays until another worker recovers its tasks): judge liveness by `seq` changing within `leaseTtlMs`.
@@ -264,6 +310,11 @@ export class QueueInspector {
   /** See {@link findFailedTask}. */
   findFailedTask(queue: string, id: string): Promise<DeadLetter | undefined> {
     return findFailedTask(this.ns, queue, id);
+  }
+
+  /** See {@link locateTask}. */
+  locateTask(queue: string, id: string): Promise<TaskLocation | undefined> {
+    return locateTask(this.ns, queue, id);
   }
 
   /** See {@link peekResult}. */

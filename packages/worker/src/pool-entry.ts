@@ -9,7 +9,7 @@
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { LevelWithSilent } from 'pino';
-import { loadTasks } from './load-module.js';
+import { loadTasks, tasksOfQueues } from './load-module.js';
 import { createLogger } from './logger.js';
 import { POOL_CONFIG_ENV, type PoolMemberConfig } from './pool.js';
 import { onShutdownSignals } from './shutdown.js';
@@ -18,9 +18,10 @@ import type { Duration } from '@tsdbr/core';
 
 const config = (isMainThread ? JSON.parse(process.env[POOL_CONFIG_ENV] ?? '{}') : workerData) as PoolMemberConfig & { index: number };
 const log = createLogger({ ...(config.logLevel ? { level: config.logLevel as LevelWithSilent } : {}), base: { pid: process.pid, member: config.index } });
-const tasks = await loadTasks(config.tasksModule);
+const loaded = await loadTasks(config.tasksModule);
 const worker = new Worker({
-  tasks,
+  // --queues serves exactly those queues (the parent checked that tasks use them)
+  tasks: config.queues ? tasksOfQueues(loaded, config.queues) : loaded,
   concurrency: config.concurrency,
   logger: log,
   ...(config.queues ? { queues: config.queues } : {}),

@@ -152,6 +152,12 @@ class WorkflowRun<A, R> {
   private readonly pending = new Set<Promise<unknown>>();
   private readonly counters = new Map<string, number>();
   private readonly controller = new AbortController();
+  /**
+   * A signal per wait in progress, all aborted by one listener on the run's signal. Each wait adds an abort
+   * listener to the signal it is given; on the run's signal they would pile up, one per waiting step.
+   */
+  private readonly waits = new Set<AbortController>();
+  private readonly abortFromCaller = () => this.controller.abort(this.o.signal!.reason);
   private readonly names: WorkflowNames;
   private readonly runId: string;
   private readonly started = Date.now();
@@ -167,10 +173,33 @@ class WorkflowRun<A, R> {
     this.runId = o.runId ?? def.name;
     if (!/^[A-Za-z0-9_.-]{1,100}$/.test(this.runId)) throw new TypeError(`Run id ${JSON.stringify(this.runId)} is invalid: use 1-100 characters from A-Z a-z 0-9 _ . -.`);
     this.names = new WorkflowNames(def.name, this.runId);
-    o.signal?.addEventListener('abort', () => this.controller.abort(o.signal!.reason), { once: true });
+    o.signal?.addEventListener('abort', this.abortFromCaller, { once: true });
+    this.controller.signal.addEventListener('abort', () => {
+      for (const wait of this.waits) wait.abort(this.controller.signal.reason);
+    }, { once: true });
+  }
+
+  /** Runs a wait (for a result, a tuple) with a signal of its own that aborts with the run's. */
+  private async abortableWait<T>(wait: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const own = new AbortController();
+    if (this.controller.signal.aborted) own.abort(this.controller.signal.reason);
+    else this.waits.add(own);
+    try {
+      return await wait(own.signal);
+    } finally {
+      this.waits.delete(own);
+    }
   }
 
   async execute(): Promise<WorkflowReport<R>> {
+    try {
+      return await this.executeRun();
+    } finally {
+      this.o.signal?.removeEventListener('abort', this.abortFromCaller);
+    }
+  }
+
+  private async executeRun(): Promise<WorkflowReport<R>> {
     this.ns = await this.o.client.namespace();
     const ctx = this.context();
     let output: R | undefined;
@@ -215,7 +244,7 @@ class WorkflowRun<A, R> {
         return self.track(key, 'waitFor', async (report) => {
           report.state = 'queued';
           self.changed(report);
-          const bytes = await self.ns.read(tupleName, { timeout: options.timeout ?? 'infinite', signal: self.controller.signal });
+          const bytes = await self.abortableWait((signal) => self.ns.read(tupleName, { timeout: options.timeout ?? 'infinite', signal }));
           const parsed = schema.safeParse(decodeLoose(bytes));
           if (!parsed.success) throw new InvalidInputError(`waitFor ${tupleName}`, toIssues(parsed.error.issues));
           return parsed.data;
@@ -292,7 +321,7 @@ class WorkflowRun<A, R> {
     report.state = 'queued';
     this.changed(report);
     try {
-      const output = await handle.result({ signal: this.controller.signal });
+      const output = await this.abortableWait((signal) => handle.result({ signal }));
       await ns.put(this.names.output(key), encode({ output }));
       await ns.remove(names.result(id));
       return output;

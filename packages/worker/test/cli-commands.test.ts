@@ -47,6 +47,16 @@ describe('dbr commands', () => {
     expect(bad.stdout).toContain('failed');
   });
 
+  it('`dbr run` of a workflow with more steps waiting at once than an EventTarget allows listeners prints no leak warning', async () => {
+    const namespace = `wt-wide-${process.pid}`;
+    const r = await dbr(['-q', 'run', fileURLToPath(new URL('./fixtures/cli-workflow-wide.ts', import.meta.url)), '--workers', '1', '-n', namespace]);
+    await dbr(['ns', 'delete', namespace]); // Redis keeps it
+    expect(r.stderr).not.toContain('MaxListenersExceededWarning');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/workflow cli-wide run cli-wide: completed \(17\/17 steps done/);
+  });
+
   it('`dbr demo` runs the heat-diffusion ensemble, prints the table and writes the SVG chart', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tsdbr-demo-'));
     const out = join(dir, 'chart.svg');

@@ -27,7 +27,7 @@ describe.skipIf(!onRedis)('dbr tasks on Redis', () => {
   }, 120_000);
 
   afterAll(async () => {
-    worker?.child.kill('SIGTERM');
+    if (worker?.child.exitCode === null) worker.child.kill('SIGTERM');
     await worker?.exited;
     await ns?.remove({ template: '*' }).catch(() => undefined);
     await broker?.close();
@@ -86,9 +86,97 @@ describe.skipIf(!onRedis)('dbr tasks on Redis', () => {
     await expect(handle.result()).rejects.toBeInstanceOf(TaskCancelledError);
   });
 
+  it('inspect and cancel of a task that is nowhere exit NOT_FOUND; cancel leaves no marker behind', async () => {
+    const inspect = await tasks('inspect', 'no-such-task', '-Q', 'ops');
+    expect(inspect.code).toBe(3);
+    expect(inspect.stdout).toBe('');
+    expect(inspect.stderr).toContain('no task no-such-task in queue ops');
+    const cancel = await tasks('cancel', 'no-such-task', '-Q', 'ops');
+    expect(cancel.code).toBe(3);
+    expect(cancel.stdout).toBe('');
+    expect(await ns.list('q:{ops}:cancel:*')).toEqual([]);
+  });
+
+  it('inspect of a queued task says queued; cancel of a finished one says so and puts no marker', async () => {
+    const client = clientOn(ns);
+    const delayed = await client.submit(gated, { key: 'later' }, { id: 'gated-later', delay: '1h' });
+    expect(JSON.parse((await tasks('inspect', delayed.id, '-Q', 'ops')).stdout)).toMatchObject({ id: 'gated-later', state: 'queued', delayedUntil: expect.any(String) });
+    expect((await tasks('cancel', delayed.id, '-Q', 'ops')).stdout).toBe('cancel requested for gated-later\n');
+    await ns.put('allow:now', 'yes');
+    const done = await client.submit(gated, { key: 'now' }, { id: 'gated-now' });
+    await until(async () => (await ns.count('q:{ops}:result:gated-now')) === 1, 'the task to finish');
+    const cancel = await tasks('cancel', done.id, '-Q', 'ops');
+    expect(cancel).toMatchObject({ code: 0, stdout: 'gated-now already finished (completed): nothing to cancel\n' });
+    expect(await ns.list('q:{ops}:cancel:gated-now')).toEqual([]);
+  });
+
+  it('read-only commands do not create a namespace that does not exist (exit 3, with a hint)', async () => {
+    const missing = `wt-missing-${process.pid}-${Date.now().toString(36)}`;
+    for (const args of [['ls'], ['ls', '--dead'], ['inspect', 'some-id'], ['cancel', 'some-id'], ['retry', 'some-id']]) {
+      const r = await dbr(['tasks', ...args, '-n', missing]);
+      expect({ args, code: r.code }).toEqual({ args, code: 3 });
+      expect(r.stderr).toContain(`Namespace "${missing}" does not exist`);
+    }
+    await expect(new Broker().attach(missing)).rejects.toMatchObject({ code: 'DBR_ERR_UNAVAIL' });
+  });
+
+  it('submit --id refuses an id a live task has (exit 6) and queues nothing', async () => {
+    const first = await dbr(['submit', 'ops-hangs', '{}', '-Q', 'ops', '--id', 'twice', '-n', name]);
+    expect(first).toMatchObject({ code: 0, stdout: 'twice\n' });
+    const second = await dbr(['submit', 'ops-hangs', '{}', '-Q', 'ops', '--id', 'twice', '-n', name]);
+    expect(second.code).toBe(6);
+    expect(second.stderr).toMatch(/a task with id twice is already (queued|running) in queue ops/);
+    const handle = await clientOn(ns).handle(hangs, 'twice');
+    await handle.cancel();
+    await expect(handle.result()).rejects.toBeInstanceOf(TaskCancelledError);
+    expect(await ns.count('q:{ops}:pending')).toBe(0);
+  });
+
   it('rejects an invalid queue name with a message that names the rule', async () => {
     const r = await tasks('ls', '-Q', 'bad queue');
-    expect(r.code).not.toBe(0);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain('Queue name "bad queue" is invalid');
+  });
+});
+
+describe.skipIf(!onRedis)('dbr tasks inspect of a task a worker just claimed', () => {
+  const name = `wt-claim-${process.pid}-${Date.now().toString(36)}`;
+  let broker: Broker;
+  let ns: Namespace;
+  let worker: RunningDbr;
+
+  beforeAll(async () => {
+    broker = new Broker();
+    ns = await broker.create(name);
+    // a long lease: the worker's next heartbeat is 20 s away, so only its claim slot shows the task running
+    worker = spawnDbr(['worker', '--tasks', tasksModule, '-n', name, '--concurrency', '1', '--lease', '60s', '--grace', '0']);
+    await until(async () => (await ns.list('worker:*')).length > 0, 'the dbr worker process to beat');
+  }, 120_000);
+
+  afterAll(async () => {
+    if (worker?.child.exitCode === null) worker.child.kill('SIGTERM');
+    await worker?.exited;
+    await ns?.remove({ template: '*' }).catch(() => undefined);
+    await broker?.close();
+    await new Broker().delete(name).catch(() => undefined);
+  });
+
+  it('shows it running at once, with its worker, before the heartbeat lists it', async () => {
+    const handle = await clientOn(ns).submit(hangs, {}, { id: 'claimed-1' });
+    await until(async () => (await ns.list('q:{ops}:run:*')).length > 0, 'the worker to claim the task');
+    expect((await handle.status()).state).toBe('queued'); // the heartbeat does not list it yet
+    const r = await dbr(['tasks', 'inspect', 'claimed-1', '-Q', 'ops', '-n', name]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ id: 'claimed-1', state: 'running', worker: expect.any(String) });
+    await handle.cancel();
+    await expect(handle.result()).rejects.toBeInstanceOf(TaskCancelledError);
+  });
+
+  // last: it stops the worker the other tests share
+  it('a dbr worker stopped by SIGTERM exits 0 and detaches from the namespace', async () => {
+    expect((await ns.query()).attached).toBe(2); // this test process and the worker
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+    expect((await ns.query()).attached).toBe(1);
   });
 });

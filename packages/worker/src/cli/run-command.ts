@@ -4,16 +4,18 @@
  * @module
  */
 import { availableParallelism } from 'node:os';
+import type { Namespace } from '@tsdbr/core';
 import { ExitCode, type GlobalOptions, UsageError } from '@tsdbr/core/cli';
 import type { Command } from 'commander';
 import { TaskClient } from '../client.js';
 import { WorkflowFailedError } from '../errors.js';
-import { collectTasks, collectWorkflows, importModule } from '../load-module.js';
+import { collectTasks, collectWorkflows, importModule, loadTasks } from '../load-module.js';
+import { workers as workerHeartbeats, workflowRun } from '../inspect.js';
 import { createLogger } from '../logger.js';
 import { WorkerPool } from '../pool.js';
 import { countSteps, ProgressBar, stepTable } from '../progress.js';
 import { runWorkflow, type StepReport, type Workflow, type WorkflowReport } from '../workflow.js';
-import { namespaceOption, openNamespace, parseJson, positiveInt } from './common.js';
+import { intInRange, loadingModule, logLevelFromEnv, namespaceOption, openNamespace, parseJson, positiveInt } from './common.js';
 import { loadDashboard } from './load-dashboard.js';
 
 interface RunOptions {
@@ -29,56 +31,116 @@ interface RunOptions {
   port?: string;
 }
 
-/** Runs a workflow module; shared by `dbr run` and `dbr demo`. Returns the exit code. */
-export async function runWorkflowModule(path: string, opts: RunOptions, globals: GlobalOptions, print: (report: WorkflowReport<unknown>) => Promise<void> | void = () => undefined): Promise<number> {
-  const mod = await importModule(path);
+/** The workflow a module exports (the one named by --workflow, if it exports several). */
+function pickWorkflow(mod: Record<string, unknown>, path: string, name: string | undefined): Workflow<unknown, unknown> {
   const workflows = collectWorkflows(mod);
   let wf: Workflow<unknown, unknown> | undefined = workflows[0];
-  if (opts.workflow !== undefined) wf = workflows.find((w) => w.name === opts.workflow);
+  if (name !== undefined) wf = workflows.find((w) => w.name === name);
   else if (workflows.length > 1) throw new UsageError(`${path} exports ${workflows.length} workflows (${workflows.map((w) => w.name).join(', ')}): pick one with --workflow NAME.`);
-  if (wf === undefined) throw new UsageError(`${path} exports no workflow${opts.workflow ? ` named "${opts.workflow}"` : ''}: export the value returned by workflow(name, fn).`);
-  const log = createLogger({ level: (process.env.DBR_LOG_LEVEL as 'warn' | undefined) ?? 'warn' });
-  const port = opts.port === undefined ? undefined : Number(opts.port);
-  if (port !== undefined && (!/^\d+$/.test(opts.port ?? '') || port > 65535)) throw new UsageError(`--port must be a port number (0-65535; 0 picks a free one), got "${opts.port}".`);
-  if (port !== undefined && !opts.dashboard) throw new UsageError('--port is the dashboard\'s port: add --dashboard.');
+  if (wf === undefined) throw new UsageError(`${path} exports no workflow${name ? ` named "${name}"` : ''}: export the value returned by workflow(name, fn).`);
+  return wf;
+}
+
+function portOption(opts: RunOptions): number | undefined {
+  if (opts.port === undefined) return undefined;
+  const port = intInRange(opts.port, '--port', 0, 65535);
+  if (!opts.dashboard) throw new UsageError("--port is the dashboard's port: add --dashboard.");
+  return port;
+}
+
+/**
+ * Checks, before any worker starts, that the local workers will find tasks: in --tasks, else in the workflow
+ * module. A pool member that cannot load them would only crash and be restarted, and the run would wait forever.
+ */
+async function checkLocalTasks(path: string, mod: Record<string, unknown>, tasksModule: string | undefined): Promise<void> {
+  if (tasksModule !== undefined) await loadingModule(loadTasks(tasksModule));
+  else if (collectTasks(mod).length === 0) throw new UsageError(`${path} exports no tasks for the local workers: export them (e.g. \`export { simulate, reduce }\`) or name a module with --tasks.`);
+}
+
+/** How long a run on a shared backend without local workers waits for a worker before it says how to start one. */
+const NO_WORKER_HINT_MS = 5000;
+
+/**
+ * Without local workers the run waits for `dbr worker` processes, silently. Until a step finishes, this looks
+ * every few seconds for queues of submitted steps that no live worker serves, and says once, on stderr, how
+ * to start one. Returns the function that stops looking.
+ */
+function hintWhileNoWorkerServes(ns: Namespace, workflow: string, runId: string, steps: () => readonly StepReport[], workerCommand: string): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const look = async () => {
+    if (steps().some((s) => s.state === 'done' || s.state === 'failed')) return; // workers are there
+    const queues = await queuesWithoutLiveWorker(ns, workflow, runId);
+    if (queues.length === 0) return schedule();
+    const clearBar = process.stderr.isTTY ? '\r\x1b[K' : '';
+    process.stderr.write(`${clearBar}dbr run: no worker serves queue ${queues.join(', ')} (nothing ran for ${NO_WORKER_HINT_MS / 1000}s): start one where DBR_SERVER reaches, e.g. \`${workerCommand}\`, or run with --workers N.\n`);
+  };
+  const schedule = () => {
+    timer = setTimeout(() => void look().catch(() => undefined), NO_WORKER_HINT_MS);
+    timer.unref();
+  };
+  schedule();
+  return () => clearTimeout(timer);
+}
+
+/** Queues of a run's submitted, unfinished steps that no worker with a fresh heartbeat serves. */
+async function queuesWithoutLiveWorker(ns: Namespace, workflow: string, runId: string): Promise<string[]> {
+  const run = await workflowRun(ns, workflow, runId);
+  const queues = new Set((run?.steps ?? []).filter((s) => !s.done && s.task !== undefined).map((s) => s.task!.queue));
+  const now = Date.now();
+  for (const hb of await workerHeartbeats(ns)) {
+    // a worker beats every third of its lease; one silent for two leases is gone
+    if (now - hb.lastBeat < 2 * hb.leaseTtlMs) for (const q of hb.queues) queues.delete(q);
+  }
+  return [...queues].sort();
+}
+
+/** Runs a workflow module; shared by `dbr run` and `dbr demo`. Returns the exit code. */
+export async function runWorkflowModule(path: string, opts: RunOptions, globals: GlobalOptions, print: (report: WorkflowReport<unknown>) => Promise<void> | void = () => undefined): Promise<number> {
+  const logLevel = logLevelFromEnv('warn');
+  const port = portOption(opts);
+  const args = opts.args !== undefined ? parseJson(opts.args, '--args') : undefined;
+  const concurrency = positiveInt(opts.concurrency, '--concurrency', 1);
+  const requestedWorkers = opts.workers === undefined ? undefined : intInRange(opts.workers, '--workers', 0, 1024);
+  const mod = await loadingModule(importModule(path));
+  const wf = pickWorkflow(mod, path, opts.workflow);
+  const log = createLogger({ level: logLevel });
   const dashboardModule = opts.dashboard ? await loadDashboard() : undefined;
   const { broker, ns } = await openNamespace(globals, opts.namespace, true);
   const onMem = broker.backend === 'mem';
-  const workers = opts.workers !== undefined ? Number(opts.workers) : onMem ? Math.max(1, Math.min(availableParallelism(), 8)) : 0;
-  if (!Number.isInteger(workers) || workers < 0) throw new UsageError(`--workers must be a non-negative integer, got "${opts.workers}".`);
-  if (onMem && workers === 0) throw new UsageError('On the embedded backend the workflow needs local workers: use --workers N (N >= 1), or set DBR_SERVER to share a Redis server with `dbr worker`.');
-  const tasksModule = opts.tasks ?? path;
-  if (workers > 0 && opts.tasks === undefined && collectTasks(mod).length === 0) {
-    throw new UsageError(`${path} exports no tasks for the local workers: export them (e.g. \`export { simulate, reduce }\`) or name a module with --tasks.`);
-  }
+  const workers = requestedWorkers ?? (onMem ? Math.max(1, Math.min(availableParallelism(), 8)) : 0);
   let pool: WorkerPool | undefined;
-  if (workers > 0) {
-    pool = new WorkerPool({ member: { tasksModule, concurrency: positiveInt(opts.concurrency, '--concurrency', 1), namespace: ns.name, logLevel: process.env.DBR_LOG_LEVEL ?? 'warn', leaseTtl: '10s' }, size: workers, kind: onMem ? 'threads' : 'processes', log });
-    pool.start();
-  }
   let dashboard: { url: string; close(): Promise<void> } | undefined;
-  if (dashboardModule !== undefined) {
-    try {
-      dashboard = await dashboardModule.startDashboard({ broker, ...(port !== undefined ? { port } : {}) });
-    } catch (err) {
-      await pool?.close();
-      await broker.close();
-      throw err;
+  try {
+    if (onMem && workers === 0) throw new UsageError('On the embedded backend the workflow needs local workers: use --workers N (N >= 1), or set DBR_SERVER to share a Redis server with `dbr worker`.');
+    if (workers > 0) {
+      await checkLocalTasks(path, mod, opts.tasks);
+      pool = new WorkerPool({ member: { tasksModule: opts.tasks ?? path, concurrency, namespace: ns.name, logLevel, leaseTtl: '10s' }, size: workers, kind: onMem ? 'threads' : 'processes', log });
+      pool.start();
     }
-    process.stderr.write(`dashboard: ${dashboard.url}\n`);
+    if (dashboardModule !== undefined) {
+      dashboard = await dashboardModule.startDashboard({ broker, ...(port !== undefined ? { port } : {}) });
+      process.stderr.write(`dashboard: ${dashboard.url}\n`);
+    }
+  } catch (err) {
+    await pool?.close();
+    await broker.close();
+    throw err;
   }
   const bar = new ProgressBar();
+  let steps: readonly StepReport[] = [];
+  const runId = opts.id ?? wf.name;
+  const stopHint = workers === 0 ? hintWhileNoWorkerServes(ns, wf.name, runId, () => steps, `dbr worker --tasks ${opts.tasks ?? path} -n ${ns.name}`) : () => undefined;
   const abort = new AbortController();
+  // the first SIGINT/SIGTERM stops the run and lets it clean up; a second one ends the process
   const onSigint = () => abort.abort(new Error('interrupted'));
   process.once('SIGINT', onSigint);
+  process.once('SIGTERM', onSigint);
   let report: WorkflowReport<unknown>;
   let code: number = ExitCode.OK;
   try {
     const client = new TaskClient({ namespace: ns });
-    const args = opts.args !== undefined ? parseJson(opts.args, '--args') : undefined;
-    let steps: readonly StepReport[] = [];
     try {
-      report = await runWorkflow(wf, { client, args, signal: abort.signal, ...(opts.id ? { runId: opts.id } : {}), onStep: (_s, all) => bar.update(countSteps((steps = all))) });
+      report = await runWorkflow(wf, { client, args, signal: abort.signal, runId, onStep: (_s, all) => bar.update(countSteps((steps = all))) });
     } catch (err) {
       if (!(err instanceof WorkflowFailedError)) throw err;
       report = (err as WorkflowFailedError & { report: WorkflowReport<unknown> }).report;
@@ -94,7 +156,9 @@ export async function runWorkflowModule(path: string, opts: RunOptions, globals:
       await print(report);
     }
   } finally {
+    stopHint();
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
     await dashboard?.close();
     await pool?.close();
     await broker.close();
