@@ -13,31 +13,34 @@ import { Broker, type Namespace } from '@tsdbr/core';
 
 const tasksModule = fileURLToPath(new URL('./fixtures/ops-tasks.ts', import.meta.url));
 
-describe.skipIf(!onRedis)('dbr tasks on Redis', () => {
-  const name = `wt-ops-${process.pid}-${Date.now().toString(36)}`;
-  let broker: Broker;
-  let ns: Namespace;
-  let worker: RunningDbr;
-
+/**
+ * A namespace of its own, served by a `dbr worker` process for the tests of one describe block; the worker is
+ * stopped (if a test has not stopped it) and the namespace deleted afterwards.
+ */
+function dbrWorkerFixture(label: string, workerArgs: string[], env: NodeJS.ProcessEnv = {}) {
+  const fx = { name: `${label}-${process.pid}-${Date.now().toString(36)}` } as { name: string; broker: Broker; ns: Namespace; worker: RunningDbr };
   beforeAll(async () => {
-    broker = new Broker();
-    ns = await broker.create(name);
-    worker = spawnDbr(['worker', '--tasks', tasksModule, '-n', name, '--concurrency', '2', '--lease', '5s', '--grace', '1s'], { DBR_LOG_LEVEL: 'info' });
-    await until(async () => (await ns.list('worker:*')).length > 0, 'the dbr worker process to beat');
+    fx.broker = new Broker();
+    fx.ns = await fx.broker.create(fx.name);
+    fx.worker = spawnDbr(['worker', '--tasks', tasksModule, '-n', fx.name, ...workerArgs], env);
+    await until(async () => (await fx.ns.list('worker:*')).length > 0, 'the dbr worker process to beat');
   }, 120_000);
-
   afterAll(async () => {
-    if (worker?.child.exitCode === null) worker.child.kill('SIGTERM');
-    await worker?.exited;
-    await ns?.remove({ template: '*' }).catch(() => undefined);
-    await broker?.close();
-    await new Broker().delete(name).catch(() => undefined);
+    if (fx.worker?.child.exitCode === null) fx.worker.child.kill('SIGTERM');
+    await fx.worker?.exited;
+    await fx.ns?.remove({ template: '*' }).catch(() => undefined);
+    await fx.broker?.close();
+    await new Broker().delete(fx.name).catch(() => undefined);
   });
+  return fx;
+}
 
-  const tasks = (...args: string[]) => dbr(['tasks', ...args, '-n', name]);
+describe.skipIf(!onRedis)('dbr tasks on Redis', () => {
+  const fx = dbrWorkerFixture('wt-ops', ['--concurrency', '2', '--lease', '5s', '--grace', '1s'], { DBR_LOG_LEVEL: 'info' });
+  const tasks = (...args: string[]) => dbr(['tasks', ...args, '-n', fx.name]);
 
   it('lists a failed task, inspects it, retries it to success, and inspects the result', async () => {
-    const client = clientOn(ns);
+    const client = clientOn(fx.ns);
     const first = await client.submit(gated, { key: 'k1' }, { id: 'gated-1' });
     await expect(first.result()).rejects.toBeInstanceOf(TaskFailedError);
 
@@ -54,7 +57,7 @@ describe.skipIf(!onRedis)('dbr tasks on Redis', () => {
     expect(inspect.code).toBe(0);
     expect(JSON.parse(inspect.stdout)).toMatchObject({ id: 'gated-1', state: 'failed', queue: 'ops', deadLetter: { attempts: 1, input: { key: 'k1' }, error: { message: 'key k1 is not allowed yet' } } });
 
-    await ns.put('allow:k1', 'yes');
+    await fx.ns.put('allow:k1', 'yes');
     const retry = await tasks('retry', 'gated-1', '-Q', 'ops');
     expect(retry.stderr).toBe('');
     expect(retry.stdout).toBe('requeued gated-1\n');
@@ -64,8 +67,8 @@ describe.skipIf(!onRedis)('dbr tasks on Redis', () => {
     const done = JSON.parse((await tasks('inspect', 'gated-1', '-Q', 'ops')).stdout);
     expect(done).toMatchObject({ id: 'gated-1', state: 'completed', result: 'ok:k1' });
     expect(done.deadLetter).toBeUndefined();
-    expect(await ns.count('q:{ops}:dead')).toBe(0);
-    expect(await ns.list('q:{ops}:retrying:*')).toEqual([]);
+    expect(await fx.ns.count('q:{ops}:dead')).toBe(0);
+    expect(await fx.ns.list('q:{ops}:retrying:*')).toEqual([]);
   });
 
   it('retrying an unknown task exits NOT_FOUND and says where to look', async () => {
@@ -76,7 +79,7 @@ describe.skipIf(!onRedis)('dbr tasks on Redis', () => {
   });
 
   it('cancels a running task', async () => {
-    const client = clientOn(ns);
+    const client = clientOn(fx.ns);
     const handle = await client.submit(hangs, {}, { id: 'hangs-1' });
     await until(async () => (await handle.status()).state === 'running', 'the task to run');
     const inspect = JSON.parse((await tasks('inspect', 'hangs-1', '-Q', 'ops')).stdout);
@@ -94,20 +97,20 @@ describe.skipIf(!onRedis)('dbr tasks on Redis', () => {
     const cancel = await tasks('cancel', 'no-such-task', '-Q', 'ops');
     expect(cancel.code).toBe(3);
     expect(cancel.stdout).toBe('');
-    expect(await ns.list('q:{ops}:cancel:*')).toEqual([]);
+    expect(await fx.ns.list('q:{ops}:cancel:*')).toEqual([]);
   });
 
   it('inspect of a queued task says queued; cancel of a finished one says so and puts no marker', async () => {
-    const client = clientOn(ns);
+    const client = clientOn(fx.ns);
     const delayed = await client.submit(gated, { key: 'later' }, { id: 'gated-later', delay: '1h' });
     expect(JSON.parse((await tasks('inspect', delayed.id, '-Q', 'ops')).stdout)).toMatchObject({ id: 'gated-later', state: 'queued', delayedUntil: expect.any(String) });
     expect((await tasks('cancel', delayed.id, '-Q', 'ops')).stdout).toBe('cancel requested for gated-later\n');
-    await ns.put('allow:now', 'yes');
+    await fx.ns.put('allow:now', 'yes');
     const done = await client.submit(gated, { key: 'now' }, { id: 'gated-now' });
-    await until(async () => (await ns.count('q:{ops}:result:gated-now')) === 1, 'the task to finish');
+    await until(async () => (await fx.ns.count('q:{ops}:result:gated-now')) === 1, 'the task to finish');
     const cancel = await tasks('cancel', done.id, '-Q', 'ops');
     expect(cancel).toMatchObject({ code: 0, stdout: 'gated-now already finished (completed): nothing to cancel\n' });
-    expect(await ns.list('q:{ops}:cancel:gated-now')).toEqual([]);
+    expect(await fx.ns.list('q:{ops}:cancel:gated-now')).toEqual([]);
   });
 
   it('read-only commands do not create a namespace that does not exist (exit 3, with a hint)', async () => {
@@ -121,15 +124,15 @@ describe.skipIf(!onRedis)('dbr tasks on Redis', () => {
   });
 
   it('submit --id refuses an id a live task has (exit 6) and queues nothing', async () => {
-    const first = await dbr(['submit', 'ops-hangs', '{}', '-Q', 'ops', '--id', 'twice', '-n', name]);
+    const first = await dbr(['submit', 'ops-hangs', '{}', '-Q', 'ops', '--id', 'twice', '-n', fx.name]);
     expect(first).toMatchObject({ code: 0, stdout: 'twice\n' });
-    const second = await dbr(['submit', 'ops-hangs', '{}', '-Q', 'ops', '--id', 'twice', '-n', name]);
+    const second = await dbr(['submit', 'ops-hangs', '{}', '-Q', 'ops', '--id', 'twice', '-n', fx.name]);
     expect(second.code).toBe(6);
     expect(second.stderr).toMatch(/a task with id twice is already (queued|running) in queue ops/);
-    const handle = await clientOn(ns).handle(hangs, 'twice');
+    const handle = await clientOn(fx.ns).handle(hangs, 'twice');
     await handle.cancel();
     await expect(handle.result()).rejects.toBeInstanceOf(TaskCancelledError);
-    expect(await ns.count('q:{ops}:pending')).toBe(0);
+    expect(await fx.ns.count('q:{ops}:pending')).toBe(0);
   });
 
   it('rejects an invalid queue name with a message that names the rule', async () => {
@@ -140,32 +143,14 @@ describe.skipIf(!onRedis)('dbr tasks on Redis', () => {
 });
 
 describe.skipIf(!onRedis)('dbr tasks inspect of a task a worker just claimed', () => {
-  const name = `wt-claim-${process.pid}-${Date.now().toString(36)}`;
-  let broker: Broker;
-  let ns: Namespace;
-  let worker: RunningDbr;
-
-  beforeAll(async () => {
-    broker = new Broker();
-    ns = await broker.create(name);
-    // a long lease: the worker's next heartbeat is 20 s away, so only its claim slot shows the task running
-    worker = spawnDbr(['worker', '--tasks', tasksModule, '-n', name, '--concurrency', '1', '--lease', '60s', '--grace', '0']);
-    await until(async () => (await ns.list('worker:*')).length > 0, 'the dbr worker process to beat');
-  }, 120_000);
-
-  afterAll(async () => {
-    if (worker?.child.exitCode === null) worker.child.kill('SIGTERM');
-    await worker?.exited;
-    await ns?.remove({ template: '*' }).catch(() => undefined);
-    await broker?.close();
-    await new Broker().delete(name).catch(() => undefined);
-  });
+  // a long lease: the worker's next heartbeat is 20 s away, so only its claim slot shows the task running
+  const fx = dbrWorkerFixture('wt-claim', ['--concurrency', '1', '--lease', '60s', '--grace', '0']);
 
   it('shows it running at once, with its worker, before the heartbeat lists it', async () => {
-    const handle = await clientOn(ns).submit(hangs, {}, { id: 'claimed-1' });
-    await until(async () => (await ns.list('q:{ops}:run:*')).length > 0, 'the worker to claim the task');
+    const handle = await clientOn(fx.ns).submit(hangs, {}, { id: 'claimed-1' });
+    await until(async () => (await fx.ns.list('q:{ops}:run:*')).length > 0, 'the worker to claim the task');
     expect((await handle.status()).state).toBe('queued'); // the heartbeat does not list it yet
-    const r = await dbr(['tasks', 'inspect', 'claimed-1', '-Q', 'ops', '-n', name]);
+    const r = await dbr(['tasks', 'inspect', 'claimed-1', '-Q', 'ops', '-n', fx.name]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ id: 'claimed-1', state: 'running', worker: expect.any(String) });
     await handle.cancel();
@@ -174,9 +159,9 @@ describe.skipIf(!onRedis)('dbr tasks inspect of a task a worker just claimed', (
 
   // last: it stops the worker the other tests share
   it('a dbr worker stopped by SIGTERM exits 0 and detaches from the namespace', async () => {
-    expect((await ns.query()).attached).toBe(2); // this test process and the worker
-    worker.child.kill('SIGTERM');
-    expect(await worker.exited).toBe(0);
-    expect((await ns.query()).attached).toBe(1);
+    expect((await fx.ns.query()).attached).toBe(2); // this test process and the worker
+    fx.worker.child.kill('SIGTERM');
+    expect(await fx.worker.exited).toBe(0);
+    expect((await fx.ns.query()).attached).toBe(1);
   });
 });
