@@ -2,12 +2,13 @@
  * The CLI against Redis, where tuples outlive each `dbr` process: values taken by failed commands, attaches
  * left behind, waits configured globally. (On the embedded backend every `dbr` process has its own tuples.)
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { testBroker, uniqueName } from './support/broker.js';
-import { dbr, dbrAsync, errorLines } from './support/cli.js';
+import { dbr, dbrAsync, dbrMain, errorLines } from './support/cli.js';
 
 function attachedTo(name: string): number {
   return (JSON.parse(dbr(['ns', 'info', name, '--json']).stdout) as { attached: number }).attached;
@@ -39,6 +40,21 @@ describe.runIf(process.env.DBR_SERVER)('dbr across processes (Redis)', () => {
     expect(dbr(['read', ns, 'nope', '--wait', '50ms']).status).toBe(4);
     expect(dbr(['mv', ns, uniqueName('absent'), 'nope']).status).toBe(3);
     expect(attachedTo(ns)).toBe(0);
+  });
+
+  it('Ctrl-C on a waiting get withdraws it, detaches and exits 130; a value put afterwards stays', async () => {
+    const child = spawn(process.execPath, [dbrMain, 'get', ns, 'later', '--wait', 'infinite'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    for (let i = 0; i < 300 && attachedTo(ns) === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(attachedTo(ns)).toBe(1);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toContain('interrupted by SIGINT while waiting; nothing was taken');
+    expect(attachedTo(ns)).toBe(0);
+    expect(dbr(['put', ns, 'later', 'kept']).status).toBe(0);
+    expect(dbr(['get', ns, 'later']).stdout).toBe('kept');
   });
 
   it('get --out into a missing directory leaves the value where it was', () => {

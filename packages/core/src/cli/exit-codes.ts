@@ -48,8 +48,12 @@ export class NotFoundError extends TsdbrError {}
 /** What a command would do clashes with what is there (exit code 6). */
 export class ConflictError extends TsdbrError {}
 
+/** A signal (Ctrl-C) ended the command before it was done (exit code 130). */
+export class InterruptedError extends TsdbrError {}
+
 /** The exit code for an error thrown by a command. */
 export function exitCodeOf(err: unknown): number {
+  if (err instanceof InterruptedError) return ExitCode.INTERRUPTED;
   if (err instanceof UsageError) return ExitCode.USAGE;
   if (err instanceof NotFoundError) return ExitCode.NOT_FOUND;
   if (err instanceof ConflictError) return ExitCode.CONFLICT;

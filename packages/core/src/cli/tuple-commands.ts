@@ -7,7 +7,7 @@ import type { Broker } from '../broker.js';
 import { isDbrError } from '../errors.js';
 import type { Namespace } from '../namespace.js';
 import type { TupleSelector } from '../namespace-types.js';
-import { NotFoundError, UsageError } from './exit-codes.js';
+import { InterruptedError, NotFoundError, UsageError } from './exit-codes.js';
 import { defaultWaitConfigured, type GlobalOptions, valueFrom, withBroker, writeValue } from './io.js';
 import { shellWord, withHint } from './messages.js';
 import { OutputFile, OutputWriteError, rescueTakenValue } from './output-file.js';
@@ -48,13 +48,35 @@ interface TakeOptions {
 }
 
 /** get or read one value; errors about waiting name the CLI's --wait. */
+/**
+ * Aborts `controller` on SIGINT or SIGTERM until the returned function is called. A waiting get that is killed
+ * by the signal would leave its namespace attached on Redis (nothing detaches a killed process); aborted, the
+ * get is withdrawn and the command detaches before it exits.
+ */
+function abortOnSignal(controller: AbortController): () => void {
+  const abort = (signal: NodeJS.Signals) => controller.abort(new InterruptedError(`interrupted by ${signal} while waiting; nothing was taken.`));
+  process.once('SIGINT', abort);
+  process.once('SIGTERM', abort);
+  return () => {
+    process.off('SIGINT', abort);
+    process.off('SIGTERM', abort);
+  };
+}
+
 async function take(op: 'get' | 'read', ns: Namespace, sel: TupleSelector, timeout: number, index: number): Promise<Buffer> {
+  const controller = new AbortController();
+  const stopListening = abortOnSignal(controller);
+  const { signal } = controller;
   try {
-    return op === 'get' ? await ns.get(sel, { timeout }) : await ns.read(sel, { timeout, index });
+    // a value already on its way when the signal comes is still delivered (the abort never drops one)
+    return op === 'get' ? await ns.get(sel, { timeout, signal }) : await ns.read(sel, { timeout, index, signal });
   } catch (err) {
+    if (signal.aborted && err === signal.reason) throw err;
     if (isDbrError(err, 'DBR_ERR_TIMEOUT')) throw withHint(err, TIMEOUT_HINT);
     if (isDbrError(err, 'DBR_ERR_UNAVAIL') && err.parts?.hint !== undefined) throw withHint(err, nothingThereHint(ns.name, sel));
     throw err;
+  } finally {
+    stopListening();
   }
 }
 
