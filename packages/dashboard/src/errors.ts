@@ -13,8 +13,12 @@ function marked(value: unknown, mark: symbol): boolean {
 
 /** Invalid dashboard options (an unsafe bind address without a token, a bad port, a schema module that does not load). */
 export class DashboardConfigError extends Error {
-  constructor(message: string) {
+  /** Set when the address asked for is taken by another listener: a conflict rather than a mistake. */
+  readonly inUse: boolean;
+
+  constructor(message: string, options: { inUse?: boolean } = {}) {
     super(message);
+    this.inUse = options.inUse === true;
     this.name = 'DashboardConfigError';
     Object.defineProperty(this, CONFIG, { value: true });
   }

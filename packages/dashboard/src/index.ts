@@ -42,7 +42,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     await dashboard.close();
     const code = (err as NodeJS.ErrnoException).code;
     const where = `${dashboard.options.host}:${dashboard.options.port}`;
-    if (code === 'EADDRINUSE') throw new DashboardConfigError(`Port ${dashboard.options.port} on ${dashboard.options.host} is in use: pass another --port (or 0 for a free one), or stop what listens there.`);
+    if (code === 'EADDRINUSE') throw new DashboardConfigError(`Port ${dashboard.options.port} on ${dashboard.options.host} is in use: pass another --port (or 0 for a free one), or stop what listens there.`, { inUse: true });
     if (code === 'EADDRNOTAVAIL') throw new DashboardConfigError(`Cannot bind ${where}: the address is not on this machine. Pass --host 127.0.0.1 or one of this machine's addresses.`);
     if (code === 'EACCES') throw new DashboardConfigError(`Not allowed to bind ${where}: ports below 1024 need privileges; pass --port 8642 or higher.`);
     throw err;

@@ -50,6 +50,16 @@ describe('dbr dashboard', () => {
     expect(await p.exit).toBe(0);
   });
 
+  it('a port in use is a conflict (exit 6) that says what to do', async () => {
+    const first = run(['dashboard', '--port', '0']);
+    children.push(first.child);
+    const port = new URL(await first.out).port;
+    const second = run(['dashboard', '--port', port]);
+    children.push(second.child);
+    expect(await second.exit).toBe(6);
+    expect(second.err()).toContain(`Port ${port} on 127.0.0.1 is in use: pass another --port`);
+  });
+
   it('refuses to bind beyond loopback without a token, and says how to fix it', async () => {
     const p = run(['dashboard', '--host', '0.0.0.0', '--port', '0']);
     children.push(p.child);

@@ -3,7 +3,7 @@
  * @module
  */
 import { ConfigError, parseDuration } from '@tsdbr/core';
-import { connect, type GlobalOptions, UsageError } from '@tsdbr/core/cli';
+import { ConflictError, connect, type GlobalOptions, UsageError } from '@tsdbr/core/cli';
 import type { Command } from 'commander';
 import { DashboardConfigError } from '../errors.js';
 import { startDashboard } from '../index.js';
@@ -87,6 +87,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
         running = await startDashboard(options);
       } catch (err) {
         await broker.close();
+        if (err instanceof DashboardConfigError) throw err.inUse ? new ConflictError(err.message, { cause: err }) : new UsageError(err.message, { cause: err });
         throw err;
       }
       if (!g.quiet) {
