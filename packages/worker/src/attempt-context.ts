@@ -46,10 +46,34 @@ export class AttemptContext implements TaskContext {
   }
 
   progress(value: Progress): void {
-    this.#reports.progress = value;
+    this.#reports.progress = checkedProgress(value);
   }
 
   exec(command: string, args: readonly string[] = [], options: ExecOptions = {}): Promise<ExecResult> {
     return execProgram(command, args, options, this.log, this.#abort.signal);
   }
+}
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/**
+ * A progress report the heartbeat can carry (it is written as JSON): a finite number, or { done, total,
+ * message? } with finite numbers. Anything else throws here, in the task, rather than later in the heartbeat,
+ * whose failure would stop the lease and let other workers take the running task.
+ */
+function checkedProgress(value: unknown): Progress {
+  if (isCount(value)) return value;
+  if (typeof value === 'object' && value !== null) {
+    const { done, total, message } = value as Record<string, unknown>;
+    if (isCount(done) && isCount(total) && (message === undefined || typeof message === 'string')) {
+      return message === undefined ? { done, total } : { done, total, message };
+    }
+  }
+  throw new TypeError(`ctx.progress() takes a finite number or { done, total, message? } with finite numbers and a string message; got ${describeValue(value)}.`);
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value !== 'object' || value === null) return typeof value === 'bigint' ? `${value}n (a BigInt: pass Number(x))` : String(value);
+  const fields = Object.entries(value as Record<string, unknown>).map(([k, v]) => `${k}: ${typeof v}`);
+  return `{ ${fields.join(', ')} }`;
 }

@@ -3,15 +3,16 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { Broker, type Duration, type Namespace, parseDuration } from '@tsdbr/core';
+import { Broker, ConfigError, type Duration, type Namespace, parseDuration } from '@tsdbr/core';
 import { claimDedupKey } from './dedup.js';
 import { BELL, encode, type TaskEnvelope } from './envelope.js';
-import { InvalidInputError, toIssues } from './errors.js';
+import { ClientClosedError, InvalidInputError, toIssues } from './errors.js';
 import { checkId, checkQueue, QueueNames } from './protocol.js';
 import { taskDestination } from './outcome.js';
-import type { AnyTask, Task, TaskInput, TaskOutput } from './task.js';
+import { type AnyTask, isTask, type Task, type TaskInput, type TaskOutput } from './task.js';
 import { cancelTask, TaskHandle } from './task-handle.js';
 import { defaultNamespace } from './worker-options.js';
+import { checkHorizon, checkPriority, optionsObject, runAtMs, timerDuration } from './validate.js';
 
 /** What `new TaskClient()` takes. */
 export interface TaskClientOptions {
@@ -25,15 +26,15 @@ export interface TaskClientOptions {
 export interface SubmitOptions {
   /** The task's id (default: generated). Must be unique in the queue while the task lives. */
   id?: string;
-  /** Run no earlier than this from now, e.g. '10s'. */
+  /** Run no earlier than this from now, e.g. '10s' (at most a year). */
   delay?: Duration;
-  /** Run no earlier than this time. */
+  /** Run no earlier than this time: a Date or epoch ms (at most a year ahead). */
   runAt?: Date | number;
-  /** Overrides the task's priority: > 0 runs before 0, < 0 after. */
+  /** Overrides the task's priority, an integer from -1,000,000 to 1,000,000: > 0 runs before 0, < 0 after. */
   priority?: number;
   /** At most one live task per key: submitting again while one lives returns a handle on it. */
   dedupKey?: string;
-  /** Overrides the task's per-attempt timeout. */
+  /** Overrides the task's per-attempt timeout: more than 0 and at most 2^31-1 ms (about 24.8 days), or 'infinite'. */
   timeout?: Duration;
   /** Overrides the task's retries. */
   retries?: number;
@@ -61,11 +62,17 @@ export class TaskClient implements AsyncDisposable {
   private nsPromise: Promise<Namespace> | undefined;
   private ownsBroker: Broker | undefined;
   private readonly queueNames = new Map<string, QueueNames>();
+  /** Aborted by close(): waiting result()s of this client's handles reject with ClientClosedError. */
+  private readonly closed = new AbortController();
+  private readonly options: TaskClientOptions;
 
-  constructor(private readonly options: TaskClientOptions = {}) {}
+  constructor(options: TaskClientOptions = {}) {
+    this.options = optionsObject(options, 'new TaskClient() options');
+  }
 
-  /** The namespace (opened, or created, on first use). */
+  /** The namespace (opened, or created, on first use). Rejects with ClientClosedError after close(). */
   namespace(): Promise<Namespace> {
+    if (this.closed.signal.aborted) return Promise.reject(new ClientClosedError());
     if (this.nsPromise === undefined) {
       const ns = this.options.namespace;
       if (ns !== undefined && typeof ns !== 'string') this.nsPromise = Promise.resolve(ns);
@@ -92,25 +99,30 @@ export class TaskClient implements AsyncDisposable {
    * and queues the task. Resolves once it is stored.
    */
   async submit<T extends AnyTask>(task: T, input: TaskInput<T>, options: SubmitOptions = {}): Promise<TaskHandle<TaskOutput<T>>> {
+    checkTaskArg(task, 'submit');
+    options = optionsObject(options, 'submit() options');
     const env = this.envelope(task, input, options, Date.now());
     const ns = await this.namespace();
     const names = this.names(task.queue);
     if (options.dedupKey !== undefined) {
       if (env.nr === 1) throw new TypeError('ignoreResult and dedupKey do not mix: the submitters of a dedup key share its task\'s result.');
       const owner = await claimDedupKey(ns, names.dedup(checkId(options.dedupKey, 'Dedup key')), env.id);
-      if (owner !== env.id) return new TaskHandle(ns, names, owner, true);
+      if (owner !== env.id) return new TaskHandle(ns, names, owner, true, false, this.closed.signal);
       env.ddp = options.dedupKey;
       env.keep = 1;
     }
     const dest = taskDestination(names, env);
-    const bytes = encode(env);
+    const bytes = encodeTask(env);
     if (dest.bell) await ns.putMany<Uint8Array>([[dest.to, bytes], [names.pending('normal'), BELL]]);
     else await ns.put(dest.to, bytes);
-    return new TaskHandle(ns, names, env.id, env.keep === 1, env.nr === 1);
+    return new TaskHandle(ns, names, env.id, env.keep === 1, env.nr === 1, this.closed.signal);
   }
 
   /** Validates every input, then queues them all in one batch (one round trip on Redis). */
   async submitMany<T extends AnyTask>(task: T, inputs: readonly TaskInput<T>[], options: SubmitManyOptions = {}): Promise<TaskHandle<TaskOutput<T>>[]> {
+    checkTaskArg(task, 'submitMany');
+    if (!Array.isArray(inputs)) throw new ConfigError(`submitMany(task, inputs) needs an array of inputs, got ${typeof inputs}; to submit one input use submit().`);
+    options = optionsObject(options, 'submitMany() options');
     if ((options as SubmitOptions).dedupKey !== undefined || (options as SubmitOptions).id !== undefined) {
       throw new TypeError('submitMany does not take `id` or `dedupKey`: submit such tasks one by one with submit().');
     }
@@ -122,18 +134,18 @@ export class TaskClient implements AsyncDisposable {
     let bell = false;
     for (const env of envs) {
       const dest = taskDestination(names, env, now);
-      entries.push([dest.to, encode(env)]);
+      entries.push([dest.to, encodeTask(env)]);
       bell ||= dest.bell;
     }
     if (bell) entries.push([names.pending('normal'), BELL]);
     await ns.putMany<Uint8Array>(entries);
-    return envs.map((env) => new TaskHandle<TaskOutput<T>>(ns, names, env.id, false, env.nr === 1));
+    return envs.map((env) => new TaskHandle<TaskOutput<T>>(ns, names, env.id, false, env.nr === 1, this.closed.signal));
   }
 
   /** A handle on a task submitted earlier (by id), e.g. after a restart. */
   async handle<T extends AnyTask>(task: T | string, id: string, options: { keep?: boolean } = {}): Promise<TaskHandle<TaskOutput<T>>> {
     const queue = typeof task === 'string' ? task : task.queue;
-    return new TaskHandle(await this.namespace(), this.names(queue), checkId(id), options.keep ?? false);
+    return new TaskHandle(await this.namespace(), this.names(queue), checkId(id), options.keep ?? false, false, this.closed.signal);
   }
 
   /** Cancels a task by queue and id (see TaskHandle.cancel). */
@@ -141,8 +153,12 @@ export class TaskClient implements AsyncDisposable {
     await cancelTask(await this.namespace(), this.names(queue), checkId(id));
   }
 
-  /** Closes the namespace if this client opened it. */
+  /**
+   * Closes the namespace if this client opened it. result()s still waiting on this client's handles reject
+   * with ClientClosedError, and so does any later use of the client.
+   */
   async close(): Promise<void> {
+    if (!this.closed.signal.aborted) this.closed.abort(new ClientClosedError());
     if (this.ownsBroker !== undefined) await this.ownsBroker.close();
     this.ownsBroker = undefined;
   }
@@ -161,14 +177,48 @@ export class TaskClient implements AsyncDisposable {
       if (!Number.isInteger(options.retries) || options.retries < 0) throw new TypeError(`retries must be a non-negative integer, got ${options.retries}.`);
       env.max = options.retries + 1;
     }
-    const pri = options.priority ?? task.priority;
+    const pri = options.priority === undefined ? task.priority : checkPriority(options.priority, 'submit() priority');
     if (pri !== 0) env.pri = pri;
-    if (options.timeout !== undefined) env.tmo = parseDuration(options.timeout, 'timeout');
+    if (options.timeout !== undefined) env.tmo = timerDuration(options.timeout, 'submit() timeout', { minMs: 1, infiniteOk: true });
     if (options.ignoreResult ?? task.ignoreResult) env.nr = 1;
     let due: number | undefined;
-    if (options.runAt !== undefined) due = typeof options.runAt === 'number' ? options.runAt : options.runAt.getTime();
-    if (options.delay !== undefined) due = Math.max(due ?? 0, now + parseDuration(options.delay, 'delay'));
+    if (options.runAt !== undefined) due = checkHorizon(runAtMs(options.runAt), now, 'runAt');
+    if (options.delay !== undefined) due = Math.max(due ?? 0, checkHorizon(now + parseDuration(options.delay, 'delay'), now, 'delay'));
     if (due !== undefined && due > now) env.due = due;
     return env;
+  }
+}
+
+/** The task argument of submit: a Task from defineTask (the client has no registry to look names up in). */
+function checkTaskArg(task: unknown, method: string): void {
+  if (isTask(task)) return;
+  const got = typeof task === 'string' ? `the string ${JSON.stringify(task)}` : task === null ? 'null' : typeof task;
+  throw new ConfigError(`${method}() needs the task object returned by defineTask(), got ${got}; import the task and pass it (a client cannot look tasks up by name).`);
+}
+
+/** Encodes a task envelope; an input that refers to itself (msgpack overflows the stack) gets a clear error. */
+function encodeTask(env: TaskEnvelope): Uint8Array {
+  try {
+    return encode(env);
+  } catch (err) {
+    const path = err instanceof RangeError ? cyclePath(env.input, new Set()) : undefined;
+    if (path === undefined) throw err;
+    throw new ConfigError(`Input of task "${env.task}" cannot be serialized: it refers to itself at ${path || '(value)'}; pass plain data (a tree, no cycles).`, { cause: err });
+  }
+}
+
+function cyclePath(value: unknown, ancestors: Set<object>): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (ancestors.has(value)) return '';
+  ancestors.add(value);
+  try {
+    const entries: [unknown, unknown][] = value instanceof Map ? [...value.entries()] : value instanceof Set ? [...value].map((v, i) => [i, v]) : Object.entries(value);
+    for (const [k, v] of entries) {
+      const sub = cyclePath(v, ancestors);
+      if (sub !== undefined) return sub === '' ? String(k) : `${String(k)}.${sub}`;
+    }
+    return undefined;
+  } finally {
+    ancestors.delete(value);
   }
 }

@@ -4,6 +4,7 @@
  * realms.
  * @module
  */
+import { inspect } from 'node:util';
 import { ConfigError, DbrError, ErrorCode, TsdbrError } from '@tsdbr/core';
 
 /** One problem a zod schema found, with the path to the offending field. */
@@ -122,6 +123,20 @@ export class ResultNotStoredError extends TsdbrError {
   }
 }
 
+/** The TaskClient was closed: a result() still waiting rejects with this, and so does any later use of the client. */
+export class ClientClosedError extends TsdbrError {
+  constructor(what = 'This TaskClient') {
+    super(`${what} was closed; create a new TaskClient to submit tasks or wait for results (handles made by a closed client stop waiting).`);
+  }
+}
+
+/** start() on a Worker that was closed: a closed worker cannot serve again. */
+export class WorkerClosedError extends ConfigError {
+  constructor() {
+    super('This worker is closed; create a new Worker to start serving again.');
+  }
+}
+
 /** A worker claimed a task whose name it does not know. Every worker of a queue must load all of its tasks. */
 export class UnknownTaskError extends NonRetryableError {
   constructor(task: string, queue: string, known: string[]) {
@@ -139,12 +154,18 @@ export class ExecError extends TsdbrError {
   readonly stderrTail: string;
 
   constructor(command: string, exitCode: number | null, signal: NodeJS.Signals | null, stderrTail: string, cause?: unknown) {
-    const how = cause !== undefined ? `could not start (${(cause as Error).message ?? String(cause)}); check the program name and PATH` : signal !== null ? `was killed by ${signal}` : `exited with code ${exitCode}`;
+    const how = cause !== undefined ? `could not start (${(cause as Error).message ?? String(cause)}); ${startFix(cause)}` : signal !== null ? `was killed by ${signal}` : `exited with code ${exitCode}`;
     super(`Command \`${command}\` ${how}${stderrTail ? `; last stderr:\n${stderrTail}` : ''}`, cause !== undefined ? { cause } : undefined);
     this.exitCode = exitCode;
     this.signal = signal;
     this.stderrTail = stderrTail;
   }
+}
+
+/** What to check when a program could not start: its working directory, if that is what is missing. */
+function startFix(cause: unknown): string {
+  const missingCwd = (cause as { missingCwd?: string }).missingCwd;
+  return missingCwd !== undefined ? `its working directory ${missingCwd} does not exist; fix the cwd option` : 'check the program name and PATH';
 }
 
 /** The reason ctx.signal aborts with when the worker shuts down before the task finished; the task is requeued. */
@@ -215,5 +236,30 @@ export function serializeError(err: unknown): SerializedError {
     if (err.stack !== undefined) out.stack = err.stack;
     return out;
   }
-  return { name: 'Error', message: typeof err === 'string' ? err : JSON.stringify(err) ?? String(err) };
+  return { name: 'Error', message: describeThrown(err) };
+}
+
+/**
+ * Text for a thrown value that is not an Error: the string itself, else its JSON, else (a cycle, a BigInt) how
+ * Node would print it. Never throws: it describes whatever a task threw.
+ */
+export function describeThrown(value: unknown): string {
+  if (typeof value === 'string') return value;
+  try {
+    const json = JSON.stringify(value);
+    if (json !== undefined) return json;
+  } catch {
+    /* not JSON: below */
+  }
+  return inspect(value, { depth: 3, breakLength: Infinity });
+}
+
+/**
+ * A task's output that cannot be stored as a result (msgpack, or JSON for a task submitted as JSON): a cycle, a
+ * BigInt beyond 64 bits, a BigInt in JSON. Not retried: the same input would give the same output.
+ */
+export class UnstorableOutputError extends NonRetryableError {
+  constructor(task: string, reason: string) {
+    super(`Task "${task}" returned a value that cannot be stored as its result (${reason}): return plain data (objects, arrays, strings, finite numbers, booleans, null, Dates, 64-bit BigInts in msgpack).`);
+  }
 }

@@ -3,6 +3,7 @@
  * kills the whole group when the task is aborted (timeout, cancel, shutdown).
  * @module
  */
+import { existsSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
@@ -76,7 +77,13 @@ export function execProgram(command: string, args: readonly string[], options: E
       if (tail.length > TAIL_LINES) tail.shift();
       log[options.logLevel ?? 'warn']({ stream: 'stderr' }, line);
     });
-    if (options.input !== undefined && child.stdin) child.stdin.end(options.input);
+    if (options.input !== undefined && child.stdin) {
+      // a program may exit without reading all its input (as `head` does): its exit code decides, not EPIPE
+      child.stdin.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EPIPE') log.warn({ cmd: shown, err }, 'exec: writing the input failed');
+      });
+      child.stdin.end(options.input);
+    }
     const finish = (err: Error | undefined) => {
       if (settled) return;
       settled = true;
@@ -85,7 +92,11 @@ export function execProgram(command: string, args: readonly string[], options: E
       if (err) reject(err);
       else resolve({ exitCode: 0, stdout: stdoutChunks.length > 0 ? `${stdoutChunks.join('\n')}\n` : '' });
     };
-    child.on('error', (err) => finish(new ExecError(shown, null, null, tail.join('\n'), err)));
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      // spawn reports a missing working directory as ENOENT, as if the program were missing
+      if (err.code === 'ENOENT' && options.cwd !== undefined && !existsSync(options.cwd)) Object.assign(err, { missingCwd: options.cwd });
+      finish(new ExecError(shown, null, null, tail.join('\n'), err));
+    });
     child.on('close', (code, sig) => {
       if (signal.aborted) {
         killGroup('SIGKILL'); // leftovers of the group

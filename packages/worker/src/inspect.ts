@@ -176,6 +176,21 @@ export async function locateTask(ns: Namespace, queue: string, id: string): Prom
   return undefined;
 }
 
+/** Ids of the tasks of a queue that workers have claimed (running, or prefetched to run next). */
+export async function claimedTaskIds(ns: Namespace, queue: string): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for (const slot of await ns.list(new QueueNames(queue).runPattern())) {
+    const count = await ns.count(slot);
+    for (let i = 0; i < count; i++) {
+      const bytes = await readAt(ns, slot, i);
+      if (bytes === undefined) break;
+      const s = classify(bytes);
+      if (s.kind === 'task') ids.add(s.env.id);
+    }
+  }
+  return ids;
+}
+
 /** True if a value under `name` is the task `id` (its envelope, or an outcome of it). */
 async function holdsTask(ns: Namespace, name: string, id: string): Promise<boolean> {
   const count = await ns.count(name);
@@ -201,12 +216,15 @@ export async function workers(ns: Namespace, options: { limit?: number } = {}): 
   return out;
 }
 
+/** A workflow run's status as its driver writes it ('unknown' when the info tuple holds something else). */
+export type WorkflowRunStatus = 'running' | 'completed' | 'failed' | 'unknown';
+
 /** The summary a workflow run keeps under `wf:<workflow>:<run>:info`, with step counts by state. */
 export interface WorkflowRunInfo {
   workflow: string;
   runId: string;
-  /** 'running', 'done' or 'failed'. */
-  status: string;
+  /** 'running' while the driver runs it, then 'completed' or 'failed'. */
+  status: WorkflowRunStatus;
   startedAt: number;
   updatedAt: number;
   /** Number of steps seen so far. */
@@ -338,6 +356,10 @@ export class QueueInspector {
   }
 }
 
+function runStatusOf(v: unknown): WorkflowRunStatus {
+  return v === 'running' || v === 'completed' || v === 'failed' ? v : 'unknown';
+}
+
 function toRunInfo(v: unknown): WorkflowRunInfo | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
   const o = v as Record<string, unknown>;
@@ -345,7 +367,7 @@ function toRunInfo(v: unknown): WorkflowRunInfo | undefined {
   const counts: Partial<Record<StepState, number>> = {};
   for (const s of STEP_STATES) if (typeof o[s] === 'number') counts[s] = o[s] as number;
   const list = Array.isArray(o.nodes) ? o.nodes : Array.isArray(o.steps) ? o.steps : undefined;
-  const info: WorkflowRunInfo = { workflow: String(o.workflow ?? ''), runId: String(o.runId ?? ''), status: String(o.status ?? 'unknown'), startedAt: n(o.startedAt), updatedAt: n(o.updatedAt), steps: list?.length ?? n(o.steps), counts };
+  const info: WorkflowRunInfo = { workflow: String(o.workflow ?? ''), runId: String(o.runId ?? ''), status: runStatusOf(o.status), startedAt: n(o.startedAt), updatedAt: n(o.updatedAt), steps: list?.length ?? n(o.steps), counts };
   if (list !== undefined) {
     info.stepList = list.slice(0, 2000).map((raw: Record<string, unknown>) => {
       const step: WorkflowInfoStep = { key: String(raw?.key ?? raw?.id ?? '?'), state: String(raw?.state ?? 'unknown'), deps: Array.isArray(raw?.deps) ? raw.deps.map(String) : [] };

@@ -90,7 +90,7 @@ export class Heartbeat {
   /** Writes one beat now. */
   async beat(): Promise<void> {
     const value: HeartbeatValue = { id: this.id, host: hostname(), pid: process.pid, startedAt: this.startedAt, lastBeat: Date.now(), seq: ++this.seq, ...this.describe() };
-    await this.ns.put(this.name, JSON.stringify(value));
+    await this.ns.put(this.name, heartbeatJson(value));
     while ((await this.ns.count(this.name)) > 1) await this.ns.tryGet(this.name);
   }
 
@@ -100,6 +100,18 @@ export class Heartbeat {
     this.timer = undefined;
     await this.beating;
     await this.ns.remove(this.name).catch(() => undefined);
+  }
+}
+
+/**
+ * The heartbeat as JSON. A running task's progress that JSON cannot carry (a BigInt, a cycle) is left out
+ * rather than failing the beat: a missed beat lets other workers recover tasks that are still running.
+ */
+function heartbeatJson(value: HeartbeatValue): string {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return JSON.stringify({ ...value, tasks: value.tasks.map(({ progress: _dropped, ...task }) => task) });
   }
 }
 

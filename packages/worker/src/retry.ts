@@ -2,7 +2,7 @@
  * Retry delays: exponential backoff with jitter (or a fixed delay).
  * @module
  */
-import { type Duration, parseDuration } from '@tsdbr/core';
+import { ConfigError, type Duration, parseDuration } from '@tsdbr/core';
 
 /** How long to wait before a retry. */
 export interface BackoffOptions {
@@ -26,11 +26,14 @@ export interface CompiledBackoff {
 
 /** Applies defaults and validates. */
 export function compileBackoff(options: BackoffOptions | Duration | undefined, what: string): CompiledBackoff {
+  if (options === null) throw new ConfigError(`${what}: backoff must be a duration such as '2s' or an options object { type, delay, max, jitter } (or left out), got null.`);
   const o: BackoffOptions = typeof options === 'object' ? options : options === undefined ? {} : { delay: options };
+  const type = o.type ?? 'exponential';
+  if (type !== 'exponential' && type !== 'fixed') throw new ConfigError(`${what}: backoff.type must be 'exponential' or 'fixed', got ${JSON.stringify(type)}; for a growing delay use 'exponential' (with max to cap it).`);
   const jitter = o.jitter ?? 0.5;
   if (!(jitter >= 0 && jitter <= 1)) throw new RangeError(`${what}: backoff.jitter must be between 0 and 1, got ${jitter}.`);
   return {
-    type: o.type ?? 'exponential',
+    type,
     delayMs: parseDuration(o.delay ?? '1s', `${what}: backoff.delay`),
     maxMs: parseDuration(o.max ?? '5m', `${what}: backoff.max`),
     jitter,

@@ -4,10 +4,11 @@
  */
 import { type Duration, isDbrError, type Namespace, parseDuration } from '@tsdbr/core';
 import { classify, encode, type ResultEnvelope } from './envelope.js';
-import { ResultNotStoredError, ResultTimeoutError, TaskCancelledError, TaskFailedError } from './errors.js';
+import { ClientClosedError, ResultNotStoredError, ResultTimeoutError, TaskCancelledError, TaskFailedError } from './errors.js';
 import { type QueueNames, WORKER_PATTERN } from './protocol.js';
 import type { HeartbeatValue } from './lease.js';
 import { expiryEntry } from './outcome.js';
+import { optionsObject } from './validate.js';
 
 /** Where a task is. */
 export type TaskState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
@@ -40,6 +41,8 @@ const CANCEL_MARKER_TTL_MS = 24 * 3_600_000;
 /** A submitted task. `O` is the output type of its task's schema. */
 export class TaskHandle<O = unknown> {
   private settled: { ok: true; output: O } | { ok: false; error: Error } | undefined;
+  /** The wait in progress: concurrent result() calls join it instead of waiting on a name it will empty. */
+  private inflight: Promise<void> | undefined;
 
   /** @internal Use TaskClient.submit() or TaskClient.handle(). */
   constructor(
@@ -51,6 +54,8 @@ export class TaskHandle<O = unknown> {
     private readonly keep: boolean,
     /** Submitted with ignoreResult: there will be no result to read. */
     private readonly noResult = false,
+    /** Aborts (with ClientClosedError) when the client that made the handle closes. */
+    private readonly clientClosed?: AbortSignal,
   ) {}
 
   /** The queue the task is in. */
@@ -64,23 +69,62 @@ export class TaskHandle<O = unknown> {
    * unless the task was submitted with a dedup key; later calls on the same handle return the same outcome.
    */
   async result(options: ResultOptions = {}): Promise<O> {
+    const o = optionsObject(options, 'result() options');
     if (this.noResult) throw new ResultNotStoredError(this.id);
-    if (this.settled === undefined) {
-      const timeout = options.timeout ?? 'infinite';
-      const name = this.names.result(this.id);
-      let bytes: Buffer;
-      try {
-        const take = { timeout, ...(options.signal ? { signal: options.signal } : {}) };
-        bytes = this.keep ? await this.ns.read(name, take) : await this.ns.get(name, take);
-      } catch (err) {
-        if (isDbrError(err, 'DBR_ERR_TIMEOUT') || isDbrError(err, 'DBR_ERR_UNAVAIL')) throw new ResultTimeoutError(this.id, parseDuration(timeout, 'timeout'));
-        throw err;
+    const timeoutMs = parseDuration(o.timeout ?? 'infinite', 'result() timeout');
+    const deadline = Date.now() + timeoutMs;
+    while (this.settled === undefined) {
+      if (this.inflight === undefined) {
+        const wait = this.take(Math.max(0, deadline - Date.now()), timeoutMs, o.signal);
+        this.inflight = wait;
+        try {
+          await wait;
+        } finally {
+          if (this.inflight === wait) this.inflight = undefined;
+        }
+      } else {
+        // the owner of the wait may give up first (its own timeout or signal): then take over with ours
+        await this.join(this.inflight, deadline, timeoutMs, o.signal);
       }
-      this.settle(bytes);
     }
-    const s = this.settled!;
+    const s = this.settled;
     if (s.ok) return s.output;
     throw s.error;
+  }
+
+  /** Takes (or reads, when kept) the result within `waitMs`, and settles the handle with it. */
+  private async take(waitMs: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
+    if (this.clientClosed?.aborted) throw this.clientClosed.reason;
+    const signals = [signal, this.clientClosed].filter((x): x is AbortSignal => x !== undefined);
+    const name = this.names.result(this.id);
+    const take = { timeout: waitMs === Infinity ? ('infinite' as const) : waitMs, ...(signals.length > 0 ? { signal: signals.length === 1 ? signals[0] : AbortSignal.any(signals) } : {}) };
+    let bytes: Buffer;
+    try {
+      bytes = this.keep ? await this.ns.read(name, take) : await this.ns.get(name, take);
+    } catch (err) {
+      if (this.clientClosed?.aborted) throw this.clientClosed.reason;
+      if (isDbrError(err, 'DBR_ERR_TIMEOUT') || isDbrError(err, 'DBR_ERR_UNAVAIL')) throw new ResultTimeoutError(this.id, timeoutMs);
+      throw err;
+    }
+    this.settle(bytes);
+  }
+
+  /** Waits for another call's wait to end, within this call's own deadline and signal. */
+  private async join(wait: Promise<void>, deadline: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
+    if (signal?.aborted) throw signal.reason;
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const giveUp = new Promise<never>((_, reject) => {
+      if (deadline !== Infinity) timer = setTimeout(() => reject(new ResultTimeoutError(this.id, timeoutMs)), Math.max(0, deadline - Date.now()));
+      onAbort = () => reject(signal!.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      await Promise.race([wait.catch(() => undefined), giveUp]);
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+    }
   }
 
   /**

@@ -4,18 +4,19 @@
  * @module
  */
 import type { Duration, Namespace } from '@tsdbr/core';
-import { parseDuration } from '@tsdbr/core';
+import { ConfigError, parseDuration } from '@tsdbr/core';
 import type { Logger } from 'pino';
 import type { input as zInput, output as zOutput, ZodType } from 'zod';
 import type { ExecOptions, ExecResult } from './exec.js';
 import { checkQueue, DEFAULT_QUEUE } from './protocol.js';
 import { type BackoffOptions, compileBackoff, type CompiledBackoff } from './retry.js';
+import { checkPriority, MAX_TIMER_MS, optionsObject, timerDuration } from './validate.js';
 
 /** How often a task may start, per worker process or thread (p-queue's interval cap). */
 export interface RateLimit {
   /** Starts allowed per interval. */
   max: number;
-  /** The interval, e.g. '1s'. */
+  /** The interval, e.g. '1s' (at most 2^31-1 ms, about 24.8 days). */
   per: Duration;
 }
 
@@ -63,9 +64,9 @@ export interface TaskDefinition<I extends ZodType, O extends ZodType> {
   retries?: number;
   /** Delay between retries: exponential with jitter by default (first retry after 1s). */
   backoff?: BackoffOptions | Duration;
-  /** Per-attempt time limit, e.g. '30s' (default: none). */
+  /** Per-attempt time limit, e.g. '30s': more than 0 and at most 2^31-1 ms (about 24.8 days). Default 'infinite' (none). */
   timeout?: Duration;
-  /** Default priority; > 0 runs before 0, < 0 after (default 0). */
+  /** Default priority, an integer from -1,000,000 to 1,000,000; > 0 runs before 0, < 0 after (default 0). */
   priority?: number;
   /** Queue the task is submitted to (default 'default'). */
   queue?: string;
@@ -108,6 +109,7 @@ export type AnyTask = Task<any, any>;
 
 /** Defines a typed task. */
 export function defineTask<I extends ZodType, O extends ZodType>(definition: TaskDefinition<I, O>): Task<I, O> {
+  if (typeof definition !== 'object' || definition === null) throw new ConfigError(`defineTask() needs a definition object { name, input, output, run }, got ${definition === null ? 'null' : typeof definition}.`);
   const what = `defineTask "${definition.name}"`;
   if (typeof definition.name !== 'string' || !/^[A-Za-z0-9_.:@/-]{1,200}$/.test(definition.name)) {
     throw new TypeError(`${what}: name must be 1-200 characters from A-Z a-z 0-9 _ . : @ / -.`);
@@ -117,14 +119,7 @@ export function defineTask<I extends ZodType, O extends ZodType>(definition: Tas
   if (definition.output === undefined || typeof (definition.output as ZodType).safeParse !== 'function') throw new TypeError(`${what}: output must be a zod schema, e.g. z.number().`);
   const retries = definition.retries ?? 3;
   if (!Number.isInteger(retries) || retries < 0) throw new TypeError(`${what}: retries must be a non-negative integer, got ${retries}.`);
-  let rateLimit: Task['rateLimit'];
-  if (definition.rateLimit !== undefined) {
-    const { max, per } = definition.rateLimit;
-    if (!Number.isInteger(max) || max < 1) throw new TypeError(`${what}: rateLimit.max must be a positive integer, got ${max}.`);
-    const perMs = parseDuration(per, `${what}: rateLimit.per`);
-    if (!(perMs > 0 && Number.isFinite(perMs))) throw new TypeError(`${what}: rateLimit.per must be a finite positive duration.`);
-    rateLimit = { max, perMs };
-  }
+  const rateLimit = compileRateLimit(definition.rateLimit, what);
   return Object.freeze({
     kind: 'tsdbr.task' as const,
     name: definition.name,
@@ -134,11 +129,20 @@ export function defineTask<I extends ZodType, O extends ZodType>(definition: Tas
     run: definition.run,
     maxAttempts: retries + 1,
     backoff: compileBackoff(definition.backoff, what),
-    timeoutMs: definition.timeout === undefined ? Infinity : parseDuration(definition.timeout, `${what}: timeout`),
-    priority: definition.priority ?? 0,
+    timeoutMs: definition.timeout === undefined ? Infinity : timerDuration(definition.timeout, `${what}: timeout`, { minMs: 1, infiniteOk: true }),
+    priority: definition.priority === undefined ? 0 : checkPriority(definition.priority, `${what}: priority`),
     rateLimit,
     ignoreResult: definition.ignoreResult === true,
   });
+}
+
+function compileRateLimit(limit: RateLimit | undefined, what: string): Task['rateLimit'] {
+  if (limit === undefined) return undefined;
+  const { max, per } = optionsObject(limit, `${what}: rateLimit`) as Partial<RateLimit>;
+  if (!Number.isInteger(max) || (max as number) < 1) throw new TypeError(`${what}: rateLimit.max must be a positive integer, got ${max}.`);
+  const perMs = parseDuration(per as Duration, `${what}: rateLimit.per`);
+  if (!(perMs > 0 && perMs <= MAX_TIMER_MS)) throw new ConfigError(`${what}: rateLimit.per must be more than 0 and at most ${MAX_TIMER_MS} ms (about 24.8 days, the longest Node timer), got ${String(per)}.`);
+  return { max: max as number, perMs };
 }
 
 /** True if `value` is a task made by defineTask (works across module copies). */

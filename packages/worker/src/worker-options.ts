@@ -10,12 +10,18 @@ import { type Broker, ConfigError, type Duration, type Namespace, parseDuration 
 import type { Logger } from 'pino';
 import { checkId, checkQueue } from './protocol.js';
 import { type AnyTask, isTask } from './task.js';
+import { optionsObject, timerDuration } from './validate.js';
+
+/** The most tasks one worker may run at once (each holds a claim slot and memory). */
+export const MAX_CONCURRENCY = 10_000;
+/** The shortest heartbeat and recovery intervals: shorter ones only load the tuple space. */
+export const MIN_INTERVAL_MS = 10;
 
 /** What `new Worker()` takes. */
 export interface WorkerOptions {
   /** The tasks this worker runs. It serves their queues (plus `queues`). */
   tasks: AnyTask[];
-  /** Tasks run at once (default: DBR_WORKER_CONCURRENCY, else 1). */
+  /** Tasks run at once, 1 to 10,000 (default: DBR_WORKER_CONCURRENCY, else 1). */
   concurrency?: number;
   /**
    * Tasks claimed ahead of free concurrency, so short tasks do not wait a round trip for the next claim.
@@ -24,17 +30,17 @@ export interface WorkerOptions {
    * task is leased like a running one, and released back to its queue at shutdown.
    */
   prefetch?: number | 'auto';
-  /** Queues to serve (default: the queues of `tasks`). */
+  /** Queues to serve, an array of names (default: the queues of `tasks`). */
   queues?: string[];
   /** Namespace name or an open Namespace (default: DBR_NAMESPACE, else 'tsdbr'). */
   namespace?: string | Namespace;
   /** Broker to open the namespace with (default: a new Broker configured from the environment). */
   broker?: Broker;
-  /** How long a silent worker's tasks stay leased before others recover them (default: DBR_LEASE_TTL, else '30s'). */
+  /** How long a silent worker's tasks stay leased before others recover them, 200 ms to 2^31-1 ms (default: DBR_LEASE_TTL, else '30s'). */
   leaseTtl?: Duration;
-  /** How often the heartbeat (lease) is renewed (default: leaseTtl / 3). */
+  /** How often the heartbeat (lease) is renewed, at least 10 ms and less than leaseTtl (default: leaseTtl / 3). */
   heartbeatInterval?: Duration;
-  /** How often this worker looks for dead workers' tasks (default: leaseTtl / 2). */
+  /** How often this worker looks for dead workers' tasks, 10 ms to 2^31-1 ms (default: leaseTtl / 2). */
   recoveryInterval?: Duration;
   /** How long close() lets running tasks finish before requeueing them (default: DBR_SHUTDOWN_GRACE, else '30s'). */
   shutdownGrace?: Duration;
@@ -123,8 +129,10 @@ export function withDefaults(options: WorkerOptions): WorkerOptions & Required<P
 
 /** Validates and compiles options into what the worker uses. Nothing else parses them. */
 export function compileWorkerOptions(options: WorkerOptions): CompiledWorkerOptions {
-  const o = withDefaults(options);
+  if (options === undefined || options === null) throw new ConfigError('new Worker() needs an options object with at least { tasks: [task, ...] }.');
+  const o = withDefaults(optionsObject(options, 'new Worker() options'));
   if (!Array.isArray(o.tasks) || o.tasks.length === 0) throw new ConfigError('new Worker({ tasks }) needs at least one task made with defineTask().');
+  if (o.queues !== undefined && !Array.isArray(o.queues)) throw new ConfigError(`new Worker({ queues }) needs an array of queue names, e.g. queues: [${JSON.stringify(String(o.queues))}], got ${typeof o.queues}.`);
   const tasks = new Map<string, AnyTask>();
   for (const t of o.tasks) {
     if (!isTask(t)) throw new ConfigError(`Worker tasks must be made with defineTask(); got ${typeof t}.`);
@@ -133,20 +141,21 @@ export function compileWorkerOptions(options: WorkerOptions): CompiledWorkerOpti
     tasks.set(t.name, t);
   }
   const queues = [...new Set([...(o.queues ?? []), ...[...tasks.values()].map((t) => t.queue)])].map(checkQueue);
-  const leaseTtlMs = parseDuration(o.leaseTtl, 'leaseTtl');
-  if (!(leaseTtlMs >= 200 && Number.isFinite(leaseTtlMs))) throw new ConfigError(`leaseTtl must be a finite duration of at least 200ms, got ${String(o.leaseTtl)}.`);
-  const heartbeatMs = o.heartbeatInterval === undefined ? Math.max(50, Math.floor(leaseTtlMs / 3)) : parseDuration(o.heartbeatInterval, 'heartbeatInterval');
+  const leaseTtlMs = timerDuration(o.leaseTtl, 'leaseTtl', { minMs: 200 });
+  const heartbeatMs = o.heartbeatInterval === undefined ? Math.max(50, Math.floor(leaseTtlMs / 3)) : timerDuration(o.heartbeatInterval, 'heartbeatInterval', { minMs: MIN_INTERVAL_MS });
   if (heartbeatMs >= leaseTtlMs) throw new ConfigError(`heartbeatInterval (${heartbeatMs} ms) must be shorter than leaseTtl (${leaseTtlMs} ms), or the worker's own tasks would be recovered while it runs them.`);
+  const concurrency = positiveInt(o.concurrency, 'concurrency');
+  if (concurrency > MAX_CONCURRENCY) throw new ConfigError(`concurrency must be at most ${MAX_CONCURRENCY}, got ${concurrency}; run more worker processes (or threads) to go wider.`);
   return {
     tasks,
-    concurrency: positiveInt(o.concurrency, 'concurrency'),
+    concurrency,
     prefetch: prefetchOf(o.prefetch ?? env('DBR_WORKER_PREFETCH') ?? 'auto'),
     queues,
     namespace: o.namespace ?? defaultNamespace(),
     broker: o.broker,
     leaseTtlMs,
     heartbeatMs,
-    recoveryMs: o.recoveryInterval === undefined ? Math.max(100, Math.floor(leaseTtlMs / 2)) : parseDuration(o.recoveryInterval, 'recoveryInterval'),
+    recoveryMs: o.recoveryInterval === undefined ? Math.max(100, Math.floor(leaseTtlMs / 2)) : timerDuration(o.recoveryInterval, 'recoveryInterval', { minMs: MIN_INTERVAL_MS }),
     shutdownGraceMs: parseDuration(o.shutdownGrace, 'shutdownGrace'),
     resultTtlMs: parseDuration(o.resultTtl, 'resultTtl'),
     maxDeadLetters: positiveInt(o.maxDeadLetters, 'maxDeadLetters'),

@@ -12,13 +12,14 @@ import type { Logger } from 'pino';
 import { releaseDedupKey } from './dedup.js';
 import { DelayedPromoter } from './delayed.js';
 import { BELL, classify, type DeadLetter, isJson, type ResultEnvelope, type TaskEnvelope } from './envelope.js';
-import { InvalidInputError, InvalidOutputError, NonRetryableError, serializeError, TaskCancelledError, TaskTimeoutError, toIssues, UnknownTaskError, WorkerShutdownError } from './errors.js';
+import { describeThrown, InvalidInputError, InvalidOutputError, NonRetryableError, serializeError, TaskCancelledError, TaskTimeoutError, toIssues, UnknownTaskError, UnstorableOutputError, WorkerShutdownError } from './errors.js';
 import { ExpirySweeper } from './expiry.js';
 import { AttemptContext } from './attempt-context.js';
 import { Claimer } from './claimer.js';
 import { LazyAbort } from './lazy-abort.js';
 import { Heartbeat, type HeartbeatTask, LivenessTracker, type QueueStats, type WorkerStats } from './lease.js';
 import { createLogger } from './logger.js';
+import { WorkerClosedError } from './errors.js';
 import { deadDelivery, type Delivery, expiryEntry, finishSlot, resultDelivery, taskDelivery } from './outcome.js';
 import { StepBatcher } from './step-batcher.js';
 import { expireBucketOf, QueueNames } from './protocol.js';
@@ -134,6 +135,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** Starts claiming. Resolves once the heartbeat is written and every claim slot is waiting. */
   start(): Promise<void> {
+    if (this.closePromise !== undefined) return Promise.reject(new WorkerClosedError());
     this.startPromise ??= this.doStart();
     return this.startPromise;
   }
@@ -452,16 +454,20 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const names = q.names;
     const now = Date.now();
     let final = true;
+    // an output that cannot be stored fails the attempt, before anything is written
+    let result: Delivery | undefined;
+    if (ok && !ex.cancelled && env.nr !== 1) {
+      const stored = storableResult(names, { k: 'r', id: env.id, task: env.task, ok: true, output, attempts: env.att, finishedAt: now }, json);
+      if (stored instanceof UnstorableOutputError) {
+        ok = false;
+        error = stored;
+      } else result = stored;
+    }
     if (ok && !ex.cancelled) {
-      let outcome: StepOutcome;
-      if (env.nr === 1) {
-        outcome = await this.finishWith(ex, { pop: ex.slot, unless: names.cancel(env.id) }); // ignoreResult: nothing to store
-      } else {
-        const r: ResultEnvelope = { k: 'r', id: env.id, task: env.task, ok: true, output, attempts: env.att, finishedAt: now };
-        const result = resultDelivery(names, r, json);
-        const step = { pop: ex.slot, put: result.to, value: result.bytes, unless: names.cancel(env.id) };
-        outcome = await this.finishWith(ex, step, [names.expire(expireBucketOf(now + this.options.resultTtlMs)), result.to]);
-      }
+      const outcome =
+        result === undefined
+          ? await this.finishWith(ex, { pop: ex.slot, unless: names.cancel(env.id) }) // ignoreResult: nothing to store
+          : await this.finishWith(ex, { pop: ex.slot, put: result.to, value: result.bytes, unless: names.cancel(env.id) }, [names.expire(expireBucketOf(now + this.options.resultTtlMs)), result.to]);
       if (outcome === 'skipped') {
         ex.cancelled = true; // a cancel came before the finish: the marker was taken, the result not written
       } else {
@@ -585,7 +591,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
 }
 
 function toError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(typeof err === 'string' ? err : JSON.stringify(err));
+  return err instanceof Error ? err : new Error(describeThrown(err));
+}
+
+/** The result's delivery, or the error that says why the output cannot be stored. */
+function storableResult(names: QueueNames, r: ResultEnvelope, json: boolean): Delivery | UnstorableOutputError {
+  try {
+    return resultDelivery(names, r, json);
+  } catch (err) {
+    return new UnstorableOutputError(r.task, err instanceof Error ? err.message : describeThrown(err));
+  }
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {

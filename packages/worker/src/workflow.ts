@@ -7,13 +7,15 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { type Duration, isDbrError, type Namespace } from '@tsdbr/core';
+import { ConfigError, type Duration, isDbrError, type Namespace } from '@tsdbr/core';
 import type { output as zOutput, ZodType } from 'zod';
 import type { TaskClient } from './client.js';
 import { decode, encode } from './envelope.js';
 import { DependencyFailedError, InvalidInputError, toIssues, WorkflowFailedError } from './errors.js';
 import { WorkflowNames } from './protocol.js';
-import type { AnyTask, TaskInput, TaskOutput } from './task.js';
+import { type AnyTask, isTask, type TaskInput, type TaskOutput } from './task.js';
+import { optionsObject } from './validate.js';
+import { claimedTaskIds, type WorkflowRunInfo } from './inspect.js';
 
 const STEP_REF = Symbol.for('tsdbr.worker.StepRef');
 
@@ -100,8 +102,12 @@ export interface Workflow<A = void, R = unknown> {
 
 /** Defines a workflow. */
 export function workflow<R, A = void>(name: string, fn: (wf: WorkflowContext, args: A) => Promise<Refs<R>> | Refs<R>, options: WorkflowOptions = {}): Workflow<A, R> {
-  if (!/^[A-Za-z0-9_.-]{1,100}$/.test(name)) throw new TypeError(`Workflow name ${JSON.stringify(name)} is invalid: use 1-100 characters from A-Z a-z 0-9 _ . -.`);
-  return Object.freeze({ kind: 'tsdbr.workflow' as const, name, fn, options: { failurePolicy: options.failurePolicy ?? 'fail-fast' } });
+  if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]{1,100}$/.test(name)) throw new TypeError(`Workflow name ${JSON.stringify(name)} is invalid: use 1-100 characters from A-Z a-z 0-9 _ . -.`);
+  if (typeof fn !== 'function') throw new ConfigError(`workflow("${name}", fn): fn must be a function (wf, args) => ..., got ${typeof fn}.`);
+  const o = optionsObject(options, `workflow("${name}") options`);
+  const failurePolicy = o.failurePolicy ?? 'fail-fast';
+  if (failurePolicy !== 'fail-fast' && failurePolicy !== 'continue') throw new ConfigError(`workflow("${name}"): failurePolicy must be 'fail-fast' or 'continue', got ${JSON.stringify(failurePolicy)}.`);
+  return Object.freeze({ kind: 'tsdbr.workflow' as const, name, fn, options: { failurePolicy } });
 }
 
 /** True if value is a workflow made by workflow(). */
@@ -119,7 +125,7 @@ export interface RunWorkflowOptions<A> {
   args?: A;
   /** Called whenever a step changes state. */
   onStep?: (step: StepReport, all: readonly StepReport[]) => void;
-  /** Aborting cancels the run's queued steps and rejects. */
+  /** Aborting cancels every step not finished yet (queued or running) and the run reports failure. */
   signal?: AbortSignal;
 }
 
@@ -138,6 +144,9 @@ export interface WorkflowReport<R> {
 
 /** Runs (or resumes) a workflow. Resolves with the report; rejects with WorkflowFailedError when it failed. */
 export async function runWorkflow<A, R>(wfDef: Workflow<A, R>, options: RunWorkflowOptions<A>): Promise<WorkflowReport<R>> {
+  if (!isWorkflow(wfDef as unknown)) throw new ConfigError(`runWorkflow() needs a workflow made with workflow(), got ${wfDef === null ? 'null' : typeof wfDef}.`);
+  const o = optionsObject(options, 'runWorkflow() options');
+  if (typeof (o.client as Partial<TaskClient> | undefined)?.submit !== 'function') throw new ConfigError('runWorkflow(wf, { client }) needs a TaskClient to submit the steps with, e.g. { client: new TaskClient() }.');
   const report = await new WorkflowRun(wfDef, options).execute();
   if (report.status === 'failed') {
     const err = new WorkflowFailedError(report.workflow, report.runId, report.failures);
@@ -176,6 +185,7 @@ class WorkflowRun<A, R> {
     o.signal?.addEventListener('abort', this.abortFromCaller, { once: true });
     this.controller.signal.addEventListener('abort', () => {
       for (const wait of this.waits) wait.abort(this.controller.signal.reason);
+      this.track0(this.cancelUnstarted());
     }, { once: true });
   }
 
@@ -233,10 +243,11 @@ class WorkflowRun<A, R> {
       ns: this.ns,
       signal: this.controller.signal,
       run(task, input, options = {}) {
-        return self.step(task, input, options.key ?? self.nextKey(task.name), options.priority);
+        return self.step(task, input, options.key ?? self.nextKey(String(task?.name)), options.priority);
       },
       map(task, inputs, options = {}) {
-        const base = options.key ?? self.nextKey(`${task.name}.map`);
+        if (!Array.isArray(inputs)) throw new ConfigError(`wf.map(task, inputs) needs an array of inputs, got ${typeof inputs}.`);
+        const base = options.key ?? self.nextKey(`${String(task?.name)}.map`);
         return inputs.map((input, i) => self.step(task, input, `${base}.${i}`, options.priority));
       },
       waitFor(tupleName, schema, options = {}) {
@@ -260,6 +271,7 @@ class WorkflowRun<A, R> {
   }
 
   private step<T extends AnyTask>(task: T, input: unknown, key: string, priority: number | undefined): StepRef<TaskOutput<T>> {
+    if (!isTask(task)) throw new ConfigError(`wf.run() and wf.map() need the task object returned by defineTask(), got ${typeof task === 'string' ? `the string ${JSON.stringify(task)}` : typeof task}; import the task and pass it.`);
     return this.track(key, task.name, async (report) => {
       const resolved = await resolveRefs(input, key);
       return this.executeStep(task, resolved, key, priority, report) as Promise<TaskOutput<T>>;
@@ -286,8 +298,7 @@ class WorkflowRun<A, R> {
         this.changed(report);
         if (report.state === 'failed' && this.def.options.failurePolicy === 'fail-fast' && !this.failed) {
           this.failed = true;
-          this.controller.abort(new DependencyFailedError(key, err));
-          void this.cancelQueued();
+          this.controller.abort(new DependencyFailedError(key, err)); // which cancels the steps not started yet
         }
         throw err;
       }
@@ -315,6 +326,7 @@ class WorkflowRun<A, R> {
     const names = client.names(task.queue);
     const handle = await client.handle(task, id, { keep: true });
     if (!(await ns.has(this.names.submitted(key)))) {
+      if (this.controller.signal.aborted) throw this.controller.signal.reason;
       await client.submit(task, input as never, { id, ...(priority !== undefined ? { priority } : {}) });
       await ns.put(this.names.submitted(key), JSON.stringify({ id, queue: task.queue }));
     }
@@ -335,16 +347,31 @@ class WorkflowRun<A, R> {
     }
   }
 
-  private async cancelQueued(): Promise<void> {
-    for (const s of this.steps.values()) {
-      if (s.state === 'queued' && s.taskId !== undefined && s.task !== 'waitFor') {
-        const sub = await tryRead(this.ns, this.names.submitted(s.key));
-        if (sub === undefined) continue;
-        const { queue } = JSON.parse(sub.toString('utf8')) as { queue: string };
-        await this.o.client.cancel(queue, s.taskId).catch(() => undefined);
-        await this.ns.remove(this.names.submitted(s.key)).catch(() => undefined);
-      }
+  /**
+   * On abort (the caller's signal, or fail-fast), cancels the task of every step that is not finished and not
+   * claimed by a worker. Looking at step states would miss most of them: the abort has already turned waiting
+   * steps 'failed' or 'skipped'. Claimed (running) tasks are left to finish, so a resumed run waits for them.
+   */
+  private async cancelUnstarted(): Promise<void> {
+    if (this.ns === undefined) return;
+    const unfinished = [...this.steps.values()].filter((s) => s.taskId !== undefined && s.task !== 'waitFor' && s.state !== 'done' && s.state !== 'cached');
+    const claimed = new Map<string, Set<string>>();
+    for (const s of unfinished) {
+      const sub = await tryRead(this.ns, this.names.submitted(s.key));
+      if (sub === undefined) continue;
+      const { queue } = JSON.parse(sub.toString('utf8')) as { queue: string };
+      if (!claimed.has(queue)) claimed.set(queue, await claimedTaskIds(this.ns, queue).catch(() => new Set<string>()));
+      if (claimed.get(queue)!.has(s.taskId!)) continue;
+      await this.o.client.cancel(queue, s.taskId!).catch(() => undefined);
+      await this.ns.remove(this.names.submitted(s.key)).catch(() => undefined);
     }
+  }
+
+  /** Keeps the run open until `p` settles. */
+  private track0(p: Promise<unknown>): void {
+    const q = p.catch(() => undefined);
+    this.pending.add(q);
+    void q.then(() => this.pending.delete(q));
   }
 
   private changed(step: StepReport): void {
@@ -358,7 +385,7 @@ class WorkflowRun<A, R> {
     }
   }
 
-  private async writeInfo(status: string): Promise<void> {
+  private async writeInfo(status: WorkflowRunInfo['status']): Promise<void> {
     const counts: Record<string, number> = {};
     for (const s of this.steps.values()) counts[s.state] = (counts[s.state] ?? 0) + 1;
     const info = { workflow: this.def.name, runId: this.runId, status, startedAt: this.started, updatedAt: Date.now(), steps: this.steps.size, ...counts };

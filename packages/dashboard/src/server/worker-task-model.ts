@@ -345,7 +345,7 @@ function summarizeWorkflow(namespace: string, workflow: string, runId: string, i
   const c = info?.counts ?? {};
   const status = info?.status ?? 'unknown';
   const state: WorkflowInfo['state'] =
-    status === 'running' ? 'running' : status === 'done' || status === 'completed' || status === 'succeeded' ? 'done' : status === 'failed' ? 'failed' : status === 'cancelled' || status === 'aborted' ? 'cancelled' : status === 'waiting' ? 'waiting' : 'unknown';
+    status === 'running' ? 'running' : status === 'completed' ? 'done' : status === 'failed' ? 'failed' : 'unknown';
   return {
     namespace,
     id: `${workflow}:${runId}`,
