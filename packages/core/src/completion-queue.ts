@@ -61,16 +61,37 @@ class CompletionRequest extends PendingRequest<Completion> {
 }
 
 /**
+ * The requests waiting on each signal, behind one 'abort' listener per signal. Callers often share one signal
+ * among many waits (a client's close, a workflow run's abort): a listener each would pile up on it (Node warns
+ * past 10), and removing one from an EventTarget scans all the others.
+ */
+const waitingOn = new WeakMap<AbortSignal, Set<AbortableRequest<unknown>>>();
+
+function watch(signal: AbortSignal, request: AbortableRequest<unknown>): void {
+  let waiting = waitingOn.get(signal);
+  if (waiting === undefined) {
+    const requests = new Set<AbortableRequest<unknown>>();
+    waitingOn.set(signal, requests);
+    signal.addEventListener(
+      'abort',
+      () => {
+        waitingOn.delete(signal);
+        for (const r of requests) r.abort();
+      },
+      { once: true },
+    );
+    waiting = requests;
+  }
+  waiting.add(request);
+}
+
+/**
  * Wraps a request whose caller passed an AbortSignal, settling its promise directly (no promise around the
  * promise). An abort withdraws the native request if it can (`withdraw` returns true) and rejects; one that
  * comes too late rejects only if the request brings no value, so a value that left the tuple space is never
  * dropped.
  */
 export class AbortableRequest<T> extends PendingRequest<T> {
-  private readonly onAbort = () => {
-    if (this.withdraw()) this.reject(this.aborted());
-  };
-
   constructor(
     private readonly inner: PendingRequest<T> & { readonly description: string },
     private readonly signal: AbortSignal,
@@ -82,12 +103,19 @@ export class AbortableRequest<T> extends PendingRequest<T> {
 
   /** Call once the request is tracked: an abort then withdraws it (at once, if the signal already fired). */
   listen(): void {
-    if (this.signal.aborted) this.onAbort();
-    else this.signal.addEventListener('abort', this.onAbort, { once: true });
+    if (this.signal.aborted) this.abort();
+    else watch(this.signal, this as AbortableRequest<unknown>);
+  }
+
+  /** The signal fired: withdraw, and reject if that worked (else the completion under way settles it). */
+  abort(): void {
+    if (!this.withdraw()) return;
+    waitingOn.get(this.signal)?.delete(this as AbortableRequest<unknown>);
+    this.reject(this.aborted());
   }
 
   settle(status: number, value: Buffer | undefined, detail: string | undefined): T {
-    this.signal.removeEventListener('abort', this.onAbort);
+    waitingOn.get(this.signal)?.delete(this as AbortableRequest<unknown>);
     if (this.signal.aborted && value === undefined && status !== ErrorCode.DBR_SUCCESS) throw this.aborted();
     return this.inner.settle(status, value, detail);
   }

@@ -62,6 +62,30 @@ describe('blocking get and read', () => {
     });
   });
 
+  it('many waits can share one signal: one abort withdraws those still waiting, with no listener pile-up', async () => {
+    await withNamespace(async (ns) => {
+      const warnings: string[] = [];
+      const onWarning = (w: Error) => warnings.push(w.name);
+      process.on('warning', onWarning);
+      try {
+        const ac = new AbortController();
+        const waits = Array.from({ length: 50 }, (_, i) => ns.get(`shared-${i}`, { timeout: 'infinite', signal: ac.signal }).then(String, (e: Error) => e.name));
+        for (let i = 0; i < 10; i++) await ns.put(`shared-${i}`, `v${i}`);
+        await Promise.all(waits.slice(0, 10));
+        ac.abort();
+        const outcomes = await Promise.all(waits);
+        expect(outcomes.slice(0, 10)).toEqual(Array.from({ length: 10 }, (_, i) => `v${i}`));
+        expect(new Set(outcomes.slice(10))).toEqual(new Set(['AbortError']));
+        await ns.put('shared-20', 'kept');
+        expect((await ns.get('shared-20', { timeout: 1000 })).toString()).toBe('kept');
+        await new Promise((r) => setImmediate(r));
+        expect(warnings).not.toContain('MaxListenersExceededWarning');
+      } finally {
+        process.off('warning', onWarning);
+      }
+    });
+  });
+
   it('an already-aborted signal rejects at once', async () => {
     await withNamespace(async (ns) => {
       await expect(ns.get('x', { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
