@@ -24,21 +24,81 @@ export interface Completion {
  * A submitted request awaiting its completion. settle() turns the outcome into its promise's value (a throw
  * rejects the promise) and runs in the drain, so a hot path settles its caller's promise directly: one object
  * and one promise per request, no intermediate Completion and no extra promise hop.
+ *
+ * A request may carry its caller's AbortSignal (see abortOn): an abort then withdraws the native request if it
+ * can and rejects; one that comes too late rejects only if the request brings no value, so a value that left
+ * the tuple space is never dropped.
  */
 export abstract class PendingRequest<T> {
   resolve!: (value: T) => void;
   reject!: (reason: unknown) => void;
   /** Buffers that native code reads until completion. */
   keepAlive: unknown;
+  /** The caller's signal, if any. */
+  private signal: AbortSignal | undefined;
+  /** Where the request waits, to withdraw it on an abort. */
+  private queue: CompletionQueue | undefined;
+  private tag = 0;
   abstract settle(status: number, value: Buffer | undefined, detail: string | undefined): T;
+  /** Names the call in an abort's error. */
+  abstract get description(): string;
 
   finish(status: number, value: Buffer | undefined, detail: string | undefined): void {
     try {
+      if (this.signal !== undefined) {
+        waitingOn.get(this.signal)?.delete(this as PendingRequest<unknown>);
+        if (this.signal.aborted && value === undefined && status !== ErrorCode.DBR_SUCCESS) throw this.aborted();
+      }
       this.resolve(this.settle(status, value, detail));
     } catch (e) {
       this.reject(e);
     }
   }
+
+  /** Call once the request is tracked under `tag`: an abort of `signal` withdraws it (at once if it fired). */
+  abortOn(signal: AbortSignal, queue: CompletionQueue, tag: number): void {
+    this.signal = signal;
+    this.queue = queue;
+    this.tag = tag;
+    if (signal.aborted) this.abort();
+    else watch(signal, this as PendingRequest<unknown>);
+  }
+
+  /** The signal fired: withdraw, and reject if that worked (else the completion under way settles it). */
+  abort(): void {
+    if (this.queue === undefined || !this.queue.cancel(this.tag)) return;
+    waitingOn.get(this.signal as AbortSignal)?.delete(this as PendingRequest<unknown>);
+    this.reject(this.aborted());
+  }
+
+  private aborted(): Error {
+    return abortReason(this.signal as AbortSignal, this.description);
+  }
+}
+
+/**
+ * The requests waiting on each signal, behind one 'abort' listener per signal. Callers often share one signal
+ * among many waits (a client's close, a workflow run's abort): a listener each would pile up on it (Node warns
+ * past 10), and removing one from an EventTarget scans all the others.
+ */
+const waitingOn = new WeakMap<AbortSignal, Set<PendingRequest<unknown>>>();
+
+function watch(signal: AbortSignal, request: PendingRequest<unknown>): void {
+  let waiting = waitingOn.get(signal);
+  if (waiting === undefined) {
+    const requests = new Set<PendingRequest<unknown>>();
+    waitingOn.set(signal, requests);
+    signal.addEventListener(
+      'abort',
+      () => {
+        waitingOn.delete(signal);
+        for (const r of requests) r.abort();
+      },
+      { once: true },
+    );
+    waiting = requests;
+  }
+  waiting.add(request);
 }
 
 // One shared executor instead of a closure per promise (Promise.withResolvers needs Node 22).
@@ -55,73 +115,12 @@ class CompletionRequest extends PendingRequest<Completion> {
     this.keepAlive = keepAlive;
   }
 
+  get description(): string {
+    return 'request';
+  }
+
   settle(status: number, value: Buffer | undefined, detail: string | undefined): Completion {
     return status === ErrorCode.DBR_SUCCESS && value !== undefined ? { status, value } : detail ? { status, detail } : { status };
-  }
-}
-
-/**
- * The requests waiting on each signal, behind one 'abort' listener per signal. Callers often share one signal
- * among many waits (a client's close, a workflow run's abort): a listener each would pile up on it (Node warns
- * past 10), and removing one from an EventTarget scans all the others.
- */
-const waitingOn = new WeakMap<AbortSignal, Set<AbortableRequest<unknown>>>();
-
-function watch(signal: AbortSignal, request: AbortableRequest<unknown>): void {
-  let waiting = waitingOn.get(signal);
-  if (waiting === undefined) {
-    const requests = new Set<AbortableRequest<unknown>>();
-    waitingOn.set(signal, requests);
-    signal.addEventListener(
-      'abort',
-      () => {
-        waitingOn.delete(signal);
-        for (const r of requests) r.abort();
-      },
-      { once: true },
-    );
-    waiting = requests;
-  }
-  waiting.add(request);
-}
-
-/**
- * Wraps a request whose caller passed an AbortSignal, settling its promise directly (no promise around the
- * promise). An abort withdraws the native request if it can (`withdraw` returns true) and rejects; one that
- * comes too late rejects only if the request brings no value, so a value that left the tuple space is never
- * dropped.
- */
-export class AbortableRequest<T> extends PendingRequest<T> {
-  constructor(
-    private readonly inner: PendingRequest<T> & { readonly description: string },
-    private readonly signal: AbortSignal,
-    private readonly withdraw: () => boolean,
-  ) {
-    super();
-    this.keepAlive = inner.keepAlive;
-  }
-
-  /** Call once the request is tracked: an abort then withdraws it (at once, if the signal already fired). */
-  listen(): void {
-    if (this.signal.aborted) this.abort();
-    else watch(this.signal, this as AbortableRequest<unknown>);
-  }
-
-  /** The signal fired: withdraw, and reject if that worked (else the completion under way settles it). */
-  abort(): void {
-    if (!this.withdraw()) return;
-    waitingOn.get(this.signal)?.delete(this as AbortableRequest<unknown>);
-    this.reject(this.aborted());
-  }
-
-  settle(status: number, value: Buffer | undefined, detail: string | undefined): T {
-    waitingOn.get(this.signal)?.delete(this as AbortableRequest<unknown>);
-    if (this.signal.aborted && value === undefined && status !== ErrorCode.DBR_SUCCESS) throw this.aborted();
-    return this.inner.settle(status, value, detail);
-  }
-
-  private aborted(): Error {
-    return abortReason(this.signal, this.inner.description);
   }
 }
 

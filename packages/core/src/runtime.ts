@@ -4,7 +4,7 @@
  * @internal
  * @module
  */
-import { AbortableRequest, CompletionQueue, type Completion, type PendingRequest } from './completion-queue.js';
+import { CompletionQueue, type Completion, type PendingRequest } from './completion-queue.js';
 import { Int64Cell } from './int64-cell.js';
 import { DBR_MAX_KEY_LEN, ErrorCode } from './constants.js';
 import { ConfigError, DbrError } from './errors.js';
@@ -107,9 +107,9 @@ export class Runtime {
   expectUnless<T>(tag: number, request: PendingRequest<T> & { readonly description: string }, signal: AbortSignal | undefined): Promise<T> {
     if (signal === undefined) return this.expect(tag, request);
     this.checkSubmitted(tag, () => request.description);
-    const abortable = new AbortableRequest(request, signal, () => this.queue.cancel(tag));
-    const promise = this.queue.expect(tag, abortable);
-    abortable.listen();
+    const queue = this.queue;
+    const promise = queue.expect(tag, request);
+    request.abortOn(signal, queue, tag);
     return promise;
   }
 

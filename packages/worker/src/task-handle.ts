@@ -95,9 +95,11 @@ export class TaskHandle<O = unknown> {
   /** Takes (or reads, when kept) the result within `waitMs`, and settles the handle with it. */
   private async take(waitMs: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
     if (this.clientClosed?.aborted) throw this.clientClosed.reason;
-    const signals = [signal, this.clientClosed].filter((x): x is AbortSignal => x !== undefined);
+    const closed = this.clientClosed;
+    const either = signal === undefined ? closed : closed === undefined ? signal : AbortSignal.any([signal, closed]);
     const name = this.names.result(this.id);
-    const take = { timeout: waitMs === Infinity ? ('infinite' as const) : waitMs, ...(signals.length > 0 ? { signal: signals.length === 1 ? signals[0] : AbortSignal.any(signals) } : {}) };
+    const timeout = waitMs === Infinity ? ('infinite' as const) : waitMs;
+    const take = either === undefined ? { timeout } : { timeout, signal: either };
     let bytes: Buffer;
     try {
       bytes = this.keep ? await this.ns.read(name, take) : await this.ns.get(name, take);
