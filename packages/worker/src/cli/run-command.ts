@@ -96,6 +96,21 @@ async function queuesWithoutLiveWorker(ns: Namespace, workflow: string, runId: s
 
 /** Runs a workflow module; shared by `dbr run` and `dbr demo`. Returns the exit code. */
 export async function runWorkflowModule(path: string, opts: RunOptions, globals: GlobalOptions, print: (report: WorkflowReport<unknown>) => Promise<void> | void = () => undefined): Promise<number> {
+  // from the start, before the namespace exists: the first SIGINT/SIGTERM stops the run and lets it clean up
+  // (a signal during set-up would otherwise kill the process and leave the namespace behind); a second one ends it
+  const abort = new AbortController();
+  const onSignal = () => abort.abort(new Error('interrupted'));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await runWithSignal(path, opts, globals, print, abort);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function runWithSignal(path: string, opts: RunOptions, globals: GlobalOptions, print: (report: WorkflowReport<unknown>) => Promise<void> | void, abort: AbortController): Promise<number> {
   const logLevel = logLevelFromEnv('warn');
   const port = portOption(opts);
   const args = opts.args !== undefined ? parseJson(opts.args, '--args') : undefined;
@@ -130,14 +145,10 @@ export async function runWorkflowModule(path: string, opts: RunOptions, globals:
   let steps: readonly StepReport[] = [];
   const runId = opts.id ?? wf.name;
   const stopHint = workers === 0 ? hintWhileNoWorkerServes(ns, wf.name, runId, () => steps, `dbr worker --tasks ${opts.tasks ?? path} -n ${ns.name}`) : () => undefined;
-  const abort = new AbortController();
-  // the first SIGINT/SIGTERM stops the run and lets it clean up; a second one ends the process
-  const onSigint = () => abort.abort(new Error('interrupted'));
-  process.once('SIGINT', onSigint);
-  process.once('SIGTERM', onSigint);
   let report: WorkflowReport<unknown>;
   let code: number = ExitCode.OK;
   try {
+    if (abort.signal.aborted) return ExitCode.INTERRUPTED; // interrupted while setting up
     const client = new TaskClient({ namespace: ns });
     try {
       report = await runWorkflow(wf, { client, args, signal: abort.signal, runId, onStep: (_s, all) => bar.update(countSteps((steps = all))) });
@@ -157,8 +168,6 @@ export async function runWorkflowModule(path: string, opts: RunOptions, globals:
     }
   } finally {
     stopHint();
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
     await dashboard?.close();
     await pool?.close();
     await broker.close();
