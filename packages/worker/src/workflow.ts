@@ -161,11 +161,6 @@ class WorkflowRun<A, R> {
   private readonly pending = new Set<Promise<unknown>>();
   private readonly counters = new Map<string, number>();
   private readonly controller = new AbortController();
-  /**
-   * A signal per wait in progress, all aborted by one listener on the run's signal. Each wait adds an abort
-   * listener to the signal it is given; on the run's signal they would pile up, one per waiting step.
-   */
-  private readonly waits = new Set<AbortController>();
   private readonly abortFromCaller = () => this.controller.abort(this.o.signal!.reason);
   private readonly names: WorkflowNames;
   private readonly runId: string;
@@ -183,22 +178,7 @@ class WorkflowRun<A, R> {
     if (!/^[A-Za-z0-9_.-]{1,100}$/.test(this.runId)) throw new TypeError(`Run id ${JSON.stringify(this.runId)} is invalid: use 1-100 characters from A-Z a-z 0-9 _ . -.`);
     this.names = new WorkflowNames(def.name, this.runId);
     o.signal?.addEventListener('abort', this.abortFromCaller, { once: true });
-    this.controller.signal.addEventListener('abort', () => {
-      for (const wait of this.waits) wait.abort(this.controller.signal.reason);
-      this.track0(this.cancelUnstarted());
-    }, { once: true });
-  }
-
-  /** Runs a wait (for a result, a tuple) with a signal of its own that aborts with the run's. */
-  private async abortableWait<T>(wait: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const own = new AbortController();
-    if (this.controller.signal.aborted) own.abort(this.controller.signal.reason);
-    else this.waits.add(own);
-    try {
-      return await wait(own.signal);
-    } finally {
-      this.waits.delete(own);
-    }
+    this.controller.signal.addEventListener('abort', () => this.track0(this.cancelUnstarted()), { once: true });
   }
 
   async execute(): Promise<WorkflowReport<R>> {
@@ -255,7 +235,7 @@ class WorkflowRun<A, R> {
         return self.track(key, 'waitFor', async (report) => {
           report.state = 'queued';
           self.changed(report);
-          const bytes = await self.abortableWait((signal) => self.ns.read(tupleName, { timeout: options.timeout ?? 'infinite', signal }));
+          const bytes = await self.ns.read(tupleName, { timeout: options.timeout ?? 'infinite', signal: self.controller.signal });
           const parsed = schema.safeParse(decodeLoose(bytes));
           if (!parsed.success) throw new InvalidInputError(`waitFor ${tupleName}`, toIssues(parsed.error.issues));
           return parsed.data;
@@ -333,7 +313,7 @@ class WorkflowRun<A, R> {
     report.state = 'queued';
     this.changed(report);
     try {
-      const output = await this.abortableWait((signal) => handle.result({ signal }));
+      const output = await handle.result({ signal: this.controller.signal }); // core keeps one listener per signal, however many steps wait
       await ns.put(this.names.output(key), encode({ output }));
       await ns.remove(names.result(id));
       return output;
