@@ -263,3 +263,8 @@ export class UnstorableOutputError extends NonRetryableError {
     super(`Task "${task}" returned a value that cannot be stored as its result (${reason}): return plain data (objects, arrays, strings, finite numbers, booleans, null, Dates, 64-bit BigInts in msgpack).`);
   }
 }
+
+/** What a task threw, as an Error (a thrown string, object or cycle described by describeThrown). */
+export function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(describeThrown(err));
+}

@@ -9,6 +9,7 @@
 import type { Namespace } from '@tsdbr/core';
 import { BELL, encode, type DeadLetter, type ResultEnvelope, type Stored, type TaskEnvelope } from './envelope.js';
 import { bandOf, delayBucketOf, expireBucketOf, type QueueNames } from './protocol.js';
+import { describeThrown, UnstorableOutputError } from './errors.js';
 
 /** One value to deliver and where it goes. */
 export interface Delivery {
@@ -48,6 +49,15 @@ export function taskDelivery(names: QueueNames, env: TaskEnvelope, asJson: boole
 /** A delivery of a result envelope. */
 export function resultDelivery(names: QueueNames, env: ResultEnvelope, asJson: boolean): Delivery {
   return { bytes: encode(env, asJson), to: names.result(env.id), bell: false };
+}
+
+/** The result's delivery, or the error that says why the output cannot be stored. */
+export function storableResult(names: QueueNames, r: ResultEnvelope, json: boolean): Delivery | UnstorableOutputError {
+  try {
+    return resultDelivery(names, r, json);
+  } catch (err) {
+    return new UnstorableOutputError(r.task, err instanceof Error ? err.message : describeThrown(err));
+  }
 }
 
 /** A delivery of a dead letter. */

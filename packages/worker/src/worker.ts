@@ -12,15 +12,15 @@ import type { Logger } from 'pino';
 import { releaseDedupKey } from './dedup.js';
 import { DelayedPromoter } from './delayed.js';
 import { BELL, classify, type DeadLetter, isJson, type ResultEnvelope, type TaskEnvelope } from './envelope.js';
-import { describeThrown, InvalidInputError, InvalidOutputError, NonRetryableError, serializeError, TaskCancelledError, TaskTimeoutError, toIssues, UnknownTaskError, UnstorableOutputError, WorkerShutdownError } from './errors.js';
+import { InvalidInputError, InvalidOutputError, NonRetryableError, serializeError, TaskCancelledError, TaskTimeoutError, toError, toIssues, UnknownTaskError, UnstorableOutputError, WorkerClosedError, WorkerShutdownError } from './errors.js';
 import { ExpirySweeper } from './expiry.js';
 import { AttemptContext } from './attempt-context.js';
 import { Claimer } from './claimer.js';
 import { LazyAbort } from './lazy-abort.js';
 import { Heartbeat, type HeartbeatTask, LivenessTracker, type QueueStats, type WorkerStats } from './lease.js';
 import { createLogger } from './logger.js';
-import { WorkerClosedError } from './errors.js';
-import { deadDelivery, type Delivery, expiryEntry, finishSlot, resultDelivery, taskDelivery } from './outcome.js';
+import { deadDelivery, type Delivery, expiryEntry, finishSlot, resultDelivery, storableResult, taskDelivery } from './outcome.js';
+import { abortable, isThenable } from './abortable.js';
 import { StepBatcher } from './step-batcher.js';
 import { expireBucketOf, QueueNames } from './protocol.js';
 import { Recovery } from './recovery.js';
@@ -588,42 +588,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.log.error({ err: serializeError(e), where }, `worker error in ${where}`);
     this.emit('error', e);
   }
-}
-
-function toError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(describeThrown(err));
-}
-
-/** The result's delivery, or the error that says why the output cannot be stored. */
-function storableResult(names: QueueNames, r: ResultEnvelope, json: boolean): Delivery | UnstorableOutputError {
-  try {
-    return resultDelivery(names, r, json);
-  } catch (err) {
-    return new UnstorableOutputError(r.task, err instanceof Error ? err.message : describeThrown(err));
-  }
-}
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return typeof (v as PromiseLike<unknown> | null)?.then === 'function';
-}
-
-/** Settles with p, or rejects with the signal's reason as soon as it aborts. */
-function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 /** The fields every task event carries. */
