@@ -6,7 +6,7 @@
  * @module
  */
 import { isDbrError, type Namespace } from '@tsdbr/core';
-import { classify, type DeadLetter, decode, type ResultEnvelope } from './envelope.js';
+import { classify, type DeadLetter, decode, type ResultEnvelope, type Stored } from './envelope.js';
 import type { HeartbeatValue } from './lease.js';
 import { BANDS, type Band, QueueNames, WORKER_PATTERN, WORKFLOW_INFO_PATTERN, WorkflowNames } from './protocol.js';
 import type { StepState } from './workflow.js';
@@ -176,6 +176,26 @@ export async function locateTask(ns: Namespace, queue: string, id: string): Prom
   return undefined;
 }
 
+/**
+ * Finds a running task: in a worker's heartbeat (with its progress), else in a claim slot or outbox (claimed
+ * since the worker's last heartbeat, or finishing).
+ */
+export async function findRunning(ns: Namespace, names: QueueNames, id: string): Promise<{ worker: string; attempt: number; progress?: unknown } | undefined> {
+  for (const name of await ns.list(WORKER_PATTERN)) {
+    const hb = decodeLoose(await readAt(ns, name, 0)) as HeartbeatValue | undefined;
+    const t = Array.isArray(hb?.tasks) ? hb.tasks.find((x) => x.id === id) : undefined;
+    if (t) return { worker: hb!.id, attempt: t.attempt, ...(t.progress !== undefined ? { progress: t.progress } : {}) };
+  }
+  for (const pattern of [names.runPattern(), names.outboxPattern()]) {
+    for (const slot of await ns.list(pattern)) {
+      const parsed = names.parseSlot(slot);
+      const held = parsed === undefined ? undefined : await storedFor(ns, slot, id);
+      if (held !== undefined) return { worker: parsed!.worker, attempt: held.kind === 'task' ? held.env.att : held.env.attempts };
+    }
+  }
+  return undefined;
+}
+
 /** Ids of the tasks of a queue that workers have claimed (running, or prefetched to run next). */
 export async function claimedTaskIds(ns: Namespace, queue: string): Promise<Set<string>> {
   const ids = new Set<string>();
@@ -191,16 +211,20 @@ export async function claimedTaskIds(ns: Namespace, queue: string): Promise<Set<
   return ids;
 }
 
-/** True if a value under `name` is the task `id` (its envelope, or an outcome of it). */
-async function holdsTask(ns: Namespace, name: string, id: string): Promise<boolean> {
+/** The value under `name` that is the task `id` (its envelope, or an outcome of it), if any. */
+async function storedFor(ns: Namespace, name: string, id: string): Promise<Exclude<Stored, { kind: 'bell' | 'unknown' }> | undefined> {
   const count = await ns.count(name);
   for (let i = 0; i < count; i++) {
     const bytes = await readAt(ns, name, i);
-    if (bytes === undefined) return false; // taken meanwhile
+    if (bytes === undefined) return undefined; // taken meanwhile
     const s = classify(bytes);
-    if (s.kind !== 'bell' && s.kind !== 'unknown' && s.env.id === id) return true;
+    if (s.kind !== 'bell' && s.kind !== 'unknown' && s.env.id === id) return s;
   }
-  return false;
+  return undefined;
+}
+
+async function holdsTask(ns: Namespace, name: string, id: string): Promise<boolean> {
+  return (await storedFor(ns, name, id)) !== undefined;
 }
 
 /**

@@ -5,8 +5,8 @@
 import { type Duration, isDbrError, type Namespace, parseDuration } from '@tsdbr/core';
 import { classify, encode, type ResultEnvelope } from './envelope.js';
 import { ClientClosedError, ResultNotStoredError, ResultTimeoutError, TaskCancelledError, TaskFailedError } from './errors.js';
-import { type QueueNames, WORKER_PATTERN } from './protocol.js';
-import type { HeartbeatValue } from './lease.js';
+import { findRunning } from './inspect.js';
+import type { QueueNames } from './protocol.js';
 import { expiryEntry } from './outcome.js';
 import { optionsObject } from './validate.js';
 
@@ -130,7 +130,8 @@ export class TaskHandle<O = unknown> {
   }
 
   /**
-   * Where the task is now. Reads heartbeats to find running tasks: not for hot loops. A task submitted with
+   * Where the task is now. Reads the workers' heartbeats and claim slots to find a running task: not for hot
+   * loops. A task submitted with
    * ignoreResult reports 'queued' unless it is running (as Celery's PENDING): its end leaves no trace but a
    * dead letter if it failed.
    */
@@ -148,8 +149,8 @@ export class TaskHandle<O = unknown> {
       const error = { name: s.error.name, message: s.error.message };
       return s.error instanceof TaskCancelledError ? { id: this.id, state: 'cancelled', error } : { id: this.id, state: 'failed', error, attempt: (s.error as TaskFailedError).attempts };
     }
-    const running = await findRunning(this.ns, this.id);
-    if (running) return { id: this.id, state: 'running', worker: running.worker, attempt: running.attempt, progress: running.progress };
+    const running = await findRunning(this.ns, this.names, this.id);
+    if (running) return { id: this.id, state: 'running', ...running };
     return { id: this.id, state: 'queued' };
   }
 
@@ -179,19 +180,4 @@ export class TaskHandle<O = unknown> {
 export async function cancelTask(ns: Namespace, names: QueueNames, id: string): Promise<void> {
   const marker = names.cancel(id);
   await ns.putMany<Uint8Array>([[marker, encode({ at: Date.now() })], expiryEntry(names, marker, CANCEL_MARKER_TTL_MS)]);
-}
-
-/** Finds a task in the workers' heartbeats. */
-export async function findRunning(ns: Namespace, id: string): Promise<{ worker: string; attempt: number; progress?: unknown } | undefined> {
-  for (const name of await ns.list(WORKER_PATTERN)) {
-    let hb: HeartbeatValue;
-    try {
-      hb = JSON.parse((await ns.read(name, { timeout: 0 })).toString('utf8')) as HeartbeatValue;
-    } catch {
-      continue;
-    }
-    const t = hb.tasks?.find((x) => x.id === id);
-    if (t) return { worker: hb.id, attempt: t.attempt, ...(t.progress !== undefined ? { progress: t.progress } : {}) };
-  }
-  return undefined;
 }

@@ -146,10 +146,11 @@ describe.skipIf(!onRedis)('dbr tasks inspect of a task a worker just claimed', (
   // a long lease: the worker's next heartbeat is 20 s away, so only its claim slot shows the task running
   const fx = dbrWorkerFixture('wt-claim', ['--concurrency', '1', '--lease', '60s', '--grace', '0']);
 
-  it('shows it running at once, with its worker, before the heartbeat lists it', async () => {
+  it('shows it running at once, with its worker, before the heartbeat lists it (and so does handle.status())', async () => {
     const handle = await clientOn(fx.ns).submit(hangs, {}, { id: 'claimed-1' });
     await until(async () => (await fx.ns.list('q:{ops}:run:*')).length > 0, 'the worker to claim the task');
-    expect((await handle.status()).state).toBe('queued'); // the heartbeat does not list it yet
+    // the heartbeat does not list it yet: the claim slot shows it running
+    expect(await handle.status()).toMatchObject({ id: 'claimed-1', state: 'running', worker: expect.any(String), attempt: 1 });
     const r = await dbr(['tasks', 'inspect', 'claimed-1', '-Q', 'ops', '-n', fx.name]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ id: 'claimed-1', state: 'running', worker: expect.any(String) });
