@@ -194,6 +194,11 @@ export class WorkflowNames {
     return `${this.prefix}sub:${step}`;
   }
 
+  /** The step's abandoned submissions (one value, the task id, each): a resubmission takes a fresh task id. */
+  abandoned(step: string): string {
+    return `${this.prefix}gone:${step}`;
+  }
+
   /** The step's saved output (value: {output}). */
   output(step: string): string {
     return `${this.prefix}out:${step}`;

@@ -300,12 +300,14 @@ class WorkflowRun<A, R> {
       this.resumed++;
       return (decode(saved) as { output: unknown }).output;
     }
-    const id = stepTaskId(this.def.name, this.runId, key);
+    const submitted = await tryRead(ns, this.names.submitted(key));
+    // a step submitted again (after a failure or a cancel) takes a fresh id: the old one's result or cancel marker may linger
+    const id = submitted !== undefined ? (JSON.parse(submitted.toString('utf8')) as { id: string }).id : stepTaskId(this.def.name, this.runId, key, await ns.count(this.names.abandoned(key)));
     report.taskId = id;
     report.startedAt = Date.now();
     const names = client.names(task.queue);
     const handle = await client.handle(task, id, { keep: true });
-    if (!(await ns.has(this.names.submitted(key)))) {
+    if (submitted === undefined) {
       if (this.controller.signal.aborted) throw this.controller.signal.reason;
       await client.submit(task, input as never, { id, ...(priority !== undefined ? { priority } : {}) });
       await ns.put(this.names.submitted(key), JSON.stringify({ id, queue: task.queue }));
@@ -320,7 +322,7 @@ class WorkflowRun<A, R> {
     } catch (err) {
       if (!this.controller.signal.aborted) {
         // a failed step runs again when the run is resumed
-        await ns.remove(this.names.submitted(key));
+        await this.abandon(key, id);
         await ns.remove(names.result(id));
       }
       throw err;
@@ -343,8 +345,14 @@ class WorkflowRun<A, R> {
       if (!claimed.has(queue)) claimed.set(queue, await claimedTaskIds(this.ns, queue).catch(() => new Set<string>()));
       if (claimed.get(queue)!.has(s.taskId!)) continue;
       await this.o.client.cancel(queue, s.taskId!).catch(() => undefined);
-      await this.ns.remove(this.names.submitted(s.key)).catch(() => undefined);
+      await this.abandon(s.key, s.taskId!).catch(() => undefined);
     }
+  }
+
+  /** Forgets the step's submission, so a resumed run submits it again, under a fresh task id. */
+  private async abandon(key: string, id: string): Promise<void> {
+    await this.ns.put(this.names.abandoned(key), id);
+    await this.ns.remove(this.names.submitted(key));
   }
 
   /** Keeps the run open until `p` settles. */
@@ -375,10 +383,13 @@ class WorkflowRun<A, R> {
   }
 }
 
-/** The deterministic task id of a step, so a resumed run finds its tasks. */
-export function stepTaskId(workflow: string, runId: string, key: string): string {
+/**
+ * The deterministic task id of a step, so a resumed run finds its tasks. `submission` counts the step's
+ * abandoned submissions: each resubmission has an id of its own.
+ */
+export function stepTaskId(workflow: string, runId: string, key: string, submission = 0): string {
   const h = createHash('sha1').update(`${workflow}\0${runId}\0${key}`).digest('hex').slice(0, 24);
-  return `wf-${h}`;
+  return submission === 0 ? `wf-${h}` : `wf-${h}.${submission}`;
 }
 
 /** Replaces every StepRef inside value with its output (deeply, in arrays and plain objects). */

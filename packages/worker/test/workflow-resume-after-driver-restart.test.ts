@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runWorkflow, workflow } from '../src/index.js';
+import { runWorkflow, stepTaskId, workflow } from '../src/index.js';
 import { double, explode, plus, runs, slowDouble, tasks } from './fixtures/workflow-tasks.js';
 import { clientOn, freshNamespace, startWorker, until } from './support/harness.js';
 
@@ -40,5 +40,27 @@ describe('workflow resume', () => {
     expect(report.output).toEqual({ ok: 14, maybe: 9 });
     expect(runs.filter((r) => r === 'double:7')).toHaveLength(1);
     expect(runs.filter((r) => r === 'explode:9')).toHaveLength(2);
+  });
+
+  it('steps cancelled by an abort run when the run resumes, under fresh task ids (their cancel markers stay behind)', async () => {
+    const { ns } = await freshNamespace('resume-cancelled');
+    const worker = await startWorker(ns, { tasks, concurrency: 1, prefetch: 0 });
+    const wf = workflow('resume-cancelled', (w) => w.map(slowDouble, [1, 2, 3, 4].map((x) => ({ x, ms: 300 }))), { failurePolicy: 'continue' });
+    runs.length = 0;
+    const abort = new AbortController();
+    const first = runWorkflow(wf, { client: clientOn(ns), runId: 'r', signal: abort.signal }).catch((e: unknown) => e);
+    await until(() => runs.length >= 1, 'the first step to start');
+    abort.abort(new Error('driver stopped'));
+    await first;
+    // the queued steps were cancelled: their markers live on (24 h) under the ids of their first submission
+    const cancelled = (await ns.list('q:{default}:cancel:*')).map((n) => n.slice('q:{default}:cancel:'.length));
+    expect(cancelled.length).toBeGreaterThanOrEqual(2);
+    const key = (await ns.list('wf:resume-cancelled:r:gone:*'))[0]!.slice('wf:resume-cancelled:r:gone:'.length);
+    expect(cancelled).toContain(stepTaskId('resume-cancelled', 'r', key));
+    const report = await runWorkflow(wf, { client: clientOn(ns), runId: 'r' });
+    expect(report.output).toEqual([2, 4, 6, 8]);
+    const resubmitted = report.steps.find((s) => s.key === key)!;
+    expect(resubmitted.taskId).toBe(stepTaskId('resume-cancelled', 'r', key, 1));
+    await worker.close();
   });
 });
