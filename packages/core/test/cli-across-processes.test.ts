@@ -49,6 +49,7 @@ describe.runIf(process.env.DBR_SERVER)('dbr across processes (Redis)', () => {
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     for (let i = 0; i < 300 && attachedTo(ns) === 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(attachedTo(ns)).toBe(1);
+    expect(JSON.parse(dbr(['ns', 'attach', ns]).stdout)).toMatchObject({ name: ns, attached: 1 }); // the waiting get, not itself
     child.kill('SIGINT');
     expect(await exited).toBe(130);
     expect(stderr).toContain('interrupted by SIGINT while waiting; nothing was taken');

@@ -25,6 +25,12 @@ function infoLines(info: NamespaceInfo): string[] {
   return Object.entries(shown).map(([k, v]) => `${k.padEnd(14)} ${v}`);
 }
 
+/** The namespace's state as the other clients see it: this command's own attach is not counted. */
+async function othersView(g: GlobalOptions, name: string): Promise<NamespaceInfo> {
+  const info = await withBroker(g, async (broker) => (await broker.attach(name)).query());
+  return { ...info, attached: info.attached - 1 };
+}
+
 /** Registers `dbr ns ...`. */
 export function registerNamespaceCommands(program: Command, globals: () => GlobalOptions): void {
   const ns = program.command('ns').description('Create, inspect and delete namespaces');
@@ -40,11 +46,10 @@ export function registerNamespaceCommands(program: Command, globals: () => Globa
     });
 
   ns.command('attach')
-    .description('Check that a namespace exists and can be attached; prints its state')
+    .description('Check that a namespace exists and can be attached; prints its state as JSON (attached: the other clients)')
     .argument('<name>', 'namespace name')
     .action(async (name: string) => {
-      const info = await withBroker(globals(), async (broker) => (await broker.attach(name)).query());
-      process.stdout.write(`${JSON.stringify(info)}\n`);
+      process.stdout.write(`${JSON.stringify(await othersView(globals(), name))}\n`);
     });
 
   ns.command('delete')
@@ -68,9 +73,7 @@ export function registerNamespaceCommands(program: Command, globals: () => Globa
     .argument('<name>', 'namespace name')
     .option('--json', 'print JSON (a count the backend cannot tell is -1)')
     .action(async (name: string, opts: { json?: boolean }) => {
-      const info = await withBroker(globals(), async (broker) => (await broker.attach(name)).query());
-      // our own attach is not interesting to the reader
-      const shown = { ...info, attached: info.attached - 1 };
+      const shown = await othersView(globals(), name);
       if (opts.json) process.stdout.write(`${JSON.stringify(shown)}\n`);
       else for (const line of infoLines(shown)) process.stdout.write(`${line}\n`);
     });
