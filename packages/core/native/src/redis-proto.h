@@ -1,6 +1,6 @@
 /*
- * RESP encoding and reply classification for the Redis backend: no sockets here (redis-conn.c does I/O,
- * hiredis's redisReader does the parsing).
+ * RESP encoding and reply classification for the Redis backend: no sockets here (redis-conn.c and
+ * redis-conn-io.c do I/O, hiredis's redisReader does the parsing).
  */
 #ifndef LIBDBR_REDIS_PROTO_H_
 #define LIBDBR_REDIS_PROTO_H_
