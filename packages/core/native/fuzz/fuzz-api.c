@@ -5,7 +5,7 @@
  * (handles live, detached or forged; names from a pool or raw bytes, up to 1500 bytes, with newlines and
  * non-UTF-8; sizes small, negative or huge; tiny buffers; NULL pointers; flags with unknown bits; tags valid,
  * reused or forged; iterators; queues). Nothing may crash, hang, leak or trip ASan/UBSan. Each run ends by
- * releasing everything it made, so leaks show up per input.
+ * releasing everything it made (fuzz-state.c), so leaks show up per input.
  *
  * Sync calls never block for long: DBR_TIMEOUT is 1 ms and per-call timeouts are at most a few ms.
  */
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "libdbr_ext.h"
+#include "fuzz-api.h"
 
 typedef struct {
   const uint8_t *p;
@@ -35,17 +35,6 @@ static uint64_t u64(in_t *in)
   for (int i = 0; i < 8; i++) v = v << 8 | u8(in);
   return v;
 }
-
-enum { MAXH = 8, MAXT = 64, MAXI = 8, MAXQ = 4, MAXNS = 16 };
-
-static DBR_Handle_t handles[MAXH];
-static int handle_live[MAXH];
-static DBR_Tag_t tags[MAXT];
-static int ntags;
-static DBR_Iterator_t iters[MAXI];
-static dbrx_queue_t *queues[MAXQ];
-static char ns_names[MAXNS][1600];
-static int n_ns;
 
 static char namebuf[4][1600];
 static unsigned char data[4096];
@@ -95,58 +84,6 @@ static DBR_Handle_t handle_of(in_t *in)
   case 6: return (DBR_Handle_t)iters[0];
   default: return (DBR_Handle_t)data; /* a real pointer, not a handle */
   }
-}
-
-static void remember_ns(const char *name)
-{
-  if (name == NULL || n_ns >= MAXNS || strlen(name) >= sizeof ns_names[0]) return;
-  for (int i = 0; i < n_ns; i++)
-    if (strcmp(ns_names[i], name) == 0) return;
-  strcpy(ns_names[n_ns++], name);
-}
-
-static void put_handle(DBR_Handle_t h)
-{
-  if (h == NULL) return;
-  for (int i = 0; i < MAXH; i++)
-    if (!handle_live[i]) {
-      handles[i] = h;
-      handle_live[i] = 1;
-      return;
-    }
-  dbrDetach(h);
-}
-
-/* Collects a tag whatever its state. A completion under way belongs to another thread (the timer's, say), which
- * a loaded machine may keep off the CPU for tens of milliseconds: spin a little, then sleep 1 ms a try, and
- * give up only after 10 s. */
-static void release_tag(DBR_Tag_t t)
-{
-  if (dbrCancel(t) == DBR_SUCCESS) return;
-  unsigned char big[4096];
-  for (int i = 0; i < 1000 + 10000; i++) {
-    int64_t size = sizeof big;
-    DBR_Errorcode_t rc = dbrxTake(t, big, &size);
-    if (rc == DBR_ERR_UBUFFER) {
-      void *b = malloc((size_t)size);
-      rc = dbrxTake(t, b, &size);
-      free(b);
-    }
-    if (rc != DBR_ERR_INPROGRESS) return;
-    if (i >= 1000) poll(NULL, 0, 1);
-  }
-  abort(); /* a completion that never comes */
-}
-
-static void add_tag(DBR_Tag_t t)
-{
-  if (t == DB_TAG_ERROR) return;
-  if (ntags == MAXT) {
-    release_tag(tags[0]);
-    memmove(tags, tags + 1, (MAXT - 1) * sizeof *tags);
-    ntags--;
-  }
-  tags[ntags++] = t;
 }
 
 static DBR_Tag_t tag_of(in_t *in)
@@ -492,38 +429,6 @@ static void op(in_t *in)
     break;
   }
 }
-
-static void cleanup(void)
-{
-  for (int i = 0; i < ntags; i++) release_tag(tags[i]);
-  ntags = 0;
-  for (int i = 0; i < MAXQ; i++) {
-    if (queues[i]) dbrxQueueClose(queues[i]);
-    queues[i] = NULL;
-  }
-  for (int i = 0; i < MAXI; i++) {
-    if (iters[i]) dbrxIteratorFree(iters[i]);
-    iters[i] = NULL;
-  }
-  for (int i = 0; i < MAXH; i++) {
-    if (handle_live[i]) dbrDetach(handles[i]);
-    handle_live[i] = 0;
-    handles[i] = NULL;
-  }
-  for (int i = 0; i < n_ns; i++) dbrDelete(ns_names[i]);
-  n_ns = 0;
-  /* anything left (names the pool could not remember) is listed and deleted */
-  char list[8192];
-  int64_t ret = 0;
-  if (dbrxNamespaces("*", 0, list, sizeof list, &ret) == DBR_SUCCESS && ret > 0) {
-    char *save, *n = strtok_r(list, "\n", &save);
-    while (n) {
-      dbrDelete(n);
-      n = strtok_r(NULL, "\n", &save);
-    }
-  }
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
   (void)argc;
