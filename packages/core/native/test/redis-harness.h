@@ -6,6 +6,7 @@
 #define TEST_REDIS_HARNESS_H_
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,6 +173,39 @@ HARNESS_FN DBR_Errorcode_t take(DBR_Tag_t tag, char *out, int64_t *size)
     sleep_ms(1);
   }
   return rc;
+}
+
+/*
+ * Collects n tags of q within timeout_ms; *ok counts those whose value is "v<i>" for tags[i]. Returns how many
+ * completed.
+ */
+HARNESS_FN int collect_values(dbrx_queue_t *q, const DBR_Tag_t *tags, int n, double timeout_ms, int *ok)
+{
+  int got = 0;
+  *ok = 0;
+  double t0 = now_ms();
+  DBR_Tag_t done[64];
+  while (got < n && now_ms() - t0 < timeout_ms) {
+    struct pollfd pfd = {.fd = dbrxQueueFd(q), .events = POLLIN};
+    poll(&pfd, 1, 200);
+    int k;
+    while ((k = dbrxQueueDrain(q, done, 64)) > 0) {
+      for (int j = 0; j < k; j++) {
+        int i = -1;
+        for (int x = 0; x < n && i < 0; x++)
+          if (tags[x] == done[j]) i = x;
+        char buf[32], want[32];
+        int64_t size = sizeof buf - 1;
+        if (dbrxTake(done[j], buf, &size) == DBR_SUCCESS && i >= 0) {
+          buf[size] = '\0';
+          snprintf(want, sizeof want, "v%d", i);
+          *ok += strcmp(buf, want) == 0;
+        }
+        got++;
+      }
+    }
+  }
+  return got;
 }
 #endif
 

@@ -3,13 +3,13 @@
  * connection), wake latency, 1,000 concurrent gets on distinct names in one process (threads counted in
  * /proc/self/task, connections in CLIENT LIST, CPU while idle), cancelled and timed-out gets never lose a
  * value, blocking read / template get / move-value, a server restart (waiters report NOCONNECT, later calls
- * reconnect and notifications are re-enabled), and a server that refuses CONFIG (polling fallback).
+ * reconnect and notifications are re-enabled), and a server that refuses CONFIG (polling fallback). Many
+ * waiters under one prefix (a cover): test-redis-covers.c.
  *
  * Servers come from test/redis-servers.sh and are stopped even if the test crashes (the checks run in a
  * child process). Timings are printed, and asserted only loosely: targets belong to the benchmarks.
  */
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -167,39 +167,6 @@ static void test_wake_latency(DBR_Handle_t h)
   printf("wake latency after a put from another client: p50 %.3f ms, p90 %.3f ms, max %.3f ms\n", lat[N / 2],
          lat[N * 9 / 10], lat[N - 1]);
   CHECK(lat[N / 2] < 50); /* loose: sanitizers and a shared CI box; the target (1 ms) is a benchmark's */
-}
-
-/*
- * Collects n tags of q within timeout_ms; *ok counts those whose value is "v<i>" for tags[i]. Returns how many
- * completed.
- */
-static int collect_values(dbrx_queue_t *q, const DBR_Tag_t *tags, int n, double timeout_ms, int *ok)
-{
-  int got = 0;
-  *ok = 0;
-  double t0 = now_ms();
-  DBR_Tag_t done[64];
-  while (got < n && now_ms() - t0 < timeout_ms) {
-    struct pollfd pfd = {.fd = dbrxQueueFd(q), .events = POLLIN};
-    poll(&pfd, 1, 200);
-    int k;
-    while ((k = dbrxQueueDrain(q, done, 64)) > 0) {
-      for (int j = 0; j < k; j++) {
-        int i = -1;
-        for (int x = 0; x < n && i < 0; x++)
-          if (tags[x] == done[j]) i = x;
-        char buf[32], want[32];
-        int64_t size = sizeof buf - 1;
-        if (dbrxTake(done[j], buf, &size) == DBR_SUCCESS && i >= 0) {
-          buf[size] = '\0';
-          snprintf(want, sizeof want, "v%d", i);
-          *ok += strcmp(buf, want) == 0;
-        }
-        got++;
-      }
-    }
-  }
-  return got;
 }
 
 static void test_thousand_waiters(DBR_Handle_t h)
@@ -365,126 +332,6 @@ static int fallback_main(int port)
   return CHECK_DONE();
 }
 
-static long long lpop_calls(void)
-{
-  redisReply *r = redisCommand(g_rc, "INFO commandstats");
-  long long calls = -1;
-  const char *at = r && r->type == REDIS_REPLY_STRING ? strstr(r->str, "cmdstat_lpop:calls=") : NULL; /* RESP2 */
-  if (at) calls = strtoll(at + strlen("cmdstat_lpop:calls="), NULL, 10);
-  if (r) freeReplyObject(r);
-  return calls < 0 ? 0 : calls;
-}
-
-/* While a cover is confirmed, a new covered waiter whose first try found nothing joins without trying again
- * (unless a message for its key came meanwhile): one LPOP before its value, not two. The safety tick may
- * add one try per waiter in one trial, so the best of three counts. */
-static void test_covered_join_costs_one_try(DBR_Handle_t h, dbrx_queue_t *q)
-{
-  enum { K = 40 };
-  double best = 1e9;
-  for (int trial = 0; trial < 3; trial++) {
-    DBR_Tag_t tags[K];
-    long long before = lpop_calls();
-    for (int i = 0; i < K; i++) {
-      char name[32];
-      snprintf(name, sizeof name, "res:t%d-%d", trial, i);
-      tags[i] = dbrxGetAsync(q, h, name, NULL, 0, DBRX_TIMEOUT_INFINITE);
-      CHECK(tags[i] != DB_TAG_ERROR);
-    }
-    sleep_ms(60);
-    double per = (double)(lpop_calls() - before) / K;
-    if (per < best) best = per;
-    for (int i = 0; i < K; i++) {
-      char name[32], v[16];
-      snprintf(name, sizeof name, "res:t%d-%d", trial, i);
-      snprintf(v, sizeof v, "v%d", i);
-      CHECK_EQ(dbrPut(h, v, (int64_t)strlen(v), name, DBR_GROUP_EMPTY), DBR_SUCCESS);
-    }
-    int ok;
-    CHECK_EQ(collect_values(q, tags, K, 5000, &ok), K);
-    CHECK_EQ(ok, K);
-  }
-  printf("covered waiters under a confirmed cover: %.2f LPOPs each before their value\n", best);
-  CHECK(best < 1.5);
-  /* values racing the first tries (pushed by another client at once): none waits for the 1 s safety tick
-   * (the exact race, a message handled before the group exists, is unit-tested in test-internals) */
-  double worst = 0;
-  for (int trial = 0; trial < 5; trial++) {
-    DBR_Tag_t tags[K];
-    double t0 = now_ms();
-    for (int i = 0; i < K; i++) {
-      char name[32];
-      snprintf(name, sizeof name, "res:r%d-%d", trial, i);
-      tags[i] = dbrxGetAsync(q, h, name, NULL, 0, DBRX_TIMEOUT_INFINITE);
-      CHECK(tags[i] != DB_TAG_ERROR);
-      redisAppendCommand(g_rc, "RPUSH wait::res:r%d-%d v%d", trial, i, i);
-    }
-    for (int i = 0; i < K; i++) {
-      redisReply *r = NULL;
-      redisGetReply(g_rc, (void **)&r);
-      if (r) freeReplyObject(r);
-    }
-    int ok;
-    CHECK_EQ(collect_values(q, tags, K, 5000, &ok), K);
-    CHECK_EQ(ok, K);
-    if (now_ms() - t0 > worst) worst = now_ms() - t0;
-  }
-  printf("values racing new covered waiters: all found within %.1f ms\n", worst);
-  CHECK(worst < 400);
-}
-
-/* Many waiters on keys with one prefix share one pattern subscription (a cover), dropped when they are done. */
-static void test_covered_waiters(DBR_Handle_t h)
-{
-  enum { N = 200 };
-  dbrx_queue_t *q = dbrxQueueOpen();
-  static DBR_Tag_t tags[N];
-  for (int i = 0; i < N; i++) {
-    char name[32];
-    snprintf(name, sizeof name, "res:%d", i);
-    tags[i] = dbrxGetAsync(q, h, name, NULL, 0, DBRX_TIMEOUT_INFINITE);
-    CHECK(tags[i] != DB_TAG_ERROR);
-  }
-  sleep_ms(300);
-  redisReply *ch = redisCommand(g_rc, "PUBSUB CHANNELS __keyspace@0__:wait::res:*");
-  long long channels = ch && ch->type == REDIS_REPLY_ARRAY ? (long long)ch->elements : -1;
-  if (ch) freeReplyObject(ch);
-  printf("%d waiters under one prefix: %lld channel subscriptions, %lld pattern subscriptions\n", N, channels,
-         rq_int("PUBSUB NUMPAT"));
-  CHECK(channels >= 0 && channels < 10); /* the first few subscribe on their own, the rest share the cover */
-  CHECK(rq_int("PUBSUB NUMPAT") >= 1);
-  /* half the values from another client, half through the library */
-  for (int i = 0; i < N; i += 2) redisAppendCommand(g_rc, "RPUSH wait::res:%d v%d", i, i);
-  for (int i = 0; i < N; i += 2) {
-    redisReply *r = NULL;
-    redisGetReply(g_rc, (void **)&r);
-    if (r) freeReplyObject(r);
-  }
-  for (int i = 1; i < N; i += 2) {
-    char name[32], v[16];
-    snprintf(name, sizeof name, "res:%d", i);
-    snprintf(v, sizeof v, "v%d", i);
-    CHECK_EQ(dbrPut(h, v, (int64_t)strlen(v), name, DBR_GROUP_EMPTY), DBR_SUCCESS);
-  }
-  double t0 = now_ms();
-  int ok;
-  int got = collect_values(q, tags, N, 10000, &ok);
-  printf("%d covered waiters woken in %.1f ms\n", N, now_ms() - t0);
-  CHECK_EQ(got, N);
-  CHECK_EQ(ok, N);
-  /* a new waiter under the prefix while the cover lives, its value already there: found at once */
-  CHECK_EQ(dbrPut(h, "late", 4, "res:late", DBR_GROUP_EMPTY), DBR_SUCCESS);
-  char buf[16];
-  int64_t size = sizeof buf;
-  CHECK_EQ(dbrxGet(h, buf, &size, "res:late", NULL, 0, 2000), DBR_SUCCESS);
-  test_covered_join_costs_one_try(h, q);
-  /* idle covered groups go at once, the other groups after 2 s, and the cover 2 s after its last group */
-  long long numpat = -1;
-  for (int i = 0; i < 90 && (numpat = rq_int("PUBSUB NUMPAT")) != 0; i++) sleep_ms(100);
-  CHECK_EQ(numpat, 0);
-  CHECK_EQ(dbrxQueueClose(q), DBR_SUCCESS);
-}
-
 static int body(void)
 {
   g_rc = rc_open(g_port, NULL);
@@ -494,7 +341,6 @@ static int body(void)
   test_woken_by_any_client(h);
   test_wake_latency(h);
   test_thousand_waiters(h);
-  test_covered_waiters(h);
   test_cancel_never_loses(h);
 
   /* a server that refuses CONFIG, used from a fresh process */
