@@ -9,6 +9,7 @@ import { findRunning } from './inspect.js';
 import type { QueueNames } from './protocol.js';
 import { expiryEntry } from './outcome.js';
 import { optionsObject } from './validate.js';
+import type { WireShape } from './wire-shape.js';
 
 /** Where a task is. */
 export type TaskState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
@@ -56,6 +57,8 @@ export class TaskHandle<O = unknown> {
     private readonly noResult = false,
     /** Aborts (with ClientClosedError) when the client that made the handle closes. */
     private readonly clientClosed?: AbortSignal,
+    /** The wire shape of the task's output (its Maps and Sets), when the handle knows the task. */
+    private readonly outputShape?: WireShape,
   ) {}
 
   /** The queue the task is in. */
@@ -170,7 +173,7 @@ export class TaskHandle<O = unknown> {
       return;
     }
     const r: ResultEnvelope = stored.env;
-    if (r.ok) this.settled = { ok: true, output: r.output as O };
+    if (r.ok) this.settled = { ok: true, output: (this.outputShape === undefined ? r.output : this.outputShape.raise(r.output)) as O };
     else if (r.cancelled) this.settled = { ok: false, error: new TaskCancelledError(this.id) };
     else this.settled = { ok: false, error: new TaskFailedError(this.id, r.task, r.attempts, r.error ?? { name: 'Error', message: 'unknown error' }) };
   }

@@ -28,6 +28,7 @@ import { backoffDelay } from './retry.js';
 import { Scheduler } from './scheduler.js';
 import type { AnyTask, Progress } from './task.js';
 import { type CompiledWorkerOptions, compileWorkerOptions, type WorkerOptions } from './worker-options.js';
+import { wireShapeOf } from './wire-shape.js';
 
 /** Events a Worker emits. */
 export interface WorkerEvents {
@@ -422,7 +423,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const { env, abort } = ex;
     ex.started = true;
     if (abort.aborted) throw abort.reason;
-    const parsed = task.input.safeParse(env.input);
+    // raised into a copy: env.input stays in its wire form for a retry's envelope and the dead letter
+    const inputShape = wireShapeOf(task.input, 'input');
+    const parsed = task.input.safeParse(inputShape === undefined ? env.input : inputShape.raise(env.input));
     if (!parsed.success) throw new InvalidInputError(task.name, toIssues(parsed.error.issues));
     const timeoutMs = env.tmo ?? task.timeoutMs;
     let timer: NodeJS.Timeout | undefined;
@@ -457,7 +460,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     // an output that cannot be stored fails the attempt, before anything is written
     let result: Delivery | undefined;
     if (ok && !ex.cancelled && env.nr !== 1) {
-      const stored = storableResult(names, { k: 'r', id: env.id, task: env.task, ok: true, output, attempts: env.att, finishedAt: now }, json);
+      // the envelope gets the output's wire form (its Maps and Sets as arrays); the 'completed' event the output itself
+      const outputShape = task === undefined ? undefined : wireShapeOf(task.output, 'output');
+      const stored = storableResult(names, { k: 'r', id: env.id, task: env.task, ok: true, output: outputShape === undefined ? output : outputShape.lower(output), attempts: env.att, finishedAt: now }, json);
       if (stored instanceof UnstorableOutputError) {
         ok = false;
         error = stored;

@@ -16,6 +16,7 @@ import { WorkflowNames } from './protocol.js';
 import { type AnyTask, isTask, type TaskInput, type TaskOutput } from './task.js';
 import { optionsObject } from './validate.js';
 import { claimedTaskIds, type WorkflowRunInfo } from './inspect.js';
+import { wireShapeOf } from './wire-shape.js';
 
 const STEP_REF = Symbol.for('tsdbr.worker.StepRef');
 
@@ -294,11 +295,14 @@ class WorkflowRun<A, R> {
   private async executeStep(task: AnyTask, input: unknown, key: string, priority: number | undefined, report: StepReport): Promise<unknown> {
     const ns = this.ns;
     const client = this.o.client;
+    // saved outputs are in their wire form, as results are (Maps and Sets as arrays)
+    const outputShape = wireShapeOf(task.output, 'output');
     const saved = await tryRead(ns, this.names.output(key));
     if (saved !== undefined) {
       report.state = 'cached';
       this.resumed++;
-      return (decode(saved) as { output: unknown }).output;
+      const { output } = decode(saved) as { output: unknown };
+      return outputShape === undefined ? output : outputShape.raise(output);
     }
     const submitted = await tryRead(ns, this.names.submitted(key));
     // a step submitted again (after a failure or a cancel) takes a fresh id: the old one's result or cancel marker may linger
@@ -316,7 +320,7 @@ class WorkflowRun<A, R> {
     this.changed(report);
     try {
       const output = await handle.result({ signal: this.controller.signal }); // core keeps one listener per signal, however many steps wait
-      await ns.put(this.names.output(key), encode({ output }));
+      await ns.put(this.names.output(key), encode({ output: outputShape === undefined ? output : outputShape.lower(output) }));
       await ns.remove(names.result(id));
       return output;
     } catch (err) {
