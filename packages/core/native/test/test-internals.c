@@ -1,9 +1,10 @@
 /*
  * Internal building blocks: glob matching (Redis semantics), the hash table's cursor scan across resizes,
- * id registries, RESP encoding, and the ring of cover messages that decides whether a new covered waiter
- * group must try again at once.
+ * id registries, RESP encoding, the ring of cover messages that decides whether a new covered waiter group
+ * must try again at once, cluster routing (CRC16, hash tags, redirects) and the I/O loop's timers.
  */
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -11,10 +12,12 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "cluster.h"
 #include "glob.h"
 #include "log.h"
 #include "hashmap.h"
 #include "reg.h"
+#include "redis-io.h"
 #include "redis-proto.h"
 #include "redis-wait.h"
 #include "util.h"
@@ -315,6 +318,132 @@ static void test_cover_linger(void)
   free(be);
 }
 
+/* Pure routing helpers: CRC16 and the hash-tag rules of the Redis Cluster spec, redirect parsing. */
+static void test_slots(void)
+{
+  CHECK_EQ(crc16_xmodem("123456789", 9), 0x31C3);
+  CHECK_EQ(cluster_key_slot("{user1000}.following", 20), cluster_key_slot("{user1000}.followers", 20));
+  CHECK_EQ(cluster_key_slot("{user1000}.following", 20), cluster_key_slot("user1000", 8));
+  CHECK_EQ(cluster_key_slot("foo{}{bar}", 10), crc16_xmodem("foo{}{bar}", 10) & 16383);
+  CHECK_EQ(cluster_key_slot("foo{{bar}}zap", 13), crc16_xmodem("{bar", 4) & 16383);
+  CHECK_EQ(cluster_key_slot("foo{bar}{zap}", 13), crc16_xmodem("bar", 3) & 16383);
+  int slot = 0, port = 0;
+  char host[CLUSTER_HOST_MAX];
+  const char *moved = "MOVED 3999 127.0.0.1:6381";
+  CHECK_EQ(cluster_parse_redirect(moved, strlen(moved), "x", &slot, host, sizeof host, &port), CLUSTER_REDIR_MOVED);
+  CHECK_EQ(slot, 3999);
+  CHECK_STR(host, "127.0.0.1");
+  CHECK_EQ(port, 6381);
+  const char *ask = "ASK 12 :7000";
+  CHECK_EQ(cluster_parse_redirect(ask, strlen(ask), "seed", &slot, host, sizeof host, &port), CLUSTER_REDIR_ASK);
+  CHECK_STR(host, "seed");
+  const char *v6 = "MOVED 1 [::1]:7001";
+  CHECK_EQ(cluster_parse_redirect(v6, strlen(v6), "x", &slot, host, sizeof host, &port), CLUSTER_REDIR_MOVED);
+  CHECK_STR(host, "::1");
+  const char *other = "ERR wrong number of arguments";
+  CHECK_EQ(cluster_parse_redirect(other, strlen(other), "x", &slot, host, sizeof host, &port), CLUSTER_REDIR_NONE);
+  const char *bad = "MOVED 99999 h:1";
+  CHECK_EQ(cluster_parse_redirect(bad, strlen(bad), "x", &slot, host, sizeof host, &port), CLUSTER_REDIR_NONE);
+}
+
+/* The I/O loop's timers (an intrusive pairing heap), checked against a brute-force model inside the loop. */
+typedef struct {
+  rio_task_t task;
+  rio_t *io;
+  int errors, fired;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int done;
+} timer_check_t;
+
+static _Atomic int g_fired_idx, g_fire_disorder;
+static int64_t g_last_fire;
+static void note_fire(rio_timer_t *t)
+{
+  if (t->when < g_last_fire) g_fire_disorder++;
+  g_last_fire = t->when;
+  g_fired_idx++;
+}
+
+static void timer_check_task(rio_task_t *task)
+{
+  timer_check_t *tc = (timer_check_t *)task;
+  enum { N = 300 };
+  static rio_timer_t tm[N];
+  static int64_t model[N]; /* -1: not armed */
+  unsigned x = 12345;
+  for (int i = 0; i < N; i++) {
+    memset(&tm[i], 0, sizeof tm[i]);
+    tm[i].fn = note_fire;
+    model[i] = -1;
+  }
+  int64_t base = rio_now_ns() + 3600LL * 1000000000; /* far away: none fires meanwhile */
+  for (int step = 0; step < 20000; step++) {
+    x = x * 1103515245u + 12345u;
+    int i = (int)((x >> 8) % N);
+    if ((x >> 4) % 3) {
+      int64_t when = base + (int64_t)((x >> 12) % 1000);
+      rio_timer_arm(tc->io, &tm[i], when);
+      model[i] = when;
+    } else {
+      rio_timer_disarm(tc->io, &tm[i]);
+      model[i] = -1;
+    }
+    if (step % 97 == 0) {
+      for (int k = 0; k < N; k++)
+        if (rio_timer_armed(&tm[k]) != (model[k] >= 0)) tc->errors++;
+    }
+  }
+  /* drain in order: each disarm of the minimum must give non-decreasing times */
+  int64_t last = 0;
+  for (;;) {
+    int64_t best = -1;
+    int bi = -1;
+    for (int k = 0; k < N; k++)
+      if (model[k] >= 0 && (best < 0 || model[k] < best)) best = model[k], bi = k;
+    if (bi < 0) break;
+    if (best < last) tc->errors++;
+    last = best;
+    rio_timer_disarm(tc->io, &tm[bi]);
+    model[bi] = -1;
+    tc->fired++;
+  }
+  /* due timers armed in random order fire in time order */
+  int64_t now = rio_now_ns();
+  for (int k = 0; k < N; k++) {
+    x = x * 1103515245u + 12345u;
+    rio_timer_arm(tc->io, &tm[k], now - 1000000 - (int64_t)((x >> 8) % 100000));
+  }
+  for (int k = 0; k < N; k += 3) rio_timer_disarm(tc->io, &tm[k]);
+  pthread_mutex_lock(&tc->mu);
+  tc->done = 1;
+  pthread_cond_signal(&tc->cv);
+  pthread_mutex_unlock(&tc->mu);
+}
+
+static void test_timers(void)
+{
+  char why[100];
+  timer_check_t tc = {.task = {.fn = timer_check_task}};
+  tc.io = rio_start(NULL, NULL, why, sizeof why);
+  CHECK(tc.io != NULL);
+  if (!tc.io) return;
+  pthread_mutex_init(&tc.mu, NULL);
+  pthread_cond_init(&tc.cv, NULL);
+  rio_post(tc.io, &tc.task);
+  pthread_mutex_lock(&tc.mu);
+  while (!tc.done) pthread_cond_wait(&tc.cv, &tc.mu);
+  pthread_mutex_unlock(&tc.mu);
+  CHECK_EQ(tc.errors, 0);
+  CHECK(tc.fired > 0);
+  for (int i = 0; i < 200 && g_fired_idx < 200; i++) usleep(5000);
+  CHECK_EQ(g_fired_idx, 200); /* 300 armed, 100 disarmed */
+  CHECK_EQ(g_fire_disorder, 0);
+  rio_stop(tc.io);
+  pthread_mutex_destroy(&tc.mu);
+  pthread_cond_destroy(&tc.cv);
+}
+
 int main(void)
 {
   test_resp();
@@ -324,5 +453,7 @@ int main(void)
   test_glob();
   test_scan();
   test_reg();
+  test_slots();
+  test_timers();
   return CHECK_DONE();
 }
