@@ -4,7 +4,7 @@
  */
 import { type Duration, isDbrError, type Namespace, parseDuration } from '@tsdbr/core';
 import { classify, encode, type ResultEnvelope } from './envelope.js';
-import { ClientClosedError, ResultNotStoredError, ResultTimeoutError, TaskCancelledError, TaskFailedError } from './errors.js';
+import { ResultNotStoredError, ResultTimeoutError, TaskCancelledError, TaskFailedError } from './errors.js';
 import { findRunning } from './inspect.js';
 import type { QueueNames } from './protocol.js';
 import { expiryEntry } from './outcome.js';

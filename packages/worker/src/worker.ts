@@ -7,26 +7,25 @@
  */
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Broker, type Namespace, type PopPutStep, type StepOutcome } from '@tsdbr/core';
+import { Broker, type Namespace } from '@tsdbr/core';
 import type { Logger } from 'pino';
-import { releaseDedupKey } from './dedup.js';
 import { DelayedPromoter } from './delayed.js';
-import { BELL, classify, type DeadLetter, isJson, type ResultEnvelope, type TaskEnvelope } from './envelope.js';
-import { InvalidInputError, InvalidOutputError, NonRetryableError, serializeError, TaskCancelledError, TaskTimeoutError, toError, toIssues, UnknownTaskError, UnstorableOutputError, WorkerClosedError, WorkerShutdownError } from './errors.js';
+import { BELL, classify, isJson } from './envelope.js';
+import { InvalidInputError, InvalidOutputError, serializeError, TaskCancelledError, TaskTimeoutError, toError, toIssues, UnknownTaskError, WorkerClosedError, WorkerShutdownError } from './errors.js';
 import { ExpirySweeper } from './expiry.js';
+import type { Execution, QueueState } from './execution.js';
+import { Finisher } from './finisher.js';
 import { AttemptContext } from './attempt-context.js';
 import { Claimer } from './claimer.js';
 import { LazyAbort } from './lazy-abort.js';
 import { Heartbeat, type HeartbeatTask, LivenessTracker, type QueueStats, type WorkerStats } from './lease.js';
 import { createLogger } from './logger.js';
-import { deadDelivery, type Delivery, expiryEntry, finishSlot, resultDelivery, storableResult, taskDelivery } from './outcome.js';
 import { abortable, isThenable } from './abortable.js';
 import { StepBatcher } from './step-batcher.js';
-import { expireBucketOf, QueueNames } from './protocol.js';
+import { QueueNames } from './protocol.js';
 import { Recovery } from './recovery.js';
-import { backoffDelay } from './retry.js';
 import { Scheduler } from './scheduler.js';
-import type { AnyTask, Progress } from './task.js';
+import type { AnyTask } from './task.js';
 import { type CompiledWorkerOptions, compileWorkerOptions, type WorkerOptions } from './worker-options.js';
 import { wireShapeOf } from './wire-shape.js';
 
@@ -44,43 +43,6 @@ export interface WorkerEvents {
   error: [Error];
 }
 
-interface Execution {
-  env: TaskEnvelope;
-  queue: QueueState;
-  /** Index of its claim slot in queue.slots. */
-  slotIndex: number;
-  slot: string;
-  outbox: string;
-  json: boolean;
-  /** ctx.signal, made on first use. */
-  abort: LazyAbort;
-  startedAt: number;
-  /** The attempt started (claimed tasks may wait in the scheduler first: prefetch). */
-  started: boolean;
-  /** The claim-time look for a cancel marker came back (a marker found aborts the task at once). */
-  cancelChecked: boolean;
-  /** The attempt is running: set when it starts, cleared when it ends. */
-  attempting: boolean;
-  /** The blocking get on the cancel marker of a long-running attempt (see watchCancels). */
-  watcher?: AbortController;
-  progress?: Progress;
-  /** Requeued at shutdown: its outcome is discarded. */
-  released: boolean;
-  cancelled: boolean;
-}
-
-interface QueueState {
-  names: QueueNames;
-  claimer: Claimer;
-  /** The dead-letter trim in progress. */
-  trimming: Promise<void>;
-  recovery: Recovery;
-  promoter: DelayedPromoter;
-  sweeper: ExpirySweeper;
-}
-
-/** A finish that fails is retried this often (with backoff) before its slot is given up until restart. */
-const FINISH_RETRIES = 5;
 /** With prefetch 'auto', tasks claimed ahead hold about this much work (from the average run time), ... */
 const AUTO_PREFETCH_WORK_MS = 50;
 /** ... and at most this many. */
@@ -114,6 +76,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private maintenance: Promise<void> | undefined;
   private ticks = 0;
   private batcher: StepBatcher | undefined;
+  private finisher!: Finisher;
   /** Tasks claimed and not yet settled, across queues. */
   private held = 0;
   /** Moving average of attempt run times (ms), for prefetch 'auto'. */
@@ -181,7 +144,17 @@ export class Worker extends EventEmitter<WorkerEvents> {
       };
       this.queues.push(state);
     }
-    this.batcher = new StepBatcher(ns);
+    const batcher = (this.batcher = new StepBatcher(ns));
+    this.finisher = new Finisher({
+      namespace: ns,
+      batcher,
+      log: this.log,
+      options: o,
+      stats: this.stats,
+      events: this,
+      queueStats: (queue) => (this.byQueue[queue] ??= { completed: 0, failed: 0 }),
+      fail: (err, where) => this.fail(err, where),
+    });
     this.heartbeat = new Heartbeat(ns, this.id, o.heartbeatMs, () => this.describe(), (err) => this.fail(err, 'heartbeat'));
     await this.heartbeat.start();
     for (const q of this.queues) {
@@ -212,14 +185,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
     for (const q of this.queues) q.claimer.stop(new WorkerShutdownError());
     this.log.info({ running: this.running.size, graceMs }, 'worker shutting down: no new claims');
     // claimed ahead but not started (prefetch): back to the queue at once
-    await Promise.all([...this.running.values()].filter((ex) => !ex.started).map((ex) => this.release(ex)));
+    await Promise.all([...this.running.values()].filter((ex) => !ex.started).map((ex) => this.finisher.release(ex)));
     const deadline = Date.now() + graceMs;
     while (this.running.size > 0 && Date.now() < deadline) await sleep(Math.min(50, Math.max(1, deadline - Date.now())));
     const left = [...this.running.values()].filter((ex) => !ex.released);
-    await Promise.all(left.map((ex) => this.release(ex)));
+    await Promise.all(left.map((ex) => this.finisher.release(ex)));
     await Promise.all(this.loops);
     // a claim that completed as it was withdrawn delivers its task late: requeue that too
-    await Promise.all([...this.running.values()].filter((ex) => !ex.released && !ex.started).map((ex) => this.release(ex)));
+    await Promise.all([...this.running.values()].filter((ex) => !ex.released && !ex.started).map((ex) => this.finisher.release(ex)));
     await this.maintenance?.catch(() => undefined);
     await this.heartbeat?.stop();
     if (this.ownedBroker !== undefined) await this.ownedBroker.close();
@@ -363,11 +336,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
       error = err;
     }
     if (!ex.started && this.stopping) {
-      await this.release(ex); // claimed ahead, never started: back to the queue
+      await this.finisher.release(ex); // claimed ahead, never started: back to the queue
       return;
     }
     if (ex.released) return;
-    await this.settle(ex, task, ok, output, error);
+    await this.finisher.settle(ex, task, ok, output, error);
   }
 
   /**
@@ -450,131 +423,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
   }
 
-  /** Delivers the outcome of an execution. */
-  private async settle(ex: Execution, task: AnyTask | undefined, ok: boolean, output: unknown, error: unknown): Promise<void> {
-    const ns = this.namespace;
-    const { env, queue: q, json } = ex;
-    const names = q.names;
-    const now = Date.now();
-    let final = true;
-    // an output that cannot be stored fails the attempt, before anything is written
-    let result: Delivery | undefined;
-    if (ok && !ex.cancelled && env.nr !== 1) {
-      // the envelope gets the output's wire form (its Maps and Sets as arrays); the 'completed' event the output itself
-      const outputShape = task === undefined ? undefined : wireShapeOf(task.output, 'output');
-      const stored = storableResult(names, { k: 'r', id: env.id, task: env.task, ok: true, output: outputShape === undefined ? output : outputShape.lower(output), attempts: env.att, finishedAt: now }, json);
-      if (stored instanceof UnstorableOutputError) {
-        ok = false;
-        error = stored;
-      } else result = stored;
-    }
-    if (ok && !ex.cancelled) {
-      const outcome =
-        result === undefined
-          ? await this.finishWith(ex, { pop: ex.slot, unless: names.cancel(env.id) }) // ignoreResult: nothing to store
-          : await this.finishWith(ex, { pop: ex.slot, put: result.to, value: result.bytes, unless: names.cancel(env.id) }, [names.expire(expireBucketOf(now + this.options.resultTtlMs)), result.to]);
-      if (outcome === 'skipped') {
-        ex.cancelled = true; // a cancel came before the finish: the marker was taken, the result not written
-      } else {
-        this.stats.completed++;
-        this.queueStats(names.queue).completed++;
-        if (this.listenerCount('completed') > 0) this.emit('completed', { ...eventOf(ex), output }); // a no-op task's hot path
-      }
-    }
-    if (!ok || ex.cancelled) {
-      const deliveries: Delivery[] = [];
-      const extra: [string, Uint8Array][] = [];
-      const err = ex.cancelled ? new TaskCancelledError(env.id) : toError(error);
-      const max = env.max ?? task?.maxAttempts ?? 1;
-      const retryable = !ex.cancelled && !(err instanceof NonRetryableError) && env.att < max && task !== undefined;
-      if (retryable) {
-        final = false;
-        const delayMs = backoffDelay(task.backoff, env.att + 1);
-        const next: TaskEnvelope = { ...env, att: env.att + 1 };
-        if (delayMs > 0) next.due = now + delayMs;
-        else delete next.due;
-        deliveries.push(taskDelivery(names, next, json));
-        this.stats.retried++;
-        await finishSlot(ns, names, ex.slot, ex.outbox, deliveries, extra);
-        this.log.warn({ taskId: env.id, task: env.task, attempt: env.att, delayMs, err: serializeError(err) }, 'attempt failed; retrying');
-        this.emit('retrying', { ...eventOf(ex), delayMs, error: err });
-      } else {
-        const serialized = serializeError(err);
-        const r: ResultEnvelope = { k: 'r', id: env.id, task: env.task, ok: false, error: serialized, attempts: env.att, finishedAt: now };
-        if (ex.cancelled) r.cancelled = true;
-        // the dead letter first: once result() rejects, the letter is there
-        if (!ex.cancelled) {
-          const dead: DeadLetter = { k: 'd', id: env.id, task: env.task, queue: names.queue, error: serialized, attempts: env.att, failedAt: now, env };
-          deliveries.push(deadDelivery(names, dead));
-        }
-        if (env.nr !== 1) {
-          deliveries.push(resultDelivery(names, r, json));
-          extra.push(expiryEntry(names, names.result(env.id), this.options.resultTtlMs, now));
-        }
-        if (ex.cancelled) {
-          this.stats.cancelled++;
-          await ns.tryGet(names.cancel(env.id)); // the marker, if the claim-time check only looked at it
-        } else {
-          this.stats.failed++;
-          this.stats.dead++;
-          this.queueStats(names.queue).failed++;
-        }
-        await finishSlot(ns, names, ex.slot, ex.outbox, deliveries, extra);
-        if (!ex.cancelled) await this.trimDead(q);
-        this.log.error({ taskId: env.id, task: env.task, attempt: env.att, err: serialized, cancelled: ex.cancelled }, ex.cancelled ? 'task cancelled' : 'task failed for good; dead-lettered');
-        this.emit('failed', { ...eventOf(ex), error: err, cancelled: ex.cancelled });
-      }
-    }
-    if (final && env.ddp !== undefined) await releaseDedupKey(ns, names.dedup(env.ddp));
-  }
-
-  /**
-   * Success in one atomic step, batched with this turn's other finishes: the claim goes exactly when the result
-   * appears, unless the task's cancel marker is there ('skipped': the marker is taken and the caller reports a
-   * cancel). If the slot is empty, a recoverer took the task back and it will run again, so this result is
-   * dropped. Retried with backoff: a step that did run finds the slot empty and puts nothing twice. The
-   * result's expiry entry joins the same request (one line in its bucket's entry for the whole turn).
-   */
-  private async finishWith(ex: Execution, step: PopPutStep<Uint8Array>, expiry?: [string, string]): Promise<StepOutcome> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const [outcome] = await (this.batcher as StepBatcher).run([step], expiry ? [expiry] : []);
-        if (outcome === 'empty') this.log.warn({ taskId: ex.env.id, slot: ex.slot }, 'the claim slot was empty at finish (the task was recovered): result dropped');
-        return outcome ?? 'empty';
-      } catch (err) {
-        if (attempt >= FINISH_RETRIES) throw err;
-        await sleep(100 * 2 ** attempt);
-      }
-    }
-  }
-
-  /** Drops the oldest dead letters over the bound; one trim at a time per queue, so parallel finishes never over-trim. */
-  private trimDead(q: QueueState): Promise<void> {
-    const ns = this.namespace;
-    const name = q.names.dead();
-    q.trimming = q.trimming.catch(() => undefined).then(async () => {
-      let over = (await ns.count(name)) - this.options.maxDeadLetters;
-      while (over-- > 0) await ns.tryGet(name);
-    });
-    return q.trimming;
-  }
-
-  /** Requeues a task this worker will not finish (shutdown). */
-  private async release(ex: Execution): Promise<void> {
-    if (ex.released) return;
-    ex.released = true;
-    ex.abort.abort(new WorkerShutdownError());
-    try {
-      await finishSlot(this.namespace, ex.queue.names, ex.slot, ex.outbox, [taskDelivery(ex.queue.names, ex.env, ex.json)]);
-      this.log.warn({ taskId: ex.env.id, task: ex.env.task }, 'released an unfinished task back to its queue');
-    } catch (err) {
-      this.fail(err, 'releasing a task (it stays leased and will be recovered)');
-    }
-  }
-
-  private queueStats(queue: string): QueueStats {
-    return (this.byQueue[queue] ??= { completed: 0, failed: 0 });
-  }
 
   private describe() {
     const tasks: HeartbeatTask[] = [];
@@ -593,9 +441,4 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.log.error({ err: serializeError(e), where }, `worker error in ${where}`);
     this.emit('error', e);
   }
-}
-
-/** The fields every task event carries. */
-function eventOf(ex: Execution): { id: string; task: string; queue: string; attempt: number } {
-  return { id: ex.env.id, task: ex.env.task, queue: ex.queue.names.queue, attempt: ex.env.att };
 }

@@ -1,0 +1,165 @@
+/**
+ * How a worker ends an execution: the success step batched with its turn (result and claim in one atomic
+ * step, unless a cancel marker is there), a retry or a dead letter through the slot's outbox, and the release
+ * of a task it will not finish.
+ * @module
+ */
+import type { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Namespace, PopPutStep, StepOutcome } from '@tsdbr/core';
+import type { Logger } from 'pino';
+import { releaseDedupKey } from './dedup.js';
+import type { DeadLetter, ResultEnvelope, TaskEnvelope } from './envelope.js';
+import { NonRetryableError, serializeError, TaskCancelledError, toError, UnstorableOutputError, WorkerShutdownError } from './errors.js';
+import { eventOf, type Execution, type QueueState } from './execution.js';
+import type { QueueStats, WorkerStats } from './lease.js';
+import { deadDelivery, type Delivery, expiryEntry, finishSlot, resultDelivery, storableResult, taskDelivery } from './outcome.js';
+import { expireBucketOf } from './protocol.js';
+import { backoffDelay } from './retry.js';
+import type { StepBatcher } from './step-batcher.js';
+import type { AnyTask } from './task.js';
+import type { CompiledWorkerOptions } from './worker-options.js';
+import type { WorkerEvents } from './worker.js';
+import { wireShapeOf } from './wire-shape.js';
+
+/** A finish that fails is retried this often (with backoff) before its slot is given up until restart. */
+const FINISH_RETRIES = 5;
+
+/** What a Finisher needs from its worker. */
+export interface FinishHost {
+  readonly namespace: Namespace;
+  readonly batcher: StepBatcher;
+  readonly log: Logger;
+  readonly options: Pick<CompiledWorkerOptions, 'resultTtlMs' | 'maxDeadLetters'>;
+  readonly stats: WorkerStats;
+  readonly events: EventEmitter<WorkerEvents>;
+  queueStats(queue: string): QueueStats;
+  fail(err: unknown, where: string): void;
+}
+
+/** Ends a worker's executions. */
+export class Finisher {
+  constructor(private readonly host: FinishHost) {}
+
+  /** Delivers the outcome of an execution: its result, its retry, or its dead letter and failed result. */
+  async settle(ex: Execution, task: AnyTask | undefined, ok: boolean, output: unknown, error: unknown): Promise<void> {
+    const ns = this.host.namespace;
+    const { env, queue: q, json } = ex;
+    const names = q.names;
+    const now = Date.now();
+    let final = true;
+    // an output that cannot be stored fails the attempt, before anything is written
+    let result: Delivery | undefined;
+    if (ok && !ex.cancelled && env.nr !== 1) {
+      // the envelope gets the output's wire form (its Maps and Sets as arrays); the 'completed' event the output itself
+      const outputShape = task === undefined ? undefined : wireShapeOf(task.output, 'output');
+      const stored = storableResult(names, { k: 'r', id: env.id, task: env.task, ok: true, output: outputShape === undefined ? output : outputShape.lower(output), attempts: env.att, finishedAt: now }, json);
+      if (stored instanceof UnstorableOutputError) {
+        ok = false;
+        error = stored;
+      } else result = stored;
+    }
+    if (ok && !ex.cancelled) {
+      const outcome =
+        result === undefined
+          ? await this.finishWith(ex, { pop: ex.slot, unless: names.cancel(env.id) }) // ignoreResult: nothing to store
+          : await this.finishWith(ex, { pop: ex.slot, put: result.to, value: result.bytes, unless: names.cancel(env.id) }, [names.expire(expireBucketOf(now + this.host.options.resultTtlMs)), result.to]);
+      if (outcome === 'skipped') {
+        ex.cancelled = true; // a cancel came before the finish: the marker was taken, the result not written
+      } else {
+        this.host.stats.completed++;
+        this.host.queueStats(names.queue).completed++;
+        if (this.host.events.listenerCount('completed') > 0) this.host.events.emit('completed', { ...eventOf(ex), output }); // a no-op task's hot path
+      }
+    }
+    if (!ok || ex.cancelled) {
+      const deliveries: Delivery[] = [];
+      const extra: [string, Uint8Array][] = [];
+      const err = ex.cancelled ? new TaskCancelledError(env.id) : toError(error);
+      const max = env.max ?? task?.maxAttempts ?? 1;
+      const retryable = !ex.cancelled && !(err instanceof NonRetryableError) && env.att < max && task !== undefined;
+      if (retryable) {
+        final = false;
+        const delayMs = backoffDelay(task.backoff, env.att + 1);
+        const next: TaskEnvelope = { ...env, att: env.att + 1 };
+        if (delayMs > 0) next.due = now + delayMs;
+        else delete next.due;
+        deliveries.push(taskDelivery(names, next, json));
+        this.host.stats.retried++;
+        await finishSlot(ns, names, ex.slot, ex.outbox, deliveries, extra);
+        this.host.log.warn({ taskId: env.id, task: env.task, attempt: env.att, delayMs, err: serializeError(err) }, 'attempt failed; retrying');
+        this.host.events.emit('retrying', { ...eventOf(ex), delayMs, error: err });
+      } else {
+        const serialized = serializeError(err);
+        const r: ResultEnvelope = { k: 'r', id: env.id, task: env.task, ok: false, error: serialized, attempts: env.att, finishedAt: now };
+        if (ex.cancelled) r.cancelled = true;
+        // the dead letter first: once result() rejects, the letter is there
+        if (!ex.cancelled) {
+          const dead: DeadLetter = { k: 'd', id: env.id, task: env.task, queue: names.queue, error: serialized, attempts: env.att, failedAt: now, env };
+          deliveries.push(deadDelivery(names, dead));
+        }
+        if (env.nr !== 1) {
+          deliveries.push(resultDelivery(names, r, json));
+          extra.push(expiryEntry(names, names.result(env.id), this.host.options.resultTtlMs, now));
+        }
+        if (ex.cancelled) {
+          this.host.stats.cancelled++;
+          await ns.tryGet(names.cancel(env.id)); // the marker, if the claim-time check only looked at it
+        } else {
+          this.host.stats.failed++;
+          this.host.stats.dead++;
+          this.host.queueStats(names.queue).failed++;
+        }
+        await finishSlot(ns, names, ex.slot, ex.outbox, deliveries, extra);
+        if (!ex.cancelled) await this.trimDead(q);
+        this.host.log.error({ taskId: env.id, task: env.task, attempt: env.att, err: serialized, cancelled: ex.cancelled }, ex.cancelled ? 'task cancelled' : 'task failed for good; dead-lettered');
+        this.host.events.emit('failed', { ...eventOf(ex), error: err, cancelled: ex.cancelled });
+      }
+    }
+    if (final && env.ddp !== undefined) await releaseDedupKey(ns, names.dedup(env.ddp));
+  }
+
+  /**
+   * Success in one atomic step, batched with this turn's other finishes: the claim goes exactly when the result
+   * appears, unless the task's cancel marker is there ('skipped': the marker is taken and the caller reports a
+   * cancel). If the slot is empty, a recoverer took the task back and it will run again, so this result is
+   * dropped. Retried with backoff: a step that did run finds the slot empty and puts nothing twice. The
+   * result's expiry entry joins the same request (one line in its bucket's entry for the whole turn).
+   */
+  private async finishWith(ex: Execution, step: PopPutStep<Uint8Array>, expiry?: [string, string]): Promise<StepOutcome> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const [outcome] = await this.host.batcher.run([step], expiry ? [expiry] : []);
+        if (outcome === 'empty') this.host.log.warn({ taskId: ex.env.id, slot: ex.slot }, 'the claim slot was empty at finish (the task was recovered): result dropped');
+        return outcome ?? 'empty';
+      } catch (err) {
+        if (attempt >= FINISH_RETRIES) throw err;
+        await sleep(100 * 2 ** attempt);
+      }
+    }
+  }
+
+  /** Drops the oldest dead letters over the bound; one trim at a time per queue, so parallel finishes never over-trim. */
+  private trimDead(q: QueueState): Promise<void> {
+    const ns = this.host.namespace;
+    const name = q.names.dead();
+    q.trimming = q.trimming.catch(() => undefined).then(async () => {
+      let over = (await ns.count(name)) - this.host.options.maxDeadLetters;
+      while (over-- > 0) await ns.tryGet(name);
+    });
+    return q.trimming;
+  }
+
+  /** Requeues a task this worker will not finish (shutdown). */
+  async release(ex: Execution): Promise<void> {
+    if (ex.released) return;
+    ex.released = true;
+    ex.abort.abort(new WorkerShutdownError());
+    try {
+      await finishSlot(this.host.namespace, ex.queue.names, ex.slot, ex.outbox, [taskDelivery(ex.queue.names, ex.env, ex.json)]);
+      this.host.log.warn({ taskId: ex.env.id, task: ex.env.task }, 'released an unfinished task back to its queue');
+    } catch (err) {
+      this.host.fail(err, 'releasing a task (it stays leased and will be recovered)');
+    }
+  }
+}
