@@ -159,6 +159,34 @@ static void dispatch_replies(rconn_t *c)
   }
 }
 
+/*
+ * hiredis's reader moves its unread bytes to the front of its buffer each time it has consumed 1 KiB, so
+ * feeding it a whole 256 KiB read of small replies (pipelined pops, keyspace notifications) costs a quadratic
+ * amount of memmove: it was a fifth of the I/O thread's time. Fed in FEED_CHUNK pieces, each move is short.
+ * A reply bigger than a piece (a large value) is fed whole once it has started, so it is not re-examined
+ * piece by piece.
+ */
+#define FEED_CHUNK 4096
+
+static int feed_and_dispatch(rconn_t *c, const char *buf, size_t n)
+{
+  while (n > 0) {
+    size_t pending = c->reader->len - c->reader->pos;
+    size_t take = pending >= FEED_CHUNK || n <= FEED_CHUNK ? n : FEED_CHUNK;
+    if (redisReaderFeed(c->reader, buf, take) != REDIS_OK) {
+      rc_set_error(c, DBR_ERR_NOMEMORY, "%s: reader: %s", c->reader->errstr);
+      rc_fail_conn(c, DBR_ERR_NOMEMORY);
+      return -1;
+    }
+    dispatch_replies(c);
+    /* the session failed (it may be reconnecting already): the rest was the old session's */
+    if (c->fd < 0 || c->state == RC_IDLE || c->state == RC_CONNECTING) return -1;
+    buf += take;
+    n -= take;
+  }
+  return 0;
+}
+
 static void do_read(rconn_t *c)
 {
   size_t cap;
@@ -166,13 +194,7 @@ static void do_read(rconn_t *c)
   for (int rounds = 0; rounds < 64; rounds++) {
     ssize_t n = read(c->fd, buf, cap);
     if (n > 0) {
-      if (redisReaderFeed(c->reader, buf, (size_t)n) != REDIS_OK) {
-        rc_set_error(c, DBR_ERR_NOMEMORY, "%s: reader: %s", c->reader->errstr);
-        rc_fail_conn(c, DBR_ERR_NOMEMORY);
-        return;
-      }
-      dispatch_replies(c);
-      if (c->fd < 0) return;
+      if (feed_and_dispatch(c, buf, (size_t)n) != 0) return;
       if ((size_t)n < cap) return;
       continue;
     }
