@@ -134,9 +134,8 @@ export class TaskHandle<O = unknown> {
 
   /**
    * Where the task is now. Reads the workers' heartbeats and claim slots to find a running task: not for hot
-   * loops. A task submitted with
-   * ignoreResult reports 'queued' unless it is running (as Celery's PENDING): its end leaves no trace but a
-   * dead letter if it failed.
+   * loops. A task submitted with ignoreResult reports 'queued' unless it is running (as Celery's PENDING): its
+   * end leaves no trace but a dead letter if it failed.
    */
   async status(): Promise<TaskStatus> {
     if (this.settled === undefined) {
