@@ -135,6 +135,14 @@ describe.skipIf(!onRedis)('dbr tasks on Redis', () => {
     expect(await fx.ns.count('q:{ops}:pending')).toBe(0);
   });
 
+  it('submit --tasks takes Maps and Sets in their JSON wire form and --wait prints them so', async () => {
+    const r = await dbr(['submit', 'ops-tally', '{"counts":[["a",2],["b",0],["c",1]]}', '--tasks', tasksModule, '--wait', '30s', '-n', fx.name]);
+    expect(r).toMatchObject({ code: 0, stdout: '["a","c"]\n' });
+    const wrong = await dbr(['submit', 'ops-tally', '{"counts":{"a":2}}', '--tasks', tasksModule, '-n', fx.name]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('counts');
+  });
+
   it('rejects an invalid queue name with a message that names the rule', async () => {
     const r = await tasks('ls', '-Q', 'bad queue');
     expect(r.code).toBe(2);

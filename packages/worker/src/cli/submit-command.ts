@@ -11,6 +11,7 @@ import { InvalidInputError, ResultTimeoutError, toIssues } from '../errors.js';
 import { locateTask, peekResult } from '../inspect.js';
 import { loadTasks } from '../load-module.js';
 import { type AnyTask, defineTask } from '../task.js';
+import { wireShapeOf } from '../wire-shape.js';
 import { durationOption, loadingModule, namespaceOption, parseJson, queueArg, sharedNamespace, taskIdArg } from './common.js';
 
 interface SubmitCommandOptions {
@@ -75,10 +76,15 @@ async function taskToSubmit(taskName: string, tasksModule: string | undefined, q
   return queue !== undefined && queue !== task.queue ? { ...task, queue } : task;
 }
 
-/** The input, from the argument or stdin, checked against the task's input schema (when --tasks gave it). */
+/**
+ * The input, from the argument or stdin, checked against the task's input schema (when --tasks gave it). JSON
+ * has no Map or Set: they are written in their wire form ([[key, value], ...] and [item, ...]).
+ */
 async function readInput(inputArg: string | undefined, task: AnyTask): Promise<unknown> {
   const text = inputArg === undefined || inputArg === '-' ? (process.stdin.isTTY ? '{}' : (await readStdin()).toString('utf8')) : inputArg;
-  const input = parseJson(text || '{}', 'The input');
+  const json = parseJson(text || '{}', 'The input');
+  const shape = wireShapeOf(task.input, 'input');
+  const input = shape === undefined ? json : shape.raise(json);
   const parsed = task.input.safeParse(input);
   if (!parsed.success) throw new UsageError(new InvalidInputError(task.name, toIssues(parsed.error.issues)).message);
   return input;
@@ -134,7 +140,8 @@ export function registerSubmitCommand(program: Command, globals: () => GlobalOpt
       }
       try {
         const out = await handle.result({ timeout: s.waitMs === Infinity ? 'infinite' : s.waitMs });
-        process.stdout.write(`${JSON.stringify(out)}\n`);
+        const shape = wireShapeOf(task.output, 'output'); // JSON prints Maps and Sets in their wire form
+        process.stdout.write(`${JSON.stringify(shape === undefined ? out : shape.lower(out))}\n`);
       } catch (err) {
         process.stderr.write(`dbr: ${(err as Error).message}\n`);
         process.exitCode = err instanceof ResultTimeoutError ? ExitCode.TIMEOUT : ExitCode.FAILURE;
