@@ -15,6 +15,25 @@ describe('large values', () => {
     });
   });
 
+  it('many values of mixed sizes in flight at once arrive intact (replies of every size share the reads)', async () => {
+    await withNamespace(async (ns) => {
+      // sizes around the reply reader's 4 KiB feeding pieces and the 256 KiB read buffer, among tiny ones
+      const sizes = [1, 100, 4095, 4096, 4097, 8191, 9000, 65537, 300_000];
+      const values = Array.from({ length: 450 }, (_, i) => {
+        const v = Buffer.alloc(sizes[i % sizes.length] as number, i % 251);
+        if (v.length >= 4) v.writeUInt32LE(i, v.length - 4); // each value its own
+        return v;
+      });
+      await ns.putMany(values.map((v, i) => [`v${i}`, v] as const));
+      const read = await Promise.all(values.map((_, i) => ns.read(`v${i}`)));
+      const got = await Promise.all(values.map((_, i) => ns.get(`v${i}`)));
+      for (const [i, v] of values.entries()) {
+        expect(Buffer.compare(read[i] as Buffer, v), `read v${i}`).toBe(0);
+        expect(Buffer.compare(got[i] as Buffer, v), `get v${i}`).toBe(0);
+      }
+    });
+  });
+
   it('a get into a too-small buffer keeps the value and reports the size', async () => {
     const name = uniqueName();
     const h = dbr.create(name, dbr.DBR_PERST_VOLATILE_SIMPLE, dbr.DBR_GROUP_LIST_EMPTY);
