@@ -9,7 +9,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include "redis-conn.h"
+#include "redis-conn-internal.h"
 
 #define MAX_IOV 64
 

@@ -13,7 +13,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include "redis-conn.h"
+#include "redis-conn-internal.h"
 #include "redis-proto.h"
 
 #define BACKOFF_MIN_NS (50LL * 1000000)
