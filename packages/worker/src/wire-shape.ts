@@ -36,9 +36,26 @@ const cache: Record<SchemaSide, WeakMap<$ZodType, WireShape | null>> = { input: 
 export function wireShapeOf(schema: $ZodType, side: SchemaSide): WireShape | undefined {
   const cached = cache[side].get(schema);
   if (cached !== undefined) return cached ?? undefined;
-  const shape = new WireShapeBuilder(side).build(schema);
+  const built = new WireShapeBuilder(side).build(schema);
+  const shape = built === undefined ? undefined : { lower: built.lower, raise: (value: unknown) => raiseOnce(built, value) };
   cache[side].set(schema, shape ?? null);
   return shape;
+}
+
+/**
+ * Raises made during one top-level raise, by shape and wire object: a union tries each option on the same
+ * subtree, so without this a recursive union would raise its deepest nodes once per path to them.
+ */
+let raiseMemo: WeakMap<object, Map<WireShape, unknown>> | undefined;
+
+function raiseOnce(shape: WireShape, value: unknown): unknown {
+  if (raiseMemo !== undefined) return shape.raise(value);
+  raiseMemo = new WeakMap();
+  try {
+    return shape.raise(value);
+  } finally {
+    raiseMemo = undefined;
+  }
 }
 
 type Def = $ZodTypes['_zod']['def'];
@@ -79,7 +96,8 @@ function partsOf(schema: unknown, side: SchemaSide): readonly unknown[] {
     case 'success': // its output is a boolean
       return side === 'input' ? [def.innerType] : [];
     case 'pipe':
-      return [side === 'input' ? def.in : def.out];
+      // z.preprocess(fn, schema) is a pipe from a transform: its input's shape is the schema's
+      return [side === 'input' && defOf(def.in)?.type !== 'transform' ? def.in : def.out];
     case 'lazy':
       return [(schema as $ZodLazy)._zod.innerType];
     default:
@@ -145,7 +163,10 @@ class WireShapeBuilder {
         return arrayShape((index) => (index < items.length ? items[index] : rest));
       }
       case 'union':
-        return unionShape(def.options.map((option) => ({ schema: option, shape: this.build(option) })));
+        return unionShape(
+          def.options.map((option) => ({ schema: option, shape: this.build(option) })),
+          (def as { discriminator?: string }).discriminator,
+        );
       case 'intersection':
         return bothShapes(this.build(def.left), this.build(def.right));
       default: {
@@ -164,7 +185,14 @@ function lowered(shape: WireShape | undefined, value: unknown): unknown {
 }
 
 function raised(shape: WireShape | undefined, value: unknown): unknown {
-  return shape === undefined ? value : shape.raise(value);
+  if (shape === undefined) return value;
+  if (raiseMemo === undefined || typeof value !== 'object' || value === null) return shape.raise(value);
+  let byShape = raiseMemo.get(value);
+  if (byShape === undefined) raiseMemo.set(value, (byShape = new Map()));
+  if (byShape.has(shape)) return byShape.get(shape);
+  const out = shape.raise(value);
+  byShape.set(shape, out);
+  return out;
 }
 
 /** A Map as an array of [key, value] pairs. */
@@ -205,8 +233,16 @@ function arrayShape(itemShape: (index: number) => WireShape | undefined): WireSh
   };
 }
 
-/** A union: by the first option that parses the value (lowering) or the raised value (raising). */
-function unionShape(options: readonly { schema: $ZodType; shape: WireShape | undefined }[]): WireShape {
+/**
+ * A union: a discriminated union by the option its discriminator names (lowering leaves literals as they are);
+ * another by the first option that parses the value (lowering) or the raised value (raising).
+ */
+function unionShape(options: readonly { schema: $ZodType; shape: WireShape | undefined }[], discriminator: string | undefined): WireShape {
+  const byTag = discriminator === undefined ? undefined : optionsByTag(options, discriminator);
+  if (byTag !== undefined) {
+    const pick = (value: unknown) => (typeof value === 'object' && value !== null ? byTag.get((value as Record<string, unknown>)[discriminator as string]) : undefined);
+    return { lower: (value) => lowered(pick(value), value), raise: (value) => raised(pick(value), value) };
+  }
   return {
     lower(value) {
       const option = options.find((o) => parses(o.schema, value));
@@ -220,6 +256,17 @@ function unionShape(options: readonly { schema: $ZodType; shape: WireShape | und
       return value;
     },
   };
+}
+
+/** The shape of each discriminator value, or undefined when an option does not declare its values. */
+function optionsByTag(options: readonly { schema: $ZodType; shape: WireShape | undefined }[], discriminator: string): Map<unknown, WireShape | undefined> | undefined {
+  const byTag = new Map<unknown, WireShape | undefined>();
+  for (const { schema, shape } of options) {
+    const values = (schema._zod as { propValues?: Record<string, Set<unknown>> }).propValues?.[discriminator];
+    if (values === undefined || values.size === 0) return undefined;
+    for (const v of values) byTag.set(v, shape);
+  }
+  return byTag;
 }
 
 function parses(schema: $ZodType, value: unknown): boolean {

@@ -117,4 +117,31 @@ describe('wire shapes', () => {
     expect(Object.getPrototypeOf(raised)).toBe(Object.prototype);
     expect(Object.hasOwn(raised, '__proto__')).toBe(true);
   });
+
+  it('raises deep recursive unions in time linear in their size (discriminated or not)', () => {
+    type Expr = { op: 'and' | 'or'; args: Expr[] } | { op: 'tag'; s: Set<string> };
+    const byTag: z.ZodType<Expr> = z.lazy(() =>
+      z.discriminatedUnion('op', [z.object({ op: z.literal('and'), args: z.array(byTag) }), z.object({ op: z.literal('or'), args: z.array(byTag) }), z.object({ op: z.literal('tag'), s: z.set(z.string()) })]),
+    );
+    const plain: z.ZodType<Expr> = z.lazy(() => z.union([z.object({ op: z.literal('and'), args: z.array(plain) }), z.object({ op: z.literal('or'), args: z.array(plain) }), z.object({ op: z.literal('tag'), s: z.set(z.string()) })]));
+    let expr: Expr = { op: 'tag', s: new Set(['leaf']) };
+    for (let i = 0; i < 40; i++) expr = { op: 'or', args: [expr, { op: 'tag', s: new Set([`t${i}`]) }] };
+    for (const schema of [byTag, plain]) {
+      // 40 levels: without the per-call memo (or the discriminator) this took longer than the test's timeout
+      const back = acrossTheWire(schema, 'input', expr) as Expr;
+      let node = back;
+      for (let i = 39; i >= 0; i--) {
+        expect(node.op).toBe('or');
+        const [inner, leaf] = (node as { args: Expr[] }).args as [Expr, Expr];
+        expect((leaf as { s: Set<string> }).s).toEqual(new Set([`t${i}`]));
+        node = inner;
+      }
+      expect((node as { s: Set<string> }).s).toEqual(new Set(['leaf']));
+    }
+  });
+
+  it('walks z.preprocess by the schema it feeds (its input side starts with a transform)', () => {
+    const schema = z.preprocess((v) => v, z.object({ m: z.map(z.string(), z.number()) }));
+    expect(acrossTheWire(schema, 'input', { m: new Map([['a', 1]]) })).toEqual({ m: new Map([['a', 1]]) });
+  });
 });
