@@ -11,7 +11,7 @@ import { ConfigError, type Duration, isDbrError, type Namespace } from '@tsdbr/c
 import type { output as zOutput, ZodType } from 'zod';
 import type { TaskClient } from './client.js';
 import { decode, encode } from './envelope.js';
-import { DependencyFailedError, InvalidInputError, toIssues, WorkflowFailedError } from './errors.js';
+import { DependencyFailedError, InvalidInputError, TaskCancelledError, TaskFailedError, toIssues, WorkflowFailedError } from './errors.js';
 import { WorkflowNames } from './protocol.js';
 import { type AnyTask, isTask, type TaskInput, type TaskOutput } from './task.js';
 import { optionsObject } from './validate.js';
@@ -209,6 +209,7 @@ class WorkflowRun<A, R> {
     if (status === 'completed') {
       await this.ns.remove({ template: `${this.names.prefix}out:*` });
       await this.ns.remove({ template: `${this.names.prefix}sub:*` });
+      // gone:* stays: a later run with this run id must not reuse an id whose cancel marker may still live
     }
     await this.writeInfo(status);
     const rep: WorkflowReport<R> = { workflow: this.def.name, runId: this.runId, status, steps: [...this.steps.values()], failures, resumed: this.resumed, durationMs: Date.now() - this.started };
@@ -304,33 +305,49 @@ class WorkflowRun<A, R> {
       const { output } = decode(saved) as { output: unknown };
       return outputShape === undefined ? output : outputShape.raise(output);
     }
-    const submitted = await tryRead(ns, this.names.submitted(key));
-    // a step submitted again (after a failure or a cancel) takes a fresh id: the old one's result or cancel marker may linger
-    const id = submitted !== undefined ? (JSON.parse(submitted.toString('utf8')) as { id: string }).id : stepTaskId(this.def.name, this.runId, key, await ns.count(this.names.abandoned(key)));
+    const { id, submitted } = await this.submission(key);
     report.taskId = id;
     report.startedAt = Date.now();
     const names = client.names(task.queue);
     const handle = await client.handle(task, id, { keep: true });
-    if (submitted === undefined) {
+    if (!submitted) {
       if (this.controller.signal.aborted) throw this.controller.signal.reason;
       await client.submit(task, input as never, { id, ...(priority !== undefined ? { priority } : {}) });
       await ns.put(this.names.submitted(key), JSON.stringify({ id, queue: task.queue }));
     }
     report.state = 'queued';
     this.changed(report);
+    let output: unknown;
     try {
-      const output = await handle.result({ signal: this.controller.signal }); // core keeps one listener per signal, however many steps wait
-      await ns.put(this.names.output(key), encode({ output: outputShape === undefined ? output : outputShape.lower(output) }));
-      await ns.remove(names.result(id));
-      return output;
+      output = await handle.result({ signal: this.controller.signal }); // core keeps one listener per signal, however many steps wait
     } catch (err) {
-      if (!this.controller.signal.aborted) {
-        // a failed step runs again when the run is resumed
+      // a task that failed or was cancelled runs again when the run resumes; one the driver stopped waiting for
+      // (its client closed, the backend failed) is still submitted, and a resumed run waits for it
+      if (!this.controller.signal.aborted && (err instanceof TaskFailedError || err instanceof TaskCancelledError)) {
         await this.abandon(key, id);
         await ns.remove(names.result(id));
       }
       throw err;
     }
+    await ns.put(this.names.output(key), encode({ output: outputShape === undefined ? output : outputShape.lower(output) }));
+    await ns.remove(names.result(id));
+    return output;
+  }
+
+  /**
+   * The step's task id, and whether it was submitted. A step submitted again (after a failure or a cancel)
+   * takes a fresh id, since the old one's result or cancel marker may linger. A submission listed as
+   * abandoned whose marker is still there (the driver died in between) is abandoned now.
+   */
+  private async submission(key: string): Promise<{ id: string; submitted: boolean }> {
+    const gone = await readAllText(this.ns, this.names.abandoned(key));
+    const sub = await tryRead(this.ns, this.names.submitted(key));
+    if (sub !== undefined) {
+      const { id } = JSON.parse(sub.toString('utf8')) as { id: string };
+      if (!gone.includes(id)) return { id, submitted: true };
+      await this.ns.remove(this.names.submitted(key));
+    }
+    return { id: stepTaskId(this.def.name, this.runId, key, gone.length), submitted: false };
   }
 
   /**
@@ -348,8 +365,10 @@ class WorkflowRun<A, R> {
       const { queue } = JSON.parse(sub.toString('utf8')) as { queue: string };
       if (!claimed.has(queue)) claimed.set(queue, await claimedTaskIds(this.ns, queue).catch(() => new Set<string>()));
       if (claimed.get(queue)!.has(s.taskId!)) continue;
-      await this.o.client.cancel(queue, s.taskId!).catch(() => undefined);
+      // abandoned first: a driver dying in between leaves a task that still runs, never a resumed step whose
+      // id carries a cancel marker
       await this.abandon(s.key, s.taskId!).catch(() => undefined);
+      await this.o.client.cancel(queue, s.taskId!).catch(() => undefined);
     }
   }
 
@@ -415,9 +434,24 @@ export async function resolveRefs(value: unknown, step: string): Promise<unknown
   return value;
 }
 
+/** Every value under `name`, as UTF-8 text, oldest first. */
+async function readAllText(ns: Namespace, name: string): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0, n = await ns.count(name); i < n; i++) {
+    const v = await tryReadAt(ns, name, i);
+    if (v === undefined) break;
+    out.push(v.toString('utf8'));
+  }
+  return out;
+}
+
 async function tryRead(ns: Namespace, name: string): Promise<Buffer | undefined> {
+  return tryReadAt(ns, name, 0);
+}
+
+async function tryReadAt(ns: Namespace, name: string, index: number): Promise<Buffer | undefined> {
   try {
-    return await ns.read(name, { timeout: 0 });
+    return await ns.read(name, { index, timeout: 0 });
   } catch (err) {
     if (isDbrError(err, 'DBR_ERR_UNAVAIL')) return undefined;
     throw err;

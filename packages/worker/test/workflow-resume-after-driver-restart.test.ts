@@ -63,4 +63,36 @@ describe('workflow resume', () => {
     expect(resubmitted.taskId).toBe(stepTaskId('resume-cancelled', 'r', key, 1));
     await worker.close();
   });
+
+  it('a driver whose client closes leaves its running steps submitted: the resumed run waits for them, never runs them twice', async () => {
+    const { ns } = await freshNamespace('resume-closed');
+    await startWorker(ns, { tasks, concurrency: 4 });
+    const wf = workflow('resume-closed', (w) => w.map(slowDouble, [1, 2].map((x) => ({ x, ms: 400 }))));
+    runs.length = 0;
+    const first = clientOn(ns);
+    const run = runWorkflow(wf, { client: first, runId: 'r' }).catch((e: unknown) => e);
+    await until(() => runs.filter((r) => r.startsWith('slow')).length === 2, 'both steps to start');
+    await first.close();
+    expect(await run).toBeInstanceOf(Error);
+    const report = await runWorkflow(wf, { client: clientOn(ns), runId: 'r' });
+    expect(report.output).toEqual([2, 4]);
+    expect(runs.filter((r) => r.startsWith('slow'))).toHaveLength(2);
+    expect(await ns.list('wf:resume-closed:r:gone:*')).toEqual([]);
+  });
+
+  it('a submission listed as abandoned whose marker survived (the driver died in between) is submitted again under a fresh id', async () => {
+    const { ns } = await freshNamespace('resume-half-abandoned');
+    await startWorker(ns, { tasks, concurrency: 2 });
+    const wf = workflow('half-abandoned', (w) => w.run(double, { x: 5 }, { key: 'd' }));
+    // as left by a driver that died inside abandon(): listed as gone, its submitted marker still there, no task
+    const oldId = stepTaskId('half-abandoned', 'r', 'd');
+    await ns.put('wf:half-abandoned:r:gone:d', oldId);
+    await ns.put('wf:half-abandoned:r:sub:d', JSON.stringify({ id: oldId, queue: 'default' }));
+    const report = await Promise.race([
+      runWorkflow(wf, { client: clientOn(ns), runId: 'r' }),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the resumed run waited for the abandoned task')), 10_000)),
+    ]);
+    expect(report.output).toBe(10);
+    expect(report.steps[0]?.taskId).toBe(stepTaskId('half-abandoned', 'r', 'd', 1));
+  });
 });
