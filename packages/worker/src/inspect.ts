@@ -177,8 +177,10 @@ export async function locateTask(ns: Namespace, queue: string, id: string): Prom
 }
 
 /**
- * Finds a running task: in a worker's heartbeat (with its progress), else in a claim slot or outbox (claimed
- * since the worker's last heartbeat, or finishing).
+ * Finds a task a worker holds: in a worker's heartbeat (running, with its progress), else in a claim slot
+ * (claimed since the worker's last heartbeat: running, or prefetched to run next; or held by a worker that
+ * died, until it is recovered) or an outbox (its outcome being delivered). A retry being requeued through the
+ * outbox is not held.
  */
 export async function findRunning(ns: Namespace, names: QueueNames, id: string): Promise<{ worker: string; attempt: number; progress?: unknown } | undefined> {
   for (const name of await ns.list(WORKER_PATTERN)) {
@@ -190,7 +192,8 @@ export async function findRunning(ns: Namespace, names: QueueNames, id: string):
     for (const slot of await ns.list(pattern)) {
       const parsed = names.parseSlot(slot);
       const held = parsed === undefined ? undefined : await storedFor(ns, slot, id);
-      if (held !== undefined) return { worker: parsed!.worker, attempt: held.kind === 'task' ? held.env.att : held.env.attempts };
+      if (held === undefined || (held.kind === 'task' && parsed!.kind === 'out')) continue;
+      return { worker: parsed!.worker, attempt: held.kind === 'task' ? held.env.att : held.env.attempts };
     }
   }
   return undefined;

@@ -11,7 +11,10 @@ import { expiryEntry } from './outcome.js';
 import { optionsObject } from './validate.js';
 import type { WireShape } from './wire-shape.js';
 
-/** Where a task is. */
+/**
+ * Where a task is. 'running': a worker holds it (running, or claimed ahead to run next, as `dbr tasks inspect`
+ * says; a dead worker's claim until it is recovered). 'queued': waiting, being retried, or unknown.
+ */
 export type TaskState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
 
 /** What status() reports. */
@@ -138,12 +141,11 @@ export class TaskHandle<O = unknown> {
    * end leaves no trace but a dead letter if it failed.
    */
   async status(): Promise<TaskStatus> {
+    await this.lookForResult();
     if (this.settled === undefined) {
-      try {
-        this.settle(await this.ns.read(this.names.result(this.id), { timeout: 0 }));
-      } catch (err) {
-        if (!isDbrError(err, 'DBR_ERR_UNAVAIL')) throw err;
-      }
+      const running = await findRunning(this.ns, this.names, this.id);
+      if (running) return { id: this.id, state: 'running', ...running };
+      await this.lookForResult(); // it may have finished while we looked
     }
     if (this.settled !== undefined) {
       const s = this.settled;
@@ -151,9 +153,17 @@ export class TaskHandle<O = unknown> {
       const error = { name: s.error.name, message: s.error.message };
       return s.error instanceof TaskCancelledError ? { id: this.id, state: 'cancelled', error } : { id: this.id, state: 'failed', error, attempt: (s.error as TaskFailedError).attempts };
     }
-    const running = await findRunning(this.ns, this.names, this.id);
-    if (running) return { id: this.id, state: 'running', ...running };
     return { id: this.id, state: 'queued' };
+  }
+
+  /** Settles the handle from the stored result, if there is one (without taking it). */
+  private async lookForResult(): Promise<void> {
+    if (this.settled !== undefined) return;
+    try {
+      this.settle(await this.ns.read(this.names.result(this.id), { timeout: 0 }));
+    } catch (err) {
+      if (!isDbrError(err, 'DBR_ERR_UNAVAIL')) throw err;
+    }
   }
 
   /**
