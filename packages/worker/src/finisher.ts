@@ -53,7 +53,7 @@ export class Finisher {
     if (ok && !ex.cancelled && env.nr !== 1) {
       // the envelope gets the output's wire form (its Maps and Sets as arrays); the 'completed' event the output itself
       const outputShape = task === undefined ? undefined : wireShapeOf(task.output, 'output');
-      const stored = storableResult(names, { k: 'r', id: env.id, task: env.task, ok: true, output: outputShape === undefined ? output : outputShape.lower(output), attempts: env.att, finishedAt: now }, json);
+      const stored = storableResult(names, env.task, () => ({ k: 'r', id: env.id, task: env.task, ok: true, output: outputShape === undefined ? output : outputShape.lower(output), attempts: env.att, finishedAt: now }), json);
       if (stored instanceof UnstorableOutputError) {
         ok = false;
         error = stored;

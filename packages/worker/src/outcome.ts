@@ -51,12 +51,12 @@ export function resultDelivery(names: QueueNames, env: ResultEnvelope, asJson: b
   return { bytes: encode(env, asJson), to: names.result(env.id), bell: false };
 }
 
-/** The result's delivery, or the error that says why the output cannot be stored. */
-export function storableResult(names: QueueNames, r: ResultEnvelope, json: boolean): Delivery | UnstorableOutputError {
+/** The result's delivery, or the error that says why the output cannot be stored (built or encoded). */
+export function storableResult(names: QueueNames, task: string, result: () => ResultEnvelope, json: boolean): Delivery | UnstorableOutputError {
   try {
-    return resultDelivery(names, r, json);
+    return resultDelivery(names, result(), json);
   } catch (err) {
-    return new UnstorableOutputError(r.task, err instanceof Error ? err.message : describeThrown(err));
+    return new UnstorableOutputError(task, err instanceof Error ? err.message : describeThrown(err));
   }
 }
 
