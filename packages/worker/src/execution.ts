@@ -35,6 +35,8 @@ export interface Execution {
   /** Requeued at shutdown: its outcome is discarded. */
   released: boolean;
   cancelled: boolean;
+  /** No longer counted against concurrency: its finish is on its way (its slot stays taken until it lands). */
+  unheld: boolean;
 }
 
 /** One queue a worker serves. */

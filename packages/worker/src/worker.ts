@@ -114,7 +114,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const liveness = new LivenessTracker(ns, o.leaseTtlMs);
     for (const queue of o.queues) {
       const names = new QueueNames(queue);
-      const slotCount = o.concurrency + this.maxPrefetch();
+      const slotCount = 2 * (o.concurrency + this.maxPrefetch()); // see execute(): a slot stays taken while its finish is on its way
       const state: QueueState = {
         names,
         claimer: new Claimer(names, this.id, slotCount, {
@@ -263,12 +263,18 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** An execution is over: it no longer counts against concurrency, and its slot is free unless it failed to finish. */
   private settled(ex: Execution, slotEmpty: boolean): void {
-    this.held--;
+    this.unhold(ex);
     this.running.delete(ex.env.id);
     for (const q of this.queues) {
       if (q === ex.queue && slotEmpty) q.claimer.release(ex.slotIndex);
       else q.claimer.nudge(); // the held count fell: any queue may claim again
     }
+  }
+
+  private unhold(ex: Execution): void {
+    if (ex.unheld) return;
+    ex.unheld = true;
+    this.held--;
   }
 
   /** Starts the tasks claimed into slots; the cancel markers of those still running after this turn are looked at (peekCancels). */
@@ -303,6 +309,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         attempting: false,
         released: false,
         cancelled: false,
+        unheld: false,
       };
       executions.push(ex);
     }
@@ -340,7 +347,18 @@ export class Worker extends EventEmitter<WorkerEvents> {
       return;
     }
     if (ex.released) return;
-    await this.finisher.settle(ex, task, ok, output, error);
+    const finishing = this.finisher.settle(ex, task, ok, output, error);
+    if (ok && !ex.cancelled) {
+      // Once a success's finish step is sent, the next claim may follow it on the same connection instead of
+      // waiting for its reply (a round trip per claim cycle): the capacity is given back now, the slot when the
+      // step lands (a claim fills other slots: there are two per unit of capacity).
+      void (this.batcher as StepBatcher).afterNextFlush().then(() => {
+        if (ex.unheld) return;
+        this.unhold(ex);
+        for (const q of this.queues) q.claimer.nudge();
+      });
+    }
+    await finishing;
   }
 
   /**
