@@ -229,6 +229,11 @@ export class Namespace implements AsyncDisposable {
     return this.take('get', selector, 0, { ...options, timeout: 0 }, true);
   }
 
+  /** Copies the oldest (or `index`-th) value if one is there now, without consuming it; undefined otherwise. */
+  tryRead<T = Buffer>(selector: TupleSelector, options: Omit<ReadOptions<T>, 'timeout'> = {}): Promise<T | undefined> {
+    return this.take('read', selector, options.index ?? 0, { ...options, timeout: 0 }, true);
+  }
+
   /**
    * Atomically pops the oldest value under `name` here and appends it under `dstName` in `dst`, returning it.
    * The value is never outside the tuple space: the basis of reliable task claiming.

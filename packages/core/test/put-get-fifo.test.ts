@@ -43,6 +43,17 @@ describe('put and get', () => {
     });
   });
 
+  it('tryRead copies the value at an index if there is one, else returns undefined', async () => {
+    await withNamespace(async (ns) => {
+      expect(await ns.tryRead('none')).toBeUndefined();
+      await ns.put('two', 'a');
+      await ns.put('two', 'b');
+      expect((await ns.tryRead('two', { index: 1 }))?.toString()).toBe('b');
+      expect(await ns.tryRead('two', { index: 2 })).toBeUndefined();
+      expect(await ns.count('two')).toBe(2);
+    });
+  });
+
   it('tryGet returns undefined when nothing is there', async () => {
     await withNamespace(async (ns) => {
       expect(await ns.tryGet('none')).toBeUndefined();
