@@ -13,7 +13,7 @@ import { type AnyTask, isTask, type Task, type TaskInput, type TaskOutput } from
 import { cancelTask, TaskHandle } from './task-handle.js';
 import { defaultNamespace } from './worker-options.js';
 import { checkHorizon, checkPriority, optionsObject, runAtMs, timerDuration } from './validate.js';
-import { wireShapeOf } from './wire-shape.js';
+import { toWire } from './wire-shape.js';
 
 /** What `new TaskClient()` takes. */
 export interface TaskClientOptions {
@@ -108,7 +108,7 @@ export class TaskClient implements AsyncDisposable {
     if (options.dedupKey !== undefined) {
       if (env.nr === 1) throw new TypeError('ignoreResult and dedupKey do not mix: the submitters of a dedup key share its task\'s result.');
       const owner = await claimDedupKey(ns, names.dedup(checkId(options.dedupKey, 'Dedup key')), env.id);
-      if (owner !== env.id) return new TaskHandle(ns, names, owner, true, false, this.closed.signal, wireShapeOf(task.output, 'output'));
+      if (owner !== env.id) return new TaskHandle(ns, names, owner, true, false, this.closed.signal, task.output);
       env.ddp = options.dedupKey;
       env.keep = 1;
     }
@@ -116,7 +116,7 @@ export class TaskClient implements AsyncDisposable {
     const bytes = encodeTask(env);
     if (dest.bell) await ns.putMany<Uint8Array>([[dest.to, bytes], [names.pending('normal'), BELL]]);
     else await ns.put(dest.to, bytes);
-    return new TaskHandle(ns, names, env.id, env.keep === 1, env.nr === 1, this.closed.signal, wireShapeOf(task.output, 'output'));
+    return new TaskHandle(ns, names, env.id, env.keep === 1, env.nr === 1, this.closed.signal, task.output);
   }
 
   /** Validates every input, then queues them all in one batch (one round trip on Redis). */
@@ -140,8 +140,7 @@ export class TaskClient implements AsyncDisposable {
     }
     if (bell) entries.push([names.pending('normal'), BELL]);
     await ns.putMany<Uint8Array>(entries);
-    const output = wireShapeOf(task.output, 'output');
-    return envs.map((env) => new TaskHandle<TaskOutput<T>>(ns, names, env.id, false, env.nr === 1, this.closed.signal, output));
+    return envs.map((env) => new TaskHandle<TaskOutput<T>>(ns, names, env.id, false, env.nr === 1, this.closed.signal, task.output));
   }
 
   /**
@@ -150,7 +149,7 @@ export class TaskClient implements AsyncDisposable {
    */
   async handle<T extends AnyTask>(task: T | string, id: string, options: { keep?: boolean } = {}): Promise<TaskHandle<TaskOutput<T>>> {
     const queue = typeof task === 'string' ? task : task.queue;
-    const output = typeof task === 'string' ? undefined : wireShapeOf(task.output, 'output');
+    const output = typeof task === 'string' ? undefined : task.output;
     return new TaskHandle(await this.namespace(), this.names(queue), checkId(id), options.keep ?? false, false, this.closed.signal, output);
   }
 
@@ -178,9 +177,7 @@ export class TaskClient implements AsyncDisposable {
   envelope(task: Task, input: unknown, options: SubmitOptions, now: number): TaskEnvelope {
     const parsed = task.input.safeParse(input);
     if (!parsed.success) throw new InvalidInputError(task.name, toIssues(parsed.error.issues));
-    const shape = wireShapeOf(task.input, 'input');
-    const wireInput = shape === undefined ? input : shape.lower(input);
-    const env: TaskEnvelope = { id: options.id !== undefined ? checkId(options.id) : newTaskId(), task: task.name, input: wireInput, att: 1, at: now };
+    const env: TaskEnvelope = { id: options.id !== undefined ? checkId(options.id) : newTaskId(), task: task.name, input: toWire(task.input, 'input', input), att: 1, at: now };
     if (options.retries !== undefined) {
       if (!Number.isInteger(options.retries) || options.retries < 0) throw new TypeError(`retries must be a non-negative integer, got ${options.retries}.`);
       env.max = options.retries + 1;

@@ -20,7 +20,7 @@ import type { StepBatcher } from './step-batcher.js';
 import type { AnyTask } from './task.js';
 import type { CompiledWorkerOptions } from './worker-options.js';
 import type { WorkerEvents } from './worker.js';
-import { wireShapeOf } from './wire-shape.js';
+import { toWire } from './wire-shape.js';
 
 /** A finish that fails is retried this often (with backoff) before its slot is given up until restart. */
 const FINISH_RETRIES = 5;
@@ -52,8 +52,7 @@ export class Finisher {
     let result: Delivery | undefined;
     if (ok && !ex.cancelled && env.nr !== 1) {
       // the envelope gets the output's wire form (its Maps and Sets as arrays); the 'completed' event the output itself
-      const outputShape = task === undefined ? undefined : wireShapeOf(task.output, 'output');
-      const stored = storableResult(names, env.task, () => ({ k: 'r', id: env.id, task: env.task, ok: true, output: outputShape === undefined ? output : outputShape.lower(output), attempts: env.att, finishedAt: now }), json);
+      const stored = storableResult(names, env.task, () => ({ k: 'r', id: env.id, task: env.task, ok: true, output: task === undefined ? output : toWire(task.output, 'output', output), attempts: env.att, finishedAt: now }), json);
       if (stored instanceof UnstorableOutputError) {
         ok = false;
         error = stored;

@@ -42,6 +42,18 @@ export function wireShapeOf(schema: $ZodType, side: SchemaSide): WireShape | und
   return shape;
 }
 
+/** `value` in its wire form (itself when the schema has no z.map or z.set on that side). */
+export function toWire(schema: $ZodType, side: SchemaSide, value: unknown): unknown {
+  const shape = wireShapeOf(schema, side);
+  return shape === undefined ? value : shape.lower(value);
+}
+
+/** The value of a wire form (itself when the schema has no z.map or z.set on that side). */
+export function fromWire(schema: $ZodType, side: SchemaSide, value: unknown): unknown {
+  const shape = wireShapeOf(schema, side);
+  return shape === undefined ? value : shape.raise(value);
+}
+
 /**
  * Raises made during one top-level raise, by shape and wire object: a union tries each option on the same
  * subtree, so without this a recursive union would raise its deepest nodes once per path to them.

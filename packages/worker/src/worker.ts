@@ -27,7 +27,7 @@ import { Recovery } from './recovery.js';
 import { Scheduler } from './scheduler.js';
 import type { AnyTask } from './task.js';
 import { type CompiledWorkerOptions, compileWorkerOptions, type WorkerOptions } from './worker-options.js';
-import { wireShapeOf } from './wire-shape.js';
+import { fromWire } from './wire-shape.js';
 
 /** Events a Worker emits. */
 export interface WorkerEvents {
@@ -415,8 +415,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     ex.started = true;
     if (abort.aborted) throw abort.reason;
     // raised into a copy: env.input stays in its wire form for a retry's envelope and the dead letter
-    const inputShape = wireShapeOf(task.input, 'input');
-    const parsed = task.input.safeParse(inputShape === undefined ? env.input : inputShape.raise(env.input));
+    const parsed = task.input.safeParse(fromWire(task.input, 'input', env.input));
     if (!parsed.success) throw new InvalidInputError(task.name, toIssues(parsed.error.issues));
     const timeoutMs = env.tmo ?? task.timeoutMs;
     let timer: NodeJS.Timeout | undefined;

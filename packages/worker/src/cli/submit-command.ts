@@ -11,7 +11,7 @@ import { InvalidInputError, ResultTimeoutError, toIssues } from '../errors.js';
 import { locateTask, peekResult } from '../inspect.js';
 import { loadTasks } from '../load-module.js';
 import { type AnyTask, defineTask } from '../task.js';
-import { wireShapeOf } from '../wire-shape.js';
+import { fromWire, toWire } from '../wire-shape.js';
 import { durationOption, loadingModule, namespaceOption, parseJson, queueArg, sharedNamespace, taskIdArg } from './common.js';
 
 interface SubmitCommandOptions {
@@ -83,8 +83,7 @@ async function taskToSubmit(taskName: string, tasksModule: string | undefined, q
 async function readInput(inputArg: string | undefined, task: AnyTask): Promise<unknown> {
   const text = inputArg === undefined || inputArg === '-' ? (process.stdin.isTTY ? '{}' : (await readStdin()).toString('utf8')) : inputArg;
   const json = parseJson(text || '{}', 'The input');
-  const shape = wireShapeOf(task.input, 'input');
-  const input = shape === undefined ? json : shape.raise(json);
+  const input = fromWire(task.input, 'input', json);
   const parsed = task.input.safeParse(input);
   if (!parsed.success) throw new UsageError(new InvalidInputError(task.name, toIssues(parsed.error.issues)).message);
   return input;
@@ -140,8 +139,7 @@ export function registerSubmitCommand(program: Command, globals: () => GlobalOpt
       }
       try {
         const out = await handle.result({ timeout: s.waitMs === Infinity ? 'infinite' : s.waitMs });
-        const shape = wireShapeOf(task.output, 'output'); // JSON prints Maps and Sets in their wire form
-        process.stdout.write(`${JSON.stringify(shape === undefined ? out : shape.lower(out))}\n`);
+        process.stdout.write(`${JSON.stringify(toWire(task.output, 'output', out))}\n`); // JSON prints Maps and Sets in their wire form
       } catch (err) {
         process.stderr.write(`dbr: ${(err as Error).message}\n`);
         process.exitCode = err instanceof ResultTimeoutError ? ExitCode.TIMEOUT : ExitCode.FAILURE;
