@@ -5,7 +5,7 @@
  * cancel and purge.
  * @module
  */
-import { isDbrError, type Namespace } from '@tsdbr/core';
+import type { Namespace } from '@tsdbr/core';
 import { classify, type DeadLetter, decode, type ResultEnvelope, type Stored } from './envelope.js';
 import type { HeartbeatValue } from './lease.js';
 import { BANDS, type Band, QueueNames, WORKER_PATTERN, WORKFLOW_INFO_PATTERN, WorkflowNames } from './protocol.js';
@@ -113,7 +113,7 @@ export async function failedTasks(ns: Namespace, queue: string, options: FailedT
   const total = await ns.count(names.dead());
   const tasks: FailedTaskEntry[] = [];
   for (let i = offset; i < Math.min(total, offset + limit); i++) {
-    const bytes = await readAt(ns, names.dead(), options.order === 'oldest' ? i : total - 1 - i);
+    const bytes = await ns.tryRead(names.dead(), { index: options.order === 'oldest' ? i : total - 1 - i });
     if (bytes === undefined) break; // trimmed meanwhile
     const s = classify(bytes);
     tasks.push(s.kind === 'dead' ? { position: i, letter: s.env } : { position: i, letter: undefined, problem: `not a dead letter (${s.kind})` });
@@ -126,7 +126,7 @@ export async function findFailedTask(ns: Namespace, queue: string, id: string): 
   const names = new QueueNames(queue);
   const total = await ns.count(names.dead());
   for (let i = 0; i < total; i++) {
-    const bytes = await readAt(ns, names.dead(), i);
+    const bytes = await ns.tryRead(names.dead(), { index: i });
     if (bytes === undefined) return undefined;
     const s = classify(bytes);
     if (s.kind === 'dead' && s.env.id === id) return s.env;
@@ -136,7 +136,7 @@ export async function findFailedTask(ns: Namespace, queue: string, id: string): 
 
 /** A task's result envelope, read without consuming it; undefined if there is none (yet). */
 export async function peekResult(ns: Namespace, queue: string, id: string): Promise<ResultEnvelope | undefined> {
-  const bytes = await readAt(ns, new QueueNames(queue).result(id), 0);
+  const bytes = await ns.tryRead(new QueueNames(queue).result(id));
   if (bytes === undefined) return undefined;
   const s = classify(bytes);
   return s.kind === 'result' ? s.env : undefined;
@@ -160,7 +160,7 @@ export type TaskLocation =
  */
 export async function locateTask(ns: Namespace, queue: string, id: string): Promise<TaskLocation | undefined> {
   const names = new QueueNames(queue);
-  if ((await readAt(ns, names.retrying(id), 0)) !== undefined) return { where: 'retrying' };
+  if ((await ns.tryRead(names.retrying(id))) !== undefined) return { where: 'retrying' };
   for (const bucket of await ns.list(names.delayedPattern())) {
     if (await holdsTask(ns, bucket, id)) return { where: 'delayed', dueAt: names.parseBucket(bucket, 'delayed') ?? 0 };
   }
@@ -184,7 +184,7 @@ export async function locateTask(ns: Namespace, queue: string, id: string): Prom
  */
 export async function findRunning(ns: Namespace, names: QueueNames, id: string): Promise<{ worker: string; attempt: number; progress?: unknown } | undefined> {
   for (const name of await ns.list(WORKER_PATTERN)) {
-    const hb = decodeLoose(await readAt(ns, name, 0)) as HeartbeatValue | undefined;
+    const hb = decodeLoose(await ns.tryRead(name)) as HeartbeatValue | undefined;
     const t = Array.isArray(hb?.tasks) ? hb.tasks.find((x) => x.id === id) : undefined;
     if (t) return { worker: hb!.id, attempt: t.attempt, ...(t.progress !== undefined ? { progress: t.progress } : {}) };
   }
@@ -205,7 +205,7 @@ export async function claimedTaskIds(ns: Namespace, queue: string): Promise<Set<
   for (const slot of await ns.list(new QueueNames(queue).runPattern())) {
     const count = await ns.count(slot);
     for (let i = 0; i < count; i++) {
-      const bytes = await readAt(ns, slot, i);
+      const bytes = await ns.tryRead(slot, { index: i });
       if (bytes === undefined) break;
       const s = classify(bytes);
       if (s.kind === 'task') ids.add(s.env.id);
@@ -218,7 +218,7 @@ export async function claimedTaskIds(ns: Namespace, queue: string): Promise<Set<
 async function storedFor(ns: Namespace, name: string, id: string): Promise<Exclude<Stored, { kind: 'bell' | 'unknown' }> | undefined> {
   const count = await ns.count(name);
   for (let i = 0; i < count; i++) {
-    const bytes = await readAt(ns, name, i);
+    const bytes = await ns.tryRead(name, { index: i });
     if (bytes === undefined) return undefined; // taken meanwhile
     const s = classify(bytes);
     if (s.kind !== 'bell' && s.kind !== 'unknown' && s.env.id === id) return s;
@@ -237,7 +237,7 @@ async function holdsTask(ns: Namespace, name: string, id: string): Promise<boole
 export async function workers(ns: Namespace, options: { limit?: number } = {}): Promise<HeartbeatValue[]> {
   const out: HeartbeatValue[] = [];
   for (const name of await ns.list(WORKER_PATTERN, { limit: options.limit ?? 10_000 })) {
-    const hb = decodeLoose(await readAt(ns, name, 0)) as HeartbeatValue | undefined;
+    const hb = decodeLoose(await ns.tryRead(name)) as HeartbeatValue | undefined;
     if (hb !== undefined && typeof hb === 'object' && hb !== null && typeof hb.id === 'string') out.push(hb);
   }
   return out;
@@ -293,7 +293,7 @@ export async function workflowRuns(ns: Namespace, options: { limit?: number } = 
   for (const name of await ns.list(WORKFLOW_INFO_PATTERN, { limit: options.limit ?? 1000 })) {
     const m = INFO_NAME.exec(name);
     if (!m) continue;
-    out.push({ workflow: m[1]!, runId: m[2]!, info: toRunInfo(decodeLoose(await readAt(ns, name, 0))) });
+    out.push({ workflow: m[1]!, runId: m[2]!, info: toRunInfo(decodeLoose(await ns.tryRead(name))) });
   }
   return out;
 }
@@ -311,7 +311,7 @@ export interface WorkflowStepState {
 /** One workflow run: its summary and the state of each step (at most `limit`, default 2,000); undefined if there is no trace of it. */
 export async function workflowRun(ns: Namespace, workflow: string, runId: string, options: { limit?: number } = {}): Promise<{ info: WorkflowRunInfo | undefined; steps: WorkflowStepState[] } | undefined> {
   const names = new WorkflowNames(workflow, runId);
-  const infoBytes = await readAt(ns, names.info(), 0);
+  const infoBytes = await ns.tryRead(names.info());
   const byKey = new Map<string, WorkflowStepState>();
   const limit = options.limit ?? 2000;
   for await (const name of ns.keys(`${escapeGlob(names.prefix)}*`)) {
@@ -322,7 +322,7 @@ export async function workflowRun(ns: Namespace, workflow: string, runId: string
     const step = byKey.get(key) ?? { key, done: false };
     if (kind === 'out') step.done = true;
     else {
-      const sub = decodeLoose(await readAt(ns, name, 0)) as { id?: unknown; queue?: unknown } | undefined;
+      const sub = decodeLoose(await ns.tryRead(name)) as { id?: unknown; queue?: unknown } | undefined;
       if (typeof sub?.id === 'string' && typeof sub.queue === 'string') step.task = { id: sub.id, queue: sub.queue };
     }
     byKey.set(key, step);
@@ -405,15 +405,6 @@ function toRunInfo(v: unknown): WorkflowRunInfo | undefined {
     });
   }
   return info;
-}
-
-async function readAt(ns: Namespace, name: string, index: number): Promise<Buffer | undefined> {
-  try {
-    return await ns.read(name, { index, timeout: 0 });
-  } catch (err) {
-    if (isDbrError(err, 'DBR_ERR_UNAVAIL') || isDbrError(err, 'DBR_ERR_TIMEOUT')) return undefined;
-    throw err;
-  }
 }
 
 function decodeLoose(bytes: Buffer | undefined): unknown {

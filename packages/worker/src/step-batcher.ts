@@ -51,10 +51,13 @@ export class StepBatcher {
    * A setImmediate of its own would not do: it runs before flushes scheduled after it in the same turn.
    */
   afterNextFlush(): Promise<void> {
-    return new Promise((resolve) => {
-      this.flushed.push(resolve);
-      this.schedule();
-    });
+    return new Promise((resolve) => this.onNextFlush(resolve));
+  }
+
+  /** Calls `fn` (synchronously, in the flush) right after the next flush has sent its request. */
+  onNextFlush(fn: () => void): void {
+    this.flushed.push(fn);
+    this.schedule();
   }
 
   private schedule(): void {

@@ -9,7 +9,8 @@ import { findRunning } from './inspect.js';
 import type { QueueNames } from './protocol.js';
 import { expiryEntry } from './outcome.js';
 import { optionsObject } from './validate.js';
-import type { WireShape } from './wire-shape.js';
+import type { ZodType } from 'zod';
+import { fromWire } from './wire-shape.js';
 
 /**
  * Where a task is. 'running': a worker holds it (running, or claimed ahead to run next, as `dbr tasks inspect`
@@ -60,8 +61,8 @@ export class TaskHandle<O = unknown> {
     private readonly noResult = false,
     /** Aborts (with ClientClosedError) when the client that made the handle closes. */
     private readonly clientClosed?: AbortSignal,
-    /** The wire shape of the task's output (its Maps and Sets), when the handle knows the task. */
-    private readonly outputShape?: WireShape,
+    /** The task's output schema, when the handle knows the task: its Maps and Sets come back as such. */
+    private readonly outputSchema?: ZodType,
   ) {}
 
   /** The queue the task is in. */
@@ -159,11 +160,8 @@ export class TaskHandle<O = unknown> {
   /** Settles the handle from the stored result, if there is one (without taking it). */
   private async lookForResult(): Promise<void> {
     if (this.settled !== undefined) return;
-    try {
-      this.settle(await this.ns.read(this.names.result(this.id), { timeout: 0 }));
-    } catch (err) {
-      if (!isDbrError(err, 'DBR_ERR_UNAVAIL')) throw err;
-    }
+    const bytes = await this.ns.tryRead(this.names.result(this.id));
+    if (bytes !== undefined) this.settle(bytes);
   }
 
   /**
@@ -182,7 +180,7 @@ export class TaskHandle<O = unknown> {
       return;
     }
     const r: ResultEnvelope = stored.env;
-    if (r.ok) this.settled = { ok: true, output: (this.outputShape === undefined ? r.output : this.outputShape.raise(r.output)) as O };
+    if (r.ok) this.settled = { ok: true, output: (this.outputSchema === undefined ? r.output : fromWire(this.outputSchema, 'output', r.output)) as O };
     else if (r.cancelled) this.settled = { ok: false, error: new TaskCancelledError(this.id) };
     else this.settled = { ok: false, error: new TaskFailedError(this.id, r.task, r.attempts, r.error ?? { name: 'Error', message: 'unknown error' }) };
   }

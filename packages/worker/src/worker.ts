@@ -79,6 +79,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private finisher!: Finisher;
   /** Tasks claimed and not yet settled, across queues. */
   private held = 0;
+  /** Successes whose finish steps go out with the next flush (see unholdWhenSent). */
+  private sending: Execution[] = [];
   /** Moving average of attempt run times (ms), for prefetch 'auto'. */
   private runMs: number | undefined;
 
@@ -277,6 +279,22 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.held--;
   }
 
+  /**
+   * Once a success's finish step is sent, the next claim may follow it on the same connection instead of
+   * waiting for its reply (a round trip per claim cycle): its capacity is given back when the turn's flush goes
+   * out, its slot when the step lands (a claim fills other slots: there are two per unit of capacity).
+   */
+  private unholdWhenSent(ex: Execution): void {
+    this.sending.push(ex);
+    if (this.sending.length > 1) return;
+    (this.batcher as StepBatcher).onNextFlush(() => {
+      const sent = this.sending;
+      this.sending = [];
+      for (const e of sent) this.unhold(e);
+      for (const q of this.queues) q.claimer.nudge();
+    });
+  }
+
   /** Starts the tasks claimed into slots; the cancel markers of those still running after this turn are looked at (peekCancels). */
   private dispatch(q: QueueState, slots: number[], values: Buffer[]): void {
     const batcher = this.batcher as StepBatcher;
@@ -348,16 +366,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
     if (ex.released) return;
     const finishing = this.finisher.settle(ex, task, ok, output, error);
-    if (ok && !ex.cancelled) {
-      // Once a success's finish step is sent, the next claim may follow it on the same connection instead of
-      // waiting for its reply (a round trip per claim cycle): the capacity is given back now, the slot when the
-      // step lands (a claim fills other slots: there are two per unit of capacity).
-      void (this.batcher as StepBatcher).afterNextFlush().then(() => {
-        if (ex.unheld) return;
-        this.unhold(ex);
-        for (const q of this.queues) q.claimer.nudge();
-      });
-    }
+    if (ok && !ex.cancelled) this.unholdWhenSent(ex);
     await finishing;
   }
 

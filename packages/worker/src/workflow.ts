@@ -7,7 +7,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { ConfigError, type Duration, isDbrError, type Namespace } from '@tsdbr/core';
+import { ConfigError, type Duration, type Namespace } from '@tsdbr/core';
 import type { output as zOutput, ZodType } from 'zod';
 import type { TaskClient } from './client.js';
 import { decode, encode } from './envelope.js';
@@ -16,7 +16,7 @@ import { WorkflowNames } from './protocol.js';
 import { type AnyTask, isTask, type TaskInput, type TaskOutput } from './task.js';
 import { optionsObject } from './validate.js';
 import { claimedTaskIds, type WorkflowRunInfo } from './inspect.js';
-import { wireShapeOf } from './wire-shape.js';
+import { fromWire, toWire } from './wire-shape.js';
 
 const STEP_REF = Symbol.for('tsdbr.worker.StepRef');
 
@@ -297,13 +297,12 @@ class WorkflowRun<A, R> {
     const ns = this.ns;
     const client = this.o.client;
     // saved outputs are in their wire form, as results are (Maps and Sets as arrays)
-    const outputShape = wireShapeOf(task.output, 'output');
-    const saved = await tryRead(ns, this.names.output(key));
+    const saved = await ns.tryRead(this.names.output(key));
     if (saved !== undefined) {
       report.state = 'cached';
       this.resumed++;
       const { output } = decode(saved) as { output: unknown };
-      return outputShape === undefined ? output : outputShape.raise(output);
+      return fromWire(task.output, 'output', output);
     }
     const { id, submitted } = await this.submission(key);
     report.taskId = id;
@@ -329,7 +328,7 @@ class WorkflowRun<A, R> {
       }
       throw err;
     }
-    await ns.put(this.names.output(key), encode({ output: outputShape === undefined ? output : outputShape.lower(output) }));
+    await ns.put(this.names.output(key), encode({ output: toWire(task.output, 'output', output) }));
     await ns.remove(names.result(id));
     return output;
   }
@@ -341,7 +340,7 @@ class WorkflowRun<A, R> {
    */
   private async submission(key: string): Promise<{ id: string; submitted: boolean }> {
     const gone = await readAllText(this.ns, this.names.abandoned(key));
-    const sub = await tryRead(this.ns, this.names.submitted(key));
+    const sub = await this.ns.tryRead(this.names.submitted(key));
     if (sub !== undefined) {
       const { id } = JSON.parse(sub.toString('utf8')) as { id: string };
       if (!gone.includes(id)) return { id, submitted: true };
@@ -360,7 +359,7 @@ class WorkflowRun<A, R> {
     const unfinished = [...this.steps.values()].filter((s) => s.taskId !== undefined && s.task !== 'waitFor' && s.state !== 'done' && s.state !== 'cached');
     const claimed = new Map<string, Set<string>>();
     for (const s of unfinished) {
-      const sub = await tryRead(this.ns, this.names.submitted(s.key));
+      const sub = await this.ns.tryRead(this.names.submitted(s.key));
       if (sub === undefined) continue;
       const { queue } = JSON.parse(sub.toString('utf8')) as { queue: string };
       if (!claimed.has(queue)) claimed.set(queue, await claimedTaskIds(this.ns, queue).catch(() => new Set<string>()));
@@ -438,24 +437,11 @@ export async function resolveRefs(value: unknown, step: string): Promise<unknown
 async function readAllText(ns: Namespace, name: string): Promise<string[]> {
   const out: string[] = [];
   for (let i = 0, n = await ns.count(name); i < n; i++) {
-    const v = await tryReadAt(ns, name, i);
+    const v = await ns.tryRead(name, { index: i });
     if (v === undefined) break;
     out.push(v.toString('utf8'));
   }
   return out;
-}
-
-async function tryRead(ns: Namespace, name: string): Promise<Buffer | undefined> {
-  return tryReadAt(ns, name, 0);
-}
-
-async function tryReadAt(ns: Namespace, name: string, index: number): Promise<Buffer | undefined> {
-  try {
-    return await ns.read(name, { index, timeout: 0 });
-  } catch (err) {
-    if (isDbrError(err, 'DBR_ERR_UNAVAIL')) return undefined;
-    throw err;
-  }
 }
 
 /** JSON, else msgpack, else UTF-8 text: how values put by other programs are read. */
