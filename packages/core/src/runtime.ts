@@ -90,7 +90,7 @@ export class Runtime {
    * wait() without a signal, settling the promise through `request` straight from the drain (the hot path).
    * The request names the call, read only if the submit failed.
    */
-  expect<T>(tag: number, request: PendingRequest<T> & { readonly description: string }): Promise<T> {
+  expect<T>(tag: number, request: PendingRequest<T>): Promise<T> {
     this.checkSubmitted(tag, () => request.description);
     return this.queue.expect(tag, request);
   }
@@ -104,7 +104,7 @@ export class Runtime {
    * has left the tuple space, and giving it back (libdbr used to) leaves it in nobody's hands for a round
    * trip, so other clients could see its name empty. Without a value, the abort rejects as usual.
    */
-  expectUnless<T>(tag: number, request: PendingRequest<T> & { readonly description: string }, signal: AbortSignal | undefined): Promise<T> {
+  expectUnless<T>(tag: number, request: PendingRequest<T>, signal: AbortSignal | undefined): Promise<T> {
     if (signal === undefined) return this.expect(tag, request);
     this.checkSubmitted(tag, () => request.description);
     const queue = this.queue;
