@@ -117,6 +117,19 @@ static int blocking_pool_from_env(void)
   return DBR_BLOCKING_POOL_DEFAULT;
 }
 
+/* DBR_SPIN_US: 0-10000 microseconds the I/O thread stays awake after activity (see rio_start; default 100). */
+static int64_t spin_ns_from_env(void)
+{
+  const char *s = getenv("DBR_SPIN_US");
+  if (s && *s) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end == '\0' && v >= 0 && v <= 10000) return (int64_t)v * 1000;
+    DBR_LOG(DBR_LOG_WARN, "DBR_SPIN_US: expected 0-10000, got \"%s\"; using %d", s, DBR_SPIN_US_DEFAULT);
+  }
+  return (int64_t)DBR_SPIN_US_DEFAULT * 1000;
+}
+
 DBR_Errorcode_t dbr_backend_redis_open(dbr_backend_t **out, const char *server, const char *password)
 {
   *out = NULL;
@@ -152,7 +165,7 @@ DBR_Errorcode_t dbr_backend_redis_open(dbr_backend_t **out, const char *server, 
     }
   }
   char why[200];
-  be->io = rio_start(dbr_queue_hold_wakes, dbr_queue_release_wakes, why, sizeof why);
+  be->io = rio_start(dbr_queue_hold_wakes, dbr_queue_release_wakes, spin_ns_from_env(), why, sizeof why);
   if (!be->io) {
     redis_destroy(&be->base);
     return dbr_err(DBR_ERR_GENERIC, "cannot start the Redis I/O thread: %s", why);

@@ -47,6 +47,7 @@ enum {
 };
 
 #define DBR_BLOCKING_POOL_DEFAULT 4
+#define DBR_SPIN_US_DEFAULT 100
 #define KEYSPACE_PREFIX "__keyspace@0__:"
 #define HEARD_RING 256
 #define KEYSPACE_PREFIX_LEN 15

@@ -33,8 +33,11 @@ typedef struct rio_watch {
 
 /** Starts the loop thread. NULL on failure (reason in err). round_begin and round_end (both may be NULL)
  *  bracket each round of events, timers and deferred tasks in the loop thread: the backend holds completion
- *  wake-ups back over a round. */
-rio_t *rio_start(void (*round_begin)(void), void (*round_end)(void), char *err, size_t errlen);
+ *  wake-ups back over a round. spin_ns > 0: after a round with events, the loop polls without sleeping for
+ *  that long (yielding the CPU between polls) before it blocks again; 0 never spins. */
+rio_t *rio_start(void (*round_begin)(void), void (*round_end)(void), int64_t spin_ns, char *err, size_t errlen);
+/** How many times the loop has woken (returned from epoll_wait): lets tests see it spin, then sleep. */
+uint64_t rio_rounds(rio_t *io);
 /** Stops and joins the thread, then runs the tasks still posted (in the calling thread) and frees the loop.
  *  Timers and watches are simply forgotten: their owners clean up. */
 void rio_stop(rio_t *io);

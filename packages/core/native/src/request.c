@@ -299,6 +299,7 @@ static dbr_req_t *heap_remove(size_t i)
 static void *timer_main(void *arg)
 {
   (void)arg;
+  pthread_setname_np(pthread_self(), "dbr-timer");
   pthread_mutex_lock(&g_timer_mu);
   for (;;) {
     if (g_heap_n == 0) {

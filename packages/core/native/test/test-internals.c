@@ -425,7 +425,7 @@ static void test_timers(void)
 {
   char why[100];
   timer_check_t tc = {.task = {.fn = timer_check_task}};
-  tc.io = rio_start(NULL, NULL, why, sizeof why);
+  tc.io = rio_start(NULL, NULL, 0, why, sizeof why);
   CHECK(tc.io != NULL);
   if (!tc.io) return;
   pthread_mutex_init(&tc.mu, NULL);
@@ -444,6 +444,54 @@ static void test_timers(void)
   pthread_cond_destroy(&tc.cv);
 }
 
+typedef struct {
+  rio_task_t task;
+  rio_timer_t timer;
+  rio_t *io;
+  int64_t due;
+  _Atomic int fired_early, fired;
+} spin_check_t;
+
+static void spin_timer_fired(rio_timer_t *t)
+{
+  spin_check_t *sc = (spin_check_t *)((char *)t - offsetof(spin_check_t, timer));
+  if (rio_now_ns() < sc->due) sc->fired_early = 1;
+  sc->fired = 1;
+}
+
+static void spin_arm_task(rio_task_t *task)
+{
+  spin_check_t *sc = (spin_check_t *)task;
+  sc->due = rio_now_ns() + 5 * 1000000LL;
+  rio_timer_arm(sc->io, &sc->timer, sc->due);
+}
+
+/* A loop that spins after activity still fires its timers (not early), keeps polling through its window, and
+ * then sleeps: no more rounds while nothing happens. */
+static void test_spin(void)
+{
+  char why[100];
+  spin_check_t sc = {.task = {.fn = spin_arm_task}, .timer = {.fn = spin_timer_fired}};
+  const int64_t window_ns = 300 * 1000000LL;
+  sc.io = rio_start(NULL, NULL, window_ns, why, sizeof why);
+  CHECK(sc.io != NULL);
+  if (!sc.io) return;
+  int64_t posted_at = rio_now_ns();
+  rio_post(sc.io, &sc.task);
+  usleep(50 * 1000);
+  uint64_t r0 = rio_rounds(sc.io);
+  usleep(50 * 1000);
+  CHECK(rio_rounds(sc.io) > r0 + 1); /* polling within the window */
+  for (int i = 0; i < 200 && !sc.fired; i++) usleep(5000);
+  CHECK(sc.fired);
+  CHECK(!sc.fired_early);
+  while (rio_now_ns() < posted_at + window_ns + 200 * 1000000LL) usleep(20 * 1000);
+  uint64_t r1 = rio_rounds(sc.io);
+  usleep(100 * 1000);
+  CHECK_EQ(rio_rounds(sc.io), r1); /* asleep once the window has passed */
+  rio_stop(sc.io);
+}
+
 int main(void)
 {
   test_resp();
@@ -455,5 +503,6 @@ int main(void)
   test_reg();
   test_slots();
   test_timers();
+  test_spin();
   return CHECK_DONE();
 }
