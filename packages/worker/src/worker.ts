@@ -67,6 +67,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly queues: QueueState[] = [];
   private readonly loops: Promise<void>[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
+  /** Aborted when the worker closes: ends its waits that are not claims (the delayed promoters'). */
+  private readonly halt = new AbortController();
+  /** The next cancel sweep (see armCancelSweep). */
+  private cancelSweep: NodeJS.Timeout | undefined;
   private ns: Namespace | undefined;
   private ownedBroker: Broker | undefined;
   private heartbeat: Heartbeat | undefined;
@@ -161,10 +165,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     await this.heartbeat.start();
     for (const q of this.queues) {
       await q.promoter.sweepListed().catch((err) => this.fail(err, 'delayed tasks'));
-      this.loops.push(q.claimer.run());
+      this.loops.push(q.claimer.run(), q.promoter.run(this.halt.signal, (err) => this.fail(err, 'delayed tasks')));
     }
-    this.every(100, () => this.promoteDue());
-    this.every(CANCEL_WATCH_AFTER_MS, async () => this.watchCancels());
     this.every(o.recoveryMs, () => this.maintain());
     this.log.info({ queues: o.queues, concurrency: o.concurrency, tasks: [...o.tasks.keys()], namespace: ns.name }, 'worker started');
     // recover leftovers of workers that died while nobody was watching, without waiting a whole interval
@@ -184,6 +186,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.stopping = true;
     await this.startPromise?.catch(() => undefined);
     for (const t of this.timers) clearInterval(t);
+    clearTimeout(this.cancelSweep);
+    this.halt.abort(new WorkerShutdownError());
     for (const q of this.queues) q.claimer.stop(new WorkerShutdownError());
     this.log.info({ running: this.running.size, graceMs }, 'worker shutting down: no new claims');
     // claimed ahead but not started (prefetch): back to the queue at once
@@ -217,10 +221,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }, ms);
     t.unref();
     this.timers.push(t);
-  }
-
-  private async promoteDue(): Promise<void> {
-    for (const q of this.queues) await q.promoter.tick();
   }
 
   private maintain(): Promise<void> {
@@ -401,14 +401,30 @@ export class Worker extends EventEmitter<WorkerEvents> {
     ex.abort.abort(new TaskCancelledError(ex.env.id));
   }
 
+  /** Runs watchCancels every CANCEL_WATCH_AFTER_MS while attempts need it: an idle worker keeps no timer awake. */
+  private armCancelSweep(): void {
+    if (this.cancelSweep !== undefined || this.stopping) return;
+    this.cancelSweep = setTimeout(() => {
+      this.cancelSweep = undefined;
+      if (this.watchCancels()) this.armCancelSweep();
+    }, CANCEL_WATCH_AFTER_MS);
+    this.cancelSweep.unref();
+  }
+
   /**
    * Attempts running for CANCEL_WATCH_AFTER_MS or more wait on their cancel marker (a blocking get), so a
    * cancel aborts them at once. One sweep for the worker rather than a timer per task: most tasks end sooner.
+   * True if an attempt still runs without a watcher (the next sweep may give it one).
    */
-  private watchCancels(): void {
+  private watchCancels(): boolean {
     const now = Date.now();
+    let unwatched = false;
     for (const ex of this.running.values()) {
-      if (!ex.attempting || ex.watcher !== undefined || !ex.cancelChecked || ex.abort.aborted || now - ex.startedAt < CANCEL_WATCH_AFTER_MS) continue;
+      if (!ex.attempting || ex.watcher !== undefined || ex.abort.aborted) continue;
+      if (!ex.cancelChecked || now - ex.startedAt < CANCEL_WATCH_AFTER_MS) {
+        unwatched = true;
+        continue;
+      }
       const watcher = new AbortController();
       ex.watcher = watcher;
       this.namespace.get(ex.queue.names.cancel(ex.env.id), { timeout: 'infinite', signal: watcher.signal }).then(
@@ -416,6 +432,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         () => undefined,
       );
     }
+    return unwatched;
   }
 
   /** One attempt: validate input, run with timeout and signal, validate output. */
@@ -430,6 +447,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     let timer: NodeJS.Timeout | undefined;
     if (Number.isFinite(timeoutMs)) timer = setTimeout(() => abort.abort(new TaskTimeoutError(task.name, timeoutMs)), timeoutMs);
     ex.attempting = true;
+    this.armCancelSweep();
     const started = performance.now();
     ex.startedAt = Date.now();
     const ctx = new AttemptContext(env.id, task.name, ex.queue.names.queue, env.att, env.max ?? task.maxAttempts, this.namespace, abort, this.log, ex);
