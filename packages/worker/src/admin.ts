@@ -5,8 +5,8 @@
  * @module
  */
 import type { Namespace } from '@tsdbr/core';
-import { BELL, classify, encode, isJson, type TaskEnvelope } from './envelope.js';
-import { taskDestination } from './outcome.js';
+import { classify, encode, isJson, type TaskEnvelope } from './envelope.js';
+import { taskArrival, taskDestination } from './outcome.js';
 import { BANDS, checkId, QueueNames } from './protocol.js';
 import { cancelTask as putCancelMarker } from './task-handle.js';
 
@@ -50,10 +50,7 @@ export async function retryDeadLetter(ns: Namespace, queue: string, id: string):
   delete env.due;
   delete env.rec;
   await ns.remove(names.result(id));
-  const dest = taskDestination(names, env);
-  const entries: [string, Uint8Array][] = [[dest.to, encode(env, taken.json)]];
-  if (dest.bell) entries.push([names.pending('normal'), BELL]);
-  await ns.putMany(entries);
+  await ns.putMany(taskArrival(names, taskDestination(names, env), encode(env, taken.json)));
   await ns.remove(scratch);
   return env;
 }
@@ -79,5 +76,6 @@ export async function purgeQueue(ns: Namespace, queue: string): Promise<number> 
     removed += await ns.count(bucket);
     await ns.remove(bucket);
   }
+  await ns.remove(names.delays()); // their count (a delayed submit racing the purge is found by the next sweep)
   return removed;
 }

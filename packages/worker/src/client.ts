@@ -8,7 +8,7 @@ import { claimDedupKey } from './dedup.js';
 import { BELL, encode, type TaskEnvelope } from './envelope.js';
 import { ClientClosedError, InvalidInputError, toIssues } from './errors.js';
 import { checkId, checkQueue, QueueNames } from './protocol.js';
-import { taskDestination } from './outcome.js';
+import { delaysEntry, taskArrival, taskDestination } from './outcome.js';
 import { type AnyTask, isTask, type Task, type TaskInput, type TaskOutput } from './task.js';
 import { cancelTask, TaskHandle } from './task-handle.js';
 import { defaultNamespace } from './worker-options.js';
@@ -112,10 +112,9 @@ export class TaskClient implements AsyncDisposable {
       env.ddp = options.dedupKey;
       env.keep = 1;
     }
-    const dest = taskDestination(names, env);
-    const bytes = encodeTask(env);
-    if (dest.bell) await ns.putMany<Uint8Array>([[dest.to, bytes], [names.pending('normal'), BELL]]);
-    else await ns.put(dest.to, bytes);
+    const puts = taskArrival(names, taskDestination(names, env), encodeTask(env));
+    if (puts.length > 1) await ns.putMany<Uint8Array>(puts); // one step on Redis: the queue's names share a slot
+    else await ns.put(...(puts[0] as [string, Uint8Array]));
     return new TaskHandle(ns, names, env.id, env.keep === 1, env.nr === 1, this.closed.signal, task.output);
   }
 
@@ -136,7 +135,8 @@ export class TaskClient implements AsyncDisposable {
     for (const env of envs) {
       const dest = taskDestination(names, env, now);
       entries.push([dest.to, encodeTask(env)]);
-      bell ||= dest.bell;
+      bell ||= dest.bell; // one bell for the batch: it wakes a claim, which takes what it finds
+      if (dest.delayed) entries.push(delaysEntry(names, dest.to));
     }
     if (bell) entries.push([names.pending('normal'), BELL]);
     await ns.putMany<Uint8Array>(entries);

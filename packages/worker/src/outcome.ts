@@ -18,15 +18,20 @@ export interface Delivery {
   to: string;
   /** Ring the normal band's bell after delivering (the destination is the hi or lo band). */
   bell: boolean;
+  /** Count the task in the queue's delays list after delivering (the destination is a delayed bucket). */
+  delayed: boolean;
 }
 
+/** Where a value goes, and what to put after it (see Delivery). */
+export type Destination = Omit<Delivery, 'bytes'>;
+
 /** Where a stored outcome or task goes. */
-export function destinationOf(names: QueueNames, stored: Stored, now = Date.now()): { to: string; bell: boolean } | undefined {
+export function destinationOf(names: QueueNames, stored: Stored, now = Date.now()): Destination | undefined {
   switch (stored.kind) {
     case 'result':
-      return { to: names.result(stored.env.id), bell: false };
+      return { to: names.result(stored.env.id), bell: false, delayed: false };
     case 'dead':
-      return { to: names.dead(), bell: false };
+      return { to: names.dead(), bell: false, delayed: false };
     case 'task':
       return taskDestination(names, stored.env, now);
     default:
@@ -35,10 +40,23 @@ export function destinationOf(names: QueueNames, stored: Stored, now = Date.now(
 }
 
 /** Where a task envelope waits: its delayed bucket if due later, else its band. */
-export function taskDestination(names: QueueNames, env: TaskEnvelope, now = Date.now()): { to: string; bell: boolean } {
-  if (env.due !== undefined && env.due > now) return { to: names.delayed(delayBucketOf(env.due)), bell: false };
+export function taskDestination(names: QueueNames, env: TaskEnvelope, now = Date.now()): Destination {
+  if (env.due !== undefined && env.due > now) return { to: names.delayed(delayBucketOf(env.due)), bell: false, delayed: true };
   const band = bandOf(env.pri);
-  return { to: names.pending(band), bell: band !== 'normal' };
+  return { to: names.pending(band), bell: band !== 'normal', delayed: false };
+}
+
+/** The delays-list entry that counts a task put in the delayed bucket `bucketName`. */
+export function delaysEntry(names: QueueNames, bucketName: string): [string, Uint8Array] {
+  return [names.delays(), Buffer.from(bucketName.slice(bucketName.lastIndexOf(':') + 1), 'utf8')];
+}
+
+/** The puts that deliver one task to `dest`: the task, then its bell or its delays entry. */
+export function taskArrival(names: QueueNames, dest: Destination, bytes: Uint8Array): [string, Uint8Array][] {
+  const puts: [string, Uint8Array][] = [[dest.to, bytes]];
+  if (dest.bell) puts.push([names.pending('normal'), BELL]);
+  if (dest.delayed) puts.push(delaysEntry(names, dest.to));
+  return puts;
 }
 
 /** A delivery of a task envelope. */
@@ -48,7 +66,7 @@ export function taskDelivery(names: QueueNames, env: TaskEnvelope, asJson: boole
 
 /** A delivery of a result envelope. */
 export function resultDelivery(names: QueueNames, env: ResultEnvelope, asJson: boolean): Delivery {
-  return { bytes: encode(env, asJson), to: names.result(env.id), bell: false };
+  return { bytes: encode(env, asJson), to: names.result(env.id), bell: false, delayed: false };
 }
 
 /** The result's delivery, or the error that says why the output cannot be stored (built or encoded). */
@@ -62,7 +80,7 @@ export function storableResult(names: QueueNames, task: string, result: () => Re
 
 /** A delivery of a dead letter. */
 export function deadDelivery(names: QueueNames, env: DeadLetter): Delivery {
-  return { bytes: encode(env), to: names.dead(), bell: false };
+  return { bytes: encode(env), to: names.dead(), bell: false, delayed: false };
 }
 
 /** The expiry-index entry for a result (or any name) that may be dropped `ttlMs` from now. */
@@ -88,6 +106,7 @@ export async function forward(ns: Namespace, names: QueueNames, outbox: string, 
   for (const d of deliveries) {
     await ns.moveValue(outbox, ns, d.to, { timeout: 0 });
     bell ||= d.bell;
+    if (d.delayed) await ns.put(...delaysEntry(names, d.to));
   }
   if (bell) await ns.put(names.pending('normal'), BELL);
 }

@@ -116,6 +116,14 @@ export class QueueNames {
     return `${this.prefix}delayed:*`;
   }
 
+  /**
+   * One entry (the bucket's epoch ms) per task waiting in a delayed bucket: workers tick through the buckets
+   * only while it holds any, and wait on it (no polling) while it is empty.
+   */
+  delays(): string {
+    return `${this.prefix}delays`;
+  }
+
   /** Cancel marker of a task. */
   cancel(id: string): string {
     return `${this.prefix}cancel:${id}`;
