@@ -67,6 +67,8 @@ export async function cancelTask(ns: Namespace, queue: string, id: string): Prom
 export async function purgeQueue(ns: Namespace, queue: string): Promise<number> {
   const names = new QueueNames(queue);
   let removed = 0;
+  // their count first: a delayed submit racing the purge then leaves an entry too many, never a task uncounted
+  await ns.remove(names.delays());
   for (const band of BANDS) {
     const name = names.pending(band);
     removed += await ns.count(name);
@@ -76,6 +78,5 @@ export async function purgeQueue(ns: Namespace, queue: string): Promise<number> 
     removed += await ns.count(bucket);
     await ns.remove(bucket);
   }
-  await ns.remove(names.delays()); // their count (a delayed submit racing the purge is found by the next sweep)
   return removed;
 }

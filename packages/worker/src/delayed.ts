@@ -3,8 +3,8 @@
  * by one entry in `q:{Q}:delays`. Workers move due buckets' tasks to their bands through a promotion slot of
  * their own, so a crash mid-way leaves the task leased (and recovered) rather than lost. They walk the buckets
  * every DELAY_BUCKET_MS only while the delays list holds entries, and otherwise wait on it: an idle worker sends
- * Redis nothing. A task put in a bucket without its entry (a writer that predates the list, or a crash between
- * the two) is still promoted, by the periodic sweep of listed buckets.
+ * Redis nothing for delayed tasks. The periodic sweep of listed buckets promotes what the walk missed and
+ * counts tasks written without their entry (a writer that predates the list).
  * @module
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -38,15 +38,22 @@ export class DelayedPromoter {
    */
   async run(signal: AbortSignal, fail: (err: unknown) => void): Promise<void> {
     const delays = this.names.delays();
+    // when the list was last seen empty: buckets from then on (less the clocks' skew) are the ones to walk
+    let emptySince: number | undefined;
     while (!signal.aborted) {
       try {
         await this.ns.read(delays, { timeout: 'infinite', signal });
-        // nothing was delayed while we waited, so only buckets from about now on can hold tasks
-        this.cursor = Math.max(this.cursor, (Math.floor(Date.now() / DELAY_BUCKET_MS) - SKEW_BUCKETS) * DELAY_BUCKET_MS);
-        do {
+        if (emptySince !== undefined) this.cursor = Math.max(this.cursor, (Math.floor(emptySince / DELAY_BUCKET_MS) - SKEW_BUCKETS) * DELAY_BUCKET_MS);
+        emptySince = undefined;
+        for (;;) {
           await this.tick();
           await sleep(DELAY_BUCKET_MS, undefined, { signal });
-        } while ((await this.ns.count(delays)) > 0);
+          const seenAt = Date.now();
+          if ((await this.ns.count(delays)) === 0) {
+            emptySince = seenAt;
+            break;
+          }
+        }
       } catch (err) {
         if (signal.aborted) return;
         fail(err);
@@ -71,34 +78,56 @@ export class DelayedPromoter {
 
   /**
    * Promotes every listed bucket that is due (buckets written by other clocks, before we started, or without
-   * their delays entry). With no bucket listed, drops the delays entries a crash left behind (they would keep
-   * every worker walking the buckets).
+   * their delays entry), then makes the delays list count at least the tasks the buckets hold: a task
+   * written without its entry is then walked to on time. With no bucket listed, first drops the leading
+   * entries a crash left behind (they would keep every worker walking the buckets).
    */
   async sweepListed(now = Date.now()): Promise<number> {
     let moved = 0;
-    const buckets = await this.ns.list(this.names.delayedPattern());
+    let buckets = await this.ns.list(this.names.delayedPattern());
     for (const name of buckets) {
       const b = this.names.parseBucket(name, 'delayed');
       if (b !== undefined && b <= now) moved += await this.promote(b);
     }
-    if (buckets.length === 0) await this.dropStaleEntries(now - SKEW_BUCKETS * DELAY_BUCKET_MS);
+    if (buckets.length === 0) {
+      if (!(await this.dropStaleEntries(now - SKEW_BUCKETS * DELAY_BUCKET_MS))) return moved;
+      // a drop racing another worker's may have taken the entry of a task delayed meanwhile: count again
+      buckets = await this.ns.list(this.names.delayedPattern());
+    }
+    await this.countUncounted(buckets);
     return moved;
   }
 
   /**
    * With no bucket listed, an entry for a bucket before `cutoff` counts no task. One for a later bucket may
    * count a task delayed since the listing (its bucket is after its submission), so the drop stops there.
-   * Entries only count, so one taken by a promotion meanwhile leaves the count right.
+   * True if it dropped any.
    */
-  private async dropStaleEntries(cutoff: number): Promise<void> {
+  private async dropStaleEntries(cutoff: number): Promise<boolean> {
     const delays = this.names.delays();
+    let dropped = false;
     for (;;) {
       const head = await this.ns.tryRead(delays);
-      if (head === undefined) return;
+      if (head === undefined) return dropped;
       const bucket = Number(head.toString('utf8'));
-      if (Number.isFinite(bucket) && bucket >= cutoff) return;
+      if (Number.isFinite(bucket) && bucket >= cutoff) return dropped;
       await this.ns.tryGet(delays);
+      dropped = true;
     }
+  }
+
+  /**
+   * Adds an entry for each task in `buckets` beyond the entries there are. The two counts are not taken
+   * at once, but every interleaving with a submit (task and entry in one step) or a promotion (entry taken
+   * before the task leaves) can only make this add too many, and an extra entry is dropped by a later sweep.
+   */
+  private async countUncounted(buckets: string[]): Promise<void> {
+    let tasks = 0;
+    for (const name of buckets) tasks += await this.ns.count(name);
+    const missing = tasks - (await this.ns.count(this.names.delays()));
+    if (missing <= 0) return;
+    const now = String(Math.floor(Date.now() / DELAY_BUCKET_MS) * DELAY_BUCKET_MS);
+    await this.ns.putMany(Array.from({ length: missing }, (): [string, string] => [this.names.delays(), now]));
   }
 
   private async promote(bucket: number): Promise<number> {

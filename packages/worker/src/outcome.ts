@@ -104,9 +104,10 @@ export async function finishSlot(ns: Namespace, names: QueueNames, slot: string 
 export async function forward(ns: Namespace, names: QueueNames, outbox: string, deliveries: Delivery[]): Promise<void> {
   let bell = false;
   for (const d of deliveries) {
+    // the entry first: a crash between leaves an entry that counts nothing (dropped later), not a task uncounted
+    if (d.delayed) await ns.put(...delaysEntry(names, d.to));
     await ns.moveValue(outbox, ns, d.to, { timeout: 0 });
     bell ||= d.bell;
-    if (d.delayed) await ns.put(...delaysEntry(names, d.to));
   }
   if (bell) await ns.put(names.pending('normal'), BELL);
 }

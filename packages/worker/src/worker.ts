@@ -1,8 +1,8 @@
 /**
  * The Worker: claims tasks into its claim slots in batches (a Claimer per queue), runs them under the
  * scheduler, and finishes them crash-safely: the finishes and cancel-marker checks of one event-loop turn go
- * out as one popPutMany. Its heartbeat leases every claimed task; recovery, delayed promotion and expiry run
- * on timers.
+ * out as one popPutMany. Its heartbeat leases every claimed task; recovery and expiry run on timers, and
+ * delayed promotion (a DelayedPromoter per queue) while tasks are delayed.
  * @module
  */
 import { EventEmitter } from 'node:events';

@@ -43,14 +43,28 @@ describe('an idle worker', () => {
     expect(await ns.count('q:{default}:delays')).toBe(0);
   });
 
-  it('still runs a task put in a due bucket without its delays entry (found by the sweep at start)', async () => {
+  it('still runs tasks put in buckets without their delays entries, due or not yet due (counted by the sweep at start)', async () => {
     const { ns } = await freshNamespace('legacy');
     const client = clientOn(ns);
-    const h = await client.submit(add, { a: 5, b: 5 }, { delay: '100ms' });
+    const due = await client.submit(add, { a: 5, b: 5 }, { delay: '100ms' });
+    const later = await client.submit(add, { a: 6, b: 6 }, { delay: '1500ms' });
     await ns.remove('q:{default}:delays'); // as a writer that predates the list would leave it
     await sleep(200);
-    await startWorker(ns, { tasks: [add] });
-    expect(await h.result({ timeout: '20s' })).toBe(10);
+    await startWorker(ns, { tasks: [add], leaseTtl: '60s' }); // the periodic sweep: every 5 minutes
+    expect(await due.result({ timeout: '8s' })).toBe(10);
+    expect(await later.result({ timeout: '8s' })).toBe(12);
+  });
+
+  it('walks from where the list was last empty, so an event loop stalled past a bucket still promotes it', async () => {
+    const { ns } = await freshNamespace('stall');
+    await startWorker(ns, { tasks: [add], leaseTtl: '60s' }); // the periodic sweep: every 5 minutes
+    await sleep(300); // the promoter waits on the empty list
+    const h = await clientOn(ns).submit(add, { a: 7, b: 7 }, { delay: '20ms' });
+    const until = Date.now() + 1500;
+    while (Date.now() < until) {
+      // a synchronous task hogging the worker's thread: the promoter wakes long after the bucket came due
+    }
+    expect(await h.result({ timeout: '8s' })).toBe(14);
   });
 
   it('drops delays entries that count no task (left by a crash) when no bucket is left', async () => {
