@@ -16,8 +16,10 @@ import { destinationOf } from './outcome.js';
 
 /** The slot delayed tasks pass through on their way to a band. */
 export const PROMOTION_SLOT = 'p';
-/** Buckets behind the wake-up that a worker still walks (clients' clocks run a little apart). */
+/** Buckets behind the time the delays list was last seen empty that a worker still walks (clocks run apart). */
 const SKEW_BUCKETS = 10;
+/** Up to this many delays entries, a waking worker reads them all and walks from the earliest bucket they name. */
+const WAKE_ENTRIES = 32;
 /** After a failed tick, the next try waits this long. */
 const ERROR_BACKOFF_MS = 500;
 
@@ -43,7 +45,7 @@ export class DelayedPromoter {
     while (!signal.aborted) {
       try {
         await this.ns.read(delays, { timeout: 'infinite', signal });
-        if (emptySince !== undefined) this.cursor = Math.max(this.cursor, (Math.floor(emptySince / DELAY_BUCKET_MS) - SKEW_BUCKETS) * DELAY_BUCKET_MS);
+        this.cursor = await this.wakeCursor(emptySince);
         emptySince = undefined;
         for (;;) {
           await this.tick();
@@ -60,6 +62,26 @@ export class DelayedPromoter {
         await sleep(ERROR_BACKOFF_MS, undefined, { signal }).catch(() => undefined);
       }
     }
+  }
+
+  /**
+   * Where a worker that wakes on the delays list walks from. The entries count the tasks in buckets, and each
+   * names its task's bucket: when there are few, from the earliest they name, so a walk after a long quiet
+   * spell neither lists the namespace nor misses a bucket that came due while the worker was late to wake.
+   * Otherwise from when the list was last seen empty (less the clocks' skew), or on from where it was.
+   */
+  private async wakeCursor(emptySince: number | undefined): Promise<number> {
+    const delays = this.names.delays();
+    let earliest = Infinity;
+    for (let i = 0; i < WAKE_ENTRIES; i++) {
+      const entry = await this.ns.tryRead(delays, { index: i });
+      if (entry === undefined) return earliest === Infinity ? this.cursor : earliest - DELAY_BUCKET_MS;
+      const bucket = Number(entry.toString('utf8'));
+      if (!Number.isFinite(bucket)) break;
+      earliest = Math.min(earliest, bucket);
+    }
+    if (emptySince === undefined) return this.cursor;
+    return Math.max(this.cursor, (Math.floor(emptySince / DELAY_BUCKET_MS) - SKEW_BUCKETS) * DELAY_BUCKET_MS);
   }
 
   /** Checks the buckets that came due since the last tick. */
@@ -123,11 +145,14 @@ export class DelayedPromoter {
    */
   private async countUncounted(buckets: string[]): Promise<void> {
     let tasks = 0;
-    for (const name of buckets) tasks += await this.ns.count(name);
+    let earliest = Infinity; // the entries name it: a worker that wakes on them walks from there
+    for (const name of buckets) {
+      tasks += await this.ns.count(name);
+      earliest = Math.min(earliest, this.names.parseBucket(name, 'delayed') ?? Infinity);
+    }
     const missing = tasks - (await this.ns.count(this.names.delays()));
-    if (missing <= 0) return;
-    const now = String(Math.floor(Date.now() / DELAY_BUCKET_MS) * DELAY_BUCKET_MS);
-    await this.ns.putMany(Array.from({ length: missing }, (): [string, string] => [this.names.delays(), now]));
+    if (missing <= 0 || earliest === Infinity) return;
+    await this.ns.putMany(Array.from({ length: missing }, (): [string, string] => [this.names.delays(), String(earliest)]));
   }
 
   private async promote(bucket: number): Promise<number> {
