@@ -5,8 +5,16 @@
  */
 import { ERROR_MESSAGES, type ErrorCodeName, errorCodeName } from './constants.js';
 
+const brands = new Map<string, symbol>();
+
+/** The registered symbol that marks instances of the class `name` (cached: `instanceof` is on hot paths). */
 function brandOf(name: string): symbol {
-  return Symbol.for(`tsdbr.${name}`);
+  let brand = brands.get(name);
+  if (brand === undefined) {
+    brand = Symbol.for(`tsdbr.${name}`);
+    brands.set(name, brand);
+  }
+  return brand;
 }
 
 /**

@@ -29,6 +29,9 @@ export interface CompiledBrokerOptions {
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/** Durations written as strings are few and repeated (a call site's `'60s'`): parsed once each, up to a bound. */
+const parsedDurations = new Map<string, number>();
+const PARSED_DURATIONS_MAX = 256;
 
 /**
  * Milliseconds of a Duration; Infinity for `'infinite'`. A string without a unit (`'500'`, as typed on a
@@ -41,9 +44,14 @@ export function parseDuration(value: Duration, what: string): number {
     if (value === Infinity) return Infinity;
     throw new ConfigError(`${what} must be a non-negative number of milliseconds, got ${value}.`);
   }
+  const parsed = parsedDurations.get(value);
+  if (parsed !== undefined) return parsed;
   const m = typeof value === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value) : null;
   if (!m) throw new ConfigError(`${what} "${String(value)}" is not a duration: write e.g. 500 (ms), '250ms', '5s', '2m' or 'infinite'.`);
-  return Number(m[1]) * (UNITS[m[2] ?? 'ms'] as number);
+  const ms = Number(m[1]) * (UNITS[m[2] ?? 'ms'] as number);
+  if (parsedDurations.size >= PARSED_DURATIONS_MAX) parsedDurations.clear();
+  parsedDurations.set(value, ms);
+  return ms;
 }
 
 /** Checks a server URL: `sock://` or `redis://` for Redis, `mem://` for the embedded backend. */

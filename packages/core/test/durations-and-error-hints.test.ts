@@ -16,6 +16,14 @@ describe('parseDuration', () => {
     expect(() => parseDuration('-1' as never, 'wait')).toThrow(/is not a duration/);
     expect(() => parseDuration('5 parsecs' as never, 'wait')).toThrow(/is not a duration/);
   });
+
+  it('gives the same answers once it has seen more strings than it keeps parsed', () => {
+    for (let i = 0; i < 1000; i++) expect(parseDuration(`${i}ms` as never, 'wait')).toBe(i);
+    expect(parseDuration('5s', 'wait')).toBe(5000);
+    expect(parseDuration('5s', 'wait')).toBe(5000);
+    expect(() => parseDuration('soon' as never, 'wait')).toThrow(/wait "soon" is not a duration/);
+    expect(() => parseDuration({} as never, 'wait')).toThrow(/is not a duration/);
+  });
 });
 
 describe('DbrError.fromCode', () => {
