@@ -4,9 +4,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Broker, ConfigError, type Duration, type Namespace, parseDuration } from '@tsdbr/core';
-import { claimDedupKey } from './dedup.js';
+import { claimDedupKey, releaseDedupKeyOf } from './dedup.js';
 import { BELL, encode, type TaskEnvelope } from './envelope.js';
-import { ClientClosedError, InvalidInputError, toIssues } from './errors.js';
+import { ClientClosedError, InvalidInputError, toError, toIssues } from './errors.js';
 import { checkId, checkQueue, QueueNames } from './protocol.js';
 import { delaysEntry, taskArrival, taskDestination } from './outcome.js';
 import { type AnyTask, isTask, type Task, type TaskInput, type TaskOutput } from './task.js';
@@ -103,18 +103,27 @@ export class TaskClient implements AsyncDisposable {
     checkTaskArg(task, 'submit');
     options = optionsObject(options, 'submit() options');
     const env = this.envelope(task, input, options, Date.now());
-    const ns = await this.namespace();
-    const names = this.names(task.queue);
-    if (options.dedupKey !== undefined) {
+    const dedupKey = options.dedupKey === undefined ? undefined : checkId(options.dedupKey, 'Dedup key');
+    if (dedupKey !== undefined) {
       if (env.nr === 1) throw new TypeError('ignoreResult and dedupKey do not mix: the submitters of a dedup key share its task\'s result.');
-      const owner = await claimDedupKey(ns, names.dedup(checkId(options.dedupKey, 'Dedup key')), env.id);
-      if (owner !== env.id) return new TaskHandle(ns, names, owner, true, false, this.closed.signal, task.output);
-      env.ddp = options.dedupKey;
+      env.ddp = dedupKey;
       env.keep = 1;
     }
+    const names = this.names(task.queue);
+    // encoded before the dedup key is claimed: an input that cannot be stored leaves no claim behind
     const puts = taskArrival(names, taskDestination(names, env), encodeTask(env));
-    if (puts.length > 1) await ns.putMany<Uint8Array>(puts); // one step on Redis: the queue's names share a slot
-    else await ns.put(...(puts[0] as [string, Uint8Array]));
+    const ns = await this.namespace();
+    if (dedupKey === undefined) await putTask(ns, puts);
+    else {
+      const key = names.dedup(dedupKey);
+      const owner = await claimDedupKey(ns, key, env.id);
+      if (owner !== env.id) return new TaskHandle(ns, names, owner, true, false, this.closed.signal, task.output);
+      try {
+        await putTask(ns, puts);
+      } catch (err) {
+        return releaseClaimAndThrow(ns, key, env.id, err);
+      }
+    }
     return new TaskHandle(ns, names, env.id, env.keep === 1, env.nr === 1, this.closed.signal, task.output);
   }
 
@@ -199,6 +208,25 @@ function checkTaskArg(task: unknown, method: string): void {
   if (isTask(task)) return;
   const got = typeof task === 'string' ? `the string ${JSON.stringify(task)}` : task === null ? 'null' : typeof task;
   throw new ConfigError(`${method}() needs the task object returned by defineTask(), got ${got}; import the task and pass it (a client cannot look tasks up by name).`);
+}
+
+/** Puts a task's tuples, several in one step (one on Redis: the queue's names share a slot). */
+async function putTask(ns: Namespace, puts: [string, Uint8Array][]): Promise<void> {
+  if (puts.length > 1) await ns.putMany<Uint8Array>(puts);
+  else await ns.put(...(puts[0] as [string, Uint8Array]));
+}
+
+/** A submit's put failed after it claimed `key` for task `id`: frees the key (if still the task's), then rethrows. */
+async function releaseClaimAndThrow(ns: Namespace, key: string, id: string, err: unknown): Promise<never> {
+  try {
+    await releaseDedupKeyOf(ns, key, id);
+  } catch (releaseErr) {
+    throw new AggregateError(
+      [err, releaseErr],
+      `Submitting task ${id} failed (${toError(err).message}) and its dedup key could not be released; remove ${key} before submitting with that key again, or such a submit gets a handle on a task that may not exist.`,
+    );
+  }
+  throw err;
 }
 
 /** Encodes a task envelope; an input that refers to itself (msgpack overflows the stack) gets a clear error. */

@@ -26,3 +26,13 @@ export async function claimDedupKey(ns: Namespace, name: string, id: string): Pr
 export async function releaseDedupKey(ns: Namespace, name: string): Promise<void> {
   await ns.remove(name);
 }
+
+/**
+ * Releases `name` if task `id` still owns it: undoes the claim of a submit whose task was not stored, without
+ * taking the key from a later submit. Reads, then removes: the owner can change between the two only if the
+ * task was stored after all and ended within that gap (its end releases the key, and a new submit claims it).
+ */
+export async function releaseDedupKeyOf(ns: Namespace, name: string, id: string): Promise<void> {
+  const owner = await ns.tryRead(name);
+  if (owner?.toString('utf8') === id) await ns.remove(name);
+}

@@ -48,6 +48,8 @@ export class TaskHandle<O = unknown> {
   private settled: { ok: true; output: O } | { ok: false; error: Error } | undefined;
   /** The wait in progress: concurrent result() calls join it instead of waiting on a name it will empty. */
   private inflight: Promise<void> | undefined;
+  /** status() settled the handle with a read: the first result() still has to consume the stored result. */
+  private resultLeftStored = false;
 
   /** @internal Use TaskClient.submit() or TaskClient.handle(). */
   constructor(
@@ -73,7 +75,8 @@ export class TaskHandle<O = unknown> {
   /**
    * Waits for the task's result. Resolves with the output; rejects with TaskFailedError (it failed for
    * good), TaskCancelledError, or ResultTimeoutError. The result is consumed (deleted) by the first call,
-   * unless the task was submitted with a dedup key; later calls on the same handle return the same outcome.
+   * also when status() saw it first, unless the task was submitted with a dedup key; later calls on the same
+   * handle return the same outcome.
    */
   async result(options: ResultOptions = {}): Promise<O> {
     const o = optionsObject(options, 'result() options');
@@ -93,6 +96,11 @@ export class TaskHandle<O = unknown> {
         // the owner of the wait may give up first (its own timeout or signal): then take over with ours
         await this.join(this.inflight, deadline, timeoutMs, o.signal);
       }
+    }
+    // after close() the namespace may be closed too: a result left stored then expires after resultTtl
+    if (this.resultLeftStored && !this.clientClosed?.aborted) {
+      await this.ns.remove(this.names.result(this.id));
+      this.resultLeftStored = false;
     }
     const s = this.settled;
     if (s.ok) return s.output;
@@ -157,17 +165,21 @@ export class TaskHandle<O = unknown> {
     return { id: this.id, state: 'queued' };
   }
 
-  /** Settles the handle from the stored result, if there is one (without taking it). */
+  /** Settles the handle from the stored result, if there is one (without taking it: result() does). */
   private async lookForResult(): Promise<void> {
     if (this.settled !== undefined) return;
     const bytes = await this.ns.tryRead(this.names.result(this.id));
-    if (bytes !== undefined) this.settle(bytes);
+    if (bytes === undefined || this.settled !== undefined) return; // result() may have taken it meanwhile
+    this.settle(bytes);
+    this.resultLeftStored = !this.keep;
   }
 
   /**
-   * Asks for the task to be cancelled. A queued task is dropped when a worker claims it; a running task's
-   * ctx.signal aborts at once. Either way result() rejects with TaskCancelledError. No effect on a task that
-   * already finished.
+   * Asks for the task to be cancelled; result() then rejects with TaskCancelledError. A running task's
+   * ctx.signal aborts at once. A queued task is not taken out of the queue: a worker claims it, starts run()
+   * as usual and aborts its ctx.signal at once (it looks for cancel markers right after each claim; a task
+   * claimed ahead that has not started by then never starts). A task body that ignores ctx.signal keeps
+   * running in the background, its output unused. No effect on a task that already finished.
    */
   async cancel(): Promise<void> {
     await cancelTask(this.ns, this.names, this.id);

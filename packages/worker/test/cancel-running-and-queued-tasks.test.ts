@@ -30,16 +30,16 @@ describe('cancel', () => {
     expect(await ns.has(`q:{default}:cancel:${handle.id}`)).toBe(false); // marker consumed
   });
 
-  it('cancelling a queued task drops it when a worker claims it: it never runs', async () => {
+  it('a task cancelled while queued stays queued; the worker that claims it aborts its ctx.signal at once', async () => {
     const { ns } = await freshNamespace('cancel-queued');
     const client = clientOn(ns);
-    const handle = await client.submit(hangsUntilAborted, { ms: 1 });
+    const handle = await client.submit(hangsUntilAborted, {}); // runs for an hour unless aborted
     await handle.cancel();
     expect((await handle.status()).state).toBe('queued');
     await startWorker(ns, { tasks: [hangsUntilAborted] });
-    const err = await handle.result().catch((e: unknown) => e);
+    const err = await handle.result({ timeout: '20s' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TaskCancelledError);
-    // it may have been started before the marker was seen, but never completed
+    // started once at most: the cancel marker is looked at right after the claim
     expect(calls.get(handle.id) ?? 0).toBeLessThanOrEqual(1);
   });
 
