@@ -56,8 +56,8 @@ export async function retryDeadLetter(ns: Namespace, queue: string, id: string):
 }
 
 /**
- * Cancels a task by queue and id: a waiting task is dropped when claimed, a running one is aborted (its
- * handler's signal fires). The cancel marker expires after a day.
+ * Cancels a task by queue and id (see TaskHandle.cancel): a running one's ctx.signal aborts at once; a waiting
+ * one is stopped as soon as a worker claims it. The cancel marker expires after a day.
  */
 export async function cancelTask(ns: Namespace, queue: string, id: string): Promise<void> {
   await putCancelMarker(ns, new QueueNames(queue), checkId(id));

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Broker, ConfigError, type Duration, type Namespace, parseDuration } from '@tsdbr/core';
-import { claimDedupKey, releaseDedupKeyOf } from './dedup.js';
+import { claimDedupKey, releaseDedupKey } from './dedup.js';
 import { BELL, encode, type TaskEnvelope } from './envelope.js';
 import { ClientClosedError, InvalidInputError, toError, toIssues } from './errors.js';
 import { checkId, checkQueue, QueueNames } from './protocol.js';
@@ -219,7 +219,7 @@ async function putTask(ns: Namespace, puts: [string, Uint8Array][]): Promise<voi
 /** A submit's put failed after it claimed `key` for task `id`: frees the key (if still the task's), then rethrows. */
 async function releaseClaimAndThrow(ns: Namespace, key: string, id: string, err: unknown): Promise<never> {
   try {
-    await releaseDedupKeyOf(ns, key, id);
+    await releaseDedupKey(ns, key, id);
   } catch (releaseErr) {
     throw new AggregateError(
       [err, releaseErr],

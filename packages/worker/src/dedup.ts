@@ -22,17 +22,13 @@ export async function claimDedupKey(ns: Namespace, name: string, id: string): Pr
   throw new Error(`Could not claim dedup key ${name}: it was released 10 times in a row while claiming; retry the submit.`);
 }
 
-/** Ends the key's dedup window (called when its task reached a final state). */
-export async function releaseDedupKey(ns: Namespace, name: string): Promise<void> {
-  await ns.remove(name);
-}
-
 /**
- * Releases `name` if task `id` still owns it: undoes the claim of a submit whose task was not stored, without
- * taking the key from a later submit. Reads, then removes: the owner can change between the two only if the
- * task was stored after all and ended within that gap (its end releases the key, and a new submit claims it).
+ * Ends the key's dedup window if task `id` still owns it: when its task reached a final state, or when a
+ * submit's claim must be undone because its task was not stored. A key another task owns by now (a duplicate
+ * execution finishing late, after a new submit claimed the released key) stays. Reads, then removes: the
+ * owner can change between the two only if the task ends and a new submit claims the key within that gap.
  */
-export async function releaseDedupKeyOf(ns: Namespace, name: string, id: string): Promise<void> {
+export async function releaseDedupKey(ns: Namespace, name: string, id: string): Promise<void> {
   const owner = await ns.tryRead(name);
   if (owner?.toString('utf8') === id) await ns.remove(name);
 }

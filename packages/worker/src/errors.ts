@@ -186,6 +186,34 @@ export class DependencyFailedError extends TsdbrError {
   }
 }
 
+/**
+ * A named workflow step (its `key` given) is run again in a run whose saved state says it ran with another
+ * input: reusing that state would hand this step another input's output.
+ */
+export class StepInputChangedError extends NonRetryableError {
+  /** The step's key. */
+  readonly step: string;
+
+  constructor(workflow: string, runId: string, step: string) {
+    super(`Workflow "${workflow}" run "${runId}": step "${step}" ran before with another input, so its saved state does not belong to this input; start a new run (another runId), or give the step another key.`);
+    this.step = step;
+  }
+}
+
+/** The value a workflow waits for (wf.waitFor) does not match its schema. It is read, not consumed, so it stays. */
+export class InvalidTupleError extends NonRetryableError {
+  /** The tuple's name. */
+  readonly tuple: string;
+  /** What the schema found wrong. */
+  readonly issues: Issue[];
+
+  constructor(namespace: string, tuple: string, issues: Issue[]) {
+    super(`The value under "${tuple}" in namespace "${namespace}" does not match the schema it is waited for with:\n${formatIssues(issues)}\nwf.waitFor reads the oldest value without taking it: take it away (\`dbr get ${namespace} ${tuple}\`), put a valid one, and run the workflow again.`);
+    this.tuple = tuple;
+    this.issues = issues;
+  }
+}
+
 /** A workflow run failed: some steps failed (listed), or the workflow function threw. */
 export class WorkflowFailedError extends TsdbrError {
   /** Keys of the failed steps with their error messages. */

@@ -115,7 +115,7 @@ export class Finisher {
         this.host.events.emit('failed', { ...eventOf(ex), error: err, cancelled: ex.cancelled });
       }
     }
-    if (final && env.ddp !== undefined) await releaseDedupKey(ns, names.dedup(env.ddp));
+    if (final && env.ddp !== undefined) await releaseDedupKey(ns, names.dedup(env.ddp), env.id);
   }
 
   /**

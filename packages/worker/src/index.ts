@@ -52,10 +52,12 @@ export {
   ExecError,
   InvalidInputError,
   InvalidOutputError,
+  InvalidTupleError,
   type Issue,
   NonRetryableError,
   ResultNotStoredError,
   ResultTimeoutError,
+  StepInputChangedError,
   TaskCancelledError,
   TaskFailedError,
   TaskTimeoutError,
@@ -64,17 +66,15 @@ export {
   WorkerShutdownError,
   WorkflowFailedError,
 } from './errors.js';
+export { isStepRef, type Refs, StepRef } from './step-ref.js';
+export { stepTaskId } from './step-identity.js';
 export {
   type FailurePolicy,
-  isStepRef,
   isWorkflow,
-  type Refs,
   runWorkflow,
   type RunWorkflowOptions,
-  StepRef,
   type StepReport,
   type StepState,
-  stepTaskId,
   type Workflow,
   workflow,
   type WorkflowContext,

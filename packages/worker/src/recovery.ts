@@ -116,7 +116,7 @@ export class Recovery {
       extra.push(expiryEntry(names, names.result(env.id), this.c.resultTtlMs));
     } else deliveries.push(taskDelivery(names, env, asJson));
     await finishSlot(ns, names, myRun, myOut, deliveries, extra);
-    if (dead && env.ddp !== undefined) await releaseDedupKey(ns, names.dedup(env.ddp));
+    if (dead && env.ddp !== undefined) await releaseDedupKey(ns, names.dedup(env.ddp), env.id);
     this.c.log.info({ taskId: env.id, task: env.task, from: worker, recoveries: env.rec, deadLettered: dead }, dead ? 'recovered task dead-lettered' : 'recovered task requeued');
     this.c.onRecovered(env, dead);
     return 1;

@@ -3,50 +3,25 @@
  * (a StepRef, also awaitable) that can be placed anywhere inside another step's input; that step is submitted
  * once every reference in its input has resolved. State lives in the namespace (`wf:<name>:<run>:*`), so
  * running the same workflow with the same run id after the driver died resumes it: steps whose output was
- * saved are not run again, and steps already submitted are waited for, not resubmitted.
+ * saved are not run again, and steps already submitted are waited for, not resubmitted. A step's state is
+ * filed under its key when the caller names it (and checked against its input), else under its task and a
+ * digest of its input: calls made in another order, or with other arguments, never pick up another step's
+ * output.
  * @module
  */
-import { createHash } from 'node:crypto';
 import { ConfigError, type Duration, type Namespace } from '@tsdbr/core';
 import type { output as zOutput, ZodType } from 'zod';
 import type { TaskClient } from './client.js';
 import { decode, encode } from './envelope.js';
-import { DependencyFailedError, InvalidInputError, TaskCancelledError, TaskFailedError, toIssues, WorkflowFailedError } from './errors.js';
+import { cancelTask } from './admin.js';
+import { DependencyFailedError, InvalidTupleError, StepInputChangedError, TaskCancelledError, TaskFailedError, toIssues, WorkflowFailedError } from './errors.js';
 import { WorkflowNames } from './protocol.js';
 import { type AnyTask, isTask, type TaskInput, type TaskOutput } from './task.js';
 import { optionsObject } from './validate.js';
+import { inputDigest, stepTaskId } from './step-identity.js';
+import { type Refs, resolveRefs, StepRef } from './step-ref.js';
 import { claimedTaskIds, type WorkflowRunInfo } from './inspect.js';
 import { fromWire, toWire } from './wire-shape.js';
-
-const STEP_REF = Symbol.for('tsdbr.worker.StepRef');
-
-/** A reference to a step's future output. Await it, or pass it inside another step's input. */
-export class StepRef<T> implements PromiseLike<T> {
-  /** @internal */
-  readonly [STEP_REF] = true;
-
-  /** @internal */
-  constructor(
-    /** The step's key, unique in its run. */
-    readonly key: string,
-    /** @internal */
-    readonly promise: Promise<T>,
-  ) {
-    promise.catch(() => undefined); // failures are reported by the run; awaiting still rejects
-  }
-
-  then<A = T, B = never>(onfulfilled?: ((value: T) => A | PromiseLike<A>) | null, onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
-    return this.promise.then(onfulfilled, onrejected);
-  }
-}
-
-/** True if value is a StepRef (works across module copies). */
-export function isStepRef(value: unknown): value is StepRef<unknown> {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[STEP_REF] === true;
-}
-
-/** A value in which any part may be a StepRef (or another promise) to that part. */
-export type Refs<T> = T | StepRef<T> | PromiseLike<T> | (T extends readonly (infer E)[] ? readonly Refs<E>[] : T extends object ? { [K in keyof T]: Refs<T[K]> } : never);
 
 /** What happens when a step fails. */
 export type FailurePolicy = 'fail-fast' | 'continue';
@@ -82,13 +57,16 @@ export interface WorkflowContext {
   readonly ns: Namespace;
   /** Aborts when the run fails fast or is aborted. */
   readonly signal: AbortSignal;
-  /** Adds a step: runs `task` once the references in `input` resolve. `key` names the step (default task name + index). */
+  /**
+   * Adds a step: runs `task` once the references in `input` resolve. `key` names the step (default task name +
+   * index); a named step's saved state is reused on resume only for the same input.
+   */
   run<T extends AnyTask>(task: T, input: Refs<TaskInput<T>>, options?: { key?: string; priority?: number }): StepRef<TaskOutput<T>>;
   /** Fan-out: one step per input (keys `<key>.<i>`). Pass the returned array inside another step's input to fan in. */
   map<T extends AnyTask>(task: T, inputs: readonly Refs<TaskInput<T>>[], options?: { key?: string; priority?: number }): StepRef<TaskOutput<T>>[];
   /**
    * Waits until any program puts a value under `tupleName` in the namespace (it is read, not consumed), parses
-   * it (JSON, or msgpack, else UTF-8 text) and validates it with `schema`.
+   * it (JSON; else printable UTF-8 text; else msgpack) and validates it with `schema`.
    */
   waitFor<S extends ZodType>(tupleName: string, schema: S, options?: { key?: string; timeout?: Duration }): StepRef<zOutput<S>>;
 }
@@ -161,6 +139,9 @@ class WorkflowRun<A, R> {
   private readonly steps = new Map<string, StepReport>();
   private readonly pending = new Set<Promise<unknown>>();
   private readonly counters = new Map<string, number>();
+  private readonly contentCounters = new Map<string, number>();
+  /** Each step's state key (see executeStep), by its key. */
+  private readonly stateKeys = new Map<string, string>();
   private readonly controller = new AbortController();
   private readonly abortFromCaller = () => this.controller.abort(this.o.signal!.reason);
   private readonly names: WorkflowNames;
@@ -225,12 +206,12 @@ class WorkflowRun<A, R> {
       ns: this.ns,
       signal: this.controller.signal,
       run(task, input, options = {}) {
-        return self.step(task, input, options.key ?? self.nextKey(String(task?.name)), options.priority);
+        return self.step(task, input, options.key ?? self.nextKey(String(task?.name)), options.key !== undefined, options.priority);
       },
       map(task, inputs, options = {}) {
         if (!Array.isArray(inputs)) throw new ConfigError(`wf.map(task, inputs) needs an array of inputs, got ${typeof inputs}.`);
         const base = options.key ?? self.nextKey(`${String(task?.name)}.map`);
-        return inputs.map((input, i) => self.step(task, input, `${base}.${i}`, options.priority));
+        return inputs.map((input, i) => self.step(task, input, `${base}.${i}`, options.key !== undefined, options.priority));
       },
       waitFor(tupleName, schema, options = {}) {
         const key = options.key ?? self.nextKey(`waitFor.${tupleName.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60)}`);
@@ -239,7 +220,7 @@ class WorkflowRun<A, R> {
           self.changed(report);
           const bytes = await self.ns.read(tupleName, { timeout: options.timeout ?? 'infinite', signal: self.controller.signal });
           const parsed = schema.safeParse(decodeLoose(bytes));
-          if (!parsed.success) throw new InvalidInputError(`waitFor ${tupleName}`, toIssues(parsed.error.issues));
+          if (!parsed.success) throw new InvalidTupleError(self.ns.name, tupleName, toIssues(parsed.error.issues));
           return parsed.data;
         });
       },
@@ -252,12 +233,12 @@ class WorkflowRun<A, R> {
     return `${base}.${n}`.replace(/[^A-Za-z0-9_.@-]/g, '_');
   }
 
-  private step<T extends AnyTask>(task: T, input: unknown, key: string, priority: number | undefined): StepRef<TaskOutput<T>> {
+  private step<T extends AnyTask>(task: T, input: unknown, key: string, named: boolean, priority: number | undefined): StepRef<TaskOutput<T>> {
     if (!isTask(task)) throw new ConfigError(`wf.run() and wf.map() need the task object returned by defineTask(), got ${typeof task === 'string' ? `the string ${JSON.stringify(task)}` : typeof task}; import the task and pass it.`);
-    return this.track(key, task.name, async (report) => {
-      const resolved = await resolveRefs(input, key);
-      return this.executeStep(task, resolved, key, priority, report) as Promise<TaskOutput<T>>;
-    });
+    // resolving starts now, so every promise in the input has a handler even if the run aborts before the step
+    const resolved = resolveRefs(input, key);
+    resolved.catch(() => undefined);
+    return this.track(key, task.name, async (report) => this.executeStep(task, await resolved, key, named, priority, report) as Promise<TaskOutput<T>>);
   }
 
   private track<T>(key: string, task: string, body: (report: StepReport) => Promise<T>): StepRef<T> {
@@ -293,26 +274,32 @@ class WorkflowRun<A, R> {
     return new StepRef<T>(key, p);
   }
 
-  private async executeStep(task: AnyTask, input: unknown, key: string, priority: number | undefined, report: StepReport): Promise<unknown> {
+  private async executeStep(task: AnyTask, input: unknown, key: string, named: boolean, priority: number | undefined, report: StepReport): Promise<unknown> {
     const ns = this.ns;
     const client = this.o.client;
+    const digest = inputDigest(task, client.envelope(task, input, {}, 0).input); // validates the input, as submit would
+    const state = named ? key : this.contentKey(task.name, digest);
+    this.stateKeys.set(key, state);
     // saved outputs are in their wire form, as results are (Maps and Sets as arrays)
-    const saved = await ns.tryRead(this.names.output(key));
+    const saved = await ns.tryRead(this.names.output(state));
     if (saved !== undefined) {
+      const { output, digest: savedDigest } = decode(saved) as { output: unknown; digest?: string };
+      if (savedDigest !== undefined && savedDigest !== digest) throw new StepInputChangedError(this.def.name, this.runId, key);
       report.state = 'cached';
       this.resumed++;
-      const { output } = decode(saved) as { output: unknown };
       return fromWire(task.output, 'output', output);
     }
-    const { id, submitted } = await this.submission(key);
+    const { id, submitted, digest: submittedDigest } = await this.submission(state);
+    if (submitted && submittedDigest !== undefined && submittedDigest !== digest) throw new StepInputChangedError(this.def.name, this.runId, key);
     report.taskId = id;
     report.startedAt = Date.now();
     const names = client.names(task.queue);
     const handle = await client.handle(task, id, { keep: true });
     if (!submitted) {
       if (this.controller.signal.aborted) throw this.controller.signal.reason;
-      await client.submit(task, input as never, { id, ...(priority !== undefined ? { priority } : {}) });
-      await ns.put(this.names.submitted(key), JSON.stringify({ id, queue: task.queue }));
+      // a step needs its output, whatever the task's ignoreResult says
+      await client.submit(task, input as never, { id, ignoreResult: false, ...(priority !== undefined ? { priority } : {}) });
+      await ns.put(this.names.submitted(state), JSON.stringify({ id, queue: task.queue, digest }));
     }
     report.state = 'queued';
     this.changed(report);
@@ -323,30 +310,42 @@ class WorkflowRun<A, R> {
       // a task that failed or was cancelled runs again when the run resumes; one the driver stopped waiting for
       // (its client closed, the backend failed) is still submitted, and a resumed run waits for it
       if (!this.controller.signal.aborted && (err instanceof TaskFailedError || err instanceof TaskCancelledError)) {
-        await this.abandon(key, id);
+        await this.abandon(state, id);
         await ns.remove(names.result(id));
       }
       throw err;
     }
-    await ns.put(this.names.output(key), encode({ output: toWire(task.output, 'output', output) }));
+    await ns.put(this.names.output(state), encode({ output: toWire(task.output, 'output', output), digest }));
     await ns.remove(names.result(id));
     return output;
   }
 
   /**
-   * The step's task id, and whether it was submitted. A step submitted again (after a failure or a cancel)
-   * takes a fresh id, since the old one's result or cancel marker may linger. A submission listed as
-   * abandoned whose marker is still there (the driver died in between) is abandoned now.
+   * The state key of a step the caller did not name: its task and input digest, numbered among the run's
+   * steps with that same task and input (which are interchangeable).
    */
-  private async submission(key: string): Promise<{ id: string; submitted: boolean }> {
-    const gone = await readAllText(this.ns, this.names.abandoned(key));
-    const sub = await this.ns.tryRead(this.names.submitted(key));
+  private contentKey(task: string, digest: string): string {
+    const base = `${task.replace(/[^A-Za-z0-9_.@-]/g, '_')}.${digest.slice(0, 16)}`;
+    const n = this.contentCounters.get(base) ?? 0;
+    this.contentCounters.set(base, n + 1);
+    return `${base}.${n}`;
+  }
+
+  /**
+   * The step's task id, and whether it was submitted (with the input digest it was submitted with, if
+   * recorded). A step submitted again (after a failure or a cancel) takes a fresh id, since the old one's
+   * result or cancel marker may linger. A submission listed as abandoned whose marker is still there (the
+   * driver died in between) is abandoned now.
+   */
+  private async submission(state: string): Promise<{ id: string; submitted: boolean; digest?: string }> {
+    const gone = await readAllText(this.ns, this.names.abandoned(state));
+    const sub = await this.ns.tryRead(this.names.submitted(state));
     if (sub !== undefined) {
-      const { id } = JSON.parse(sub.toString('utf8')) as { id: string };
-      if (!gone.includes(id)) return { id, submitted: true };
-      await this.ns.remove(this.names.submitted(key));
+      const { id, digest } = JSON.parse(sub.toString('utf8')) as { id: string; digest?: string };
+      if (!gone.includes(id)) return { id, submitted: true, ...(digest !== undefined ? { digest } : {}) };
+      await this.ns.remove(this.names.submitted(state));
     }
-    return { id: stepTaskId(this.def.name, this.runId, key, gone.length), submitted: false };
+    return { id: stepTaskId(this.def.name, this.runId, state, gone.length), submitted: false };
   }
 
   /**
@@ -359,22 +358,37 @@ class WorkflowRun<A, R> {
     const unfinished = [...this.steps.values()].filter((s) => s.taskId !== undefined && s.task !== 'waitFor' && s.state !== 'done' && s.state !== 'cached');
     const claimed = new Map<string, Set<string>>();
     for (const s of unfinished) {
-      const sub = await this.ns.tryRead(this.names.submitted(s.key));
-      if (sub === undefined) continue;
+      const state = this.stateKeys.get(s.key);
+      const sub = state === undefined ? undefined : await this.ns.tryRead(this.names.submitted(state));
+      if (state === undefined || sub === undefined) continue;
       const { queue } = JSON.parse(sub.toString('utf8')) as { queue: string };
       if (!claimed.has(queue)) claimed.set(queue, await claimedTaskIds(this.ns, queue).catch(() => new Set<string>()));
       if (claimed.get(queue)!.has(s.taskId!)) continue;
       // abandoned first: a driver dying in between leaves a task that still runs, never a resumed step whose
-      // id carries a cancel marker
-      await this.abandon(s.key, s.taskId!).catch(() => undefined);
-      await this.o.client.cancel(queue, s.taskId!).catch(() => undefined);
+      // id carries a cancel marker. Cancelled through the namespace, not the client, which may be closed; a
+      // cancel that fails is unabandoned, so the resumed run waits for the task instead of running it again.
+      try {
+        await this.abandon(state, s.taskId!);
+      } catch {
+        continue;
+      }
+      await cancelTask(this.ns, queue, s.taskId!).catch(() => this.unabandon(state, s.taskId!, sub).catch(() => undefined));
     }
   }
 
   /** Forgets the step's submission, so a resumed run submits it again, under a fresh task id. */
-  private async abandon(key: string, id: string): Promise<void> {
-    await this.ns.put(this.names.abandoned(key), id);
-    await this.ns.remove(this.names.submitted(key));
+  private async abandon(state: string, id: string): Promise<void> {
+    await this.ns.put(this.names.abandoned(state), id);
+    await this.ns.remove(this.names.submitted(state));
+  }
+
+  /** Undoes abandon(): the submission (its marker `sub`) stands again, and `id` is off the abandoned list. */
+  private async unabandon(state: string, id: string, sub: Buffer): Promise<void> {
+    await this.ns.put(this.names.submitted(state), sub);
+    const gone = await readAllText(this.ns, this.names.abandoned(state));
+    gone.splice(gone.lastIndexOf(id), 1);
+    await this.ns.remove(this.names.abandoned(state));
+    for (const g of gone) await this.ns.put(this.names.abandoned(state), g);
   }
 
   /** Keeps the run open until `p` settles. */
@@ -405,34 +419,6 @@ class WorkflowRun<A, R> {
   }
 }
 
-/**
- * The deterministic task id of a step, so a resumed run finds its tasks. `submission` counts the step's
- * abandoned submissions: each resubmission has an id of its own.
- */
-export function stepTaskId(workflow: string, runId: string, key: string, submission = 0): string {
-  const h = createHash('sha1').update(`${workflow}\0${runId}\0${key}`).digest('hex').slice(0, 24);
-  return submission === 0 ? `wf-${h}` : `wf-${h}.${submission}`;
-}
-
-/** Replaces every StepRef inside value with its output (deeply, in arrays and plain objects). */
-export async function resolveRefs(value: unknown, step: string): Promise<unknown> {
-  if (isStepRef(value) || (typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function')) {
-    try {
-      return await (value as PromiseLike<unknown>);
-    } catch (err) {
-      throw err instanceof DependencyFailedError ? err : new DependencyFailedError(step, err);
-    }
-  }
-  if (Array.isArray(value)) return Promise.all(value.map((v) => resolveRefs(v, step)));
-  if (typeof value === 'object' && value !== null) {
-    const proto = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) return value;
-    const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await resolveRefs(v, step)] as const));
-    return Object.fromEntries(entries);
-  }
-  return value;
-}
-
 /** Every value under `name`, as UTF-8 text, oldest first. */
 async function readAllText(ns: Namespace, name: string): Promise<string[]> {
   const out: string[] = [];
@@ -444,16 +430,35 @@ async function readAllText(ns: Namespace, name: string): Promise<string[]> {
   return out;
 }
 
-/** JSON, else msgpack, else UTF-8 text: how values put by other programs are read. */
+/**
+ * JSON, else text, else msgpack: how values put by other programs are read. Printable UTF-8 is text (a lone
+ * "y" is not the msgpack number 121); msgpack maps, arrays and strings start with bytes that UTF-8 text cannot.
+ */
 function decodeLoose(bytes: Buffer): unknown {
-  const text = bytes.toString('utf8');
-  try {
-    return JSON.parse(text);
-  } catch {
+  const text = printableText(bytes);
+  if (text !== undefined) {
     try {
-      return decode(bytes);
+      return JSON.parse(text);
     } catch {
       return text;
     }
   }
+  try {
+    return decode(bytes);
+  } catch {
+    return bytes.toString('utf8');
+  }
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The bytes as text if they are valid UTF-8 without control characters (tabs and line breaks allowed). */
+function printableText(bytes: Buffer): string | undefined {
+  let text: string;
+  try {
+    text = strictUtf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+  return /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/.test(text) ? undefined : text;
 }

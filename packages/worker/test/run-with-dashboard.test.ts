@@ -3,6 +3,7 @@
  * process that sees the tuples), prints its URL, and answers while the workflow runs.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +36,25 @@ describe('dbr run --dashboard', () => {
     } finally {
       run.child.kill('SIGKILL');
     }
+  });
+
+  it('a --port in use is a conflict (exit 6), as for `dbr dashboard`', async () => {
+    const taken: Server = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const run = spawnDbr(['run', fixture, '--workers', '1', '--dashboard', '--port', String(port), '-n', `wt-dash-port-${process.pid}`, '--args', JSON.stringify({ gate: '/nonexistent' })]);
+      expect(await run.exited).toBe(6);
+      expect(run.stderr()).toContain(`Port ${port} on 127.0.0.1 is in use: pass another --port`);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('a too-short DBR_DASHBOARD_TOKEN is a usage error (exit 2) that names it', async () => {
+    const run = spawnDbr(['run', fixture, '--workers', '1', '--dashboard', '--port', '0', '-n', `wt-dash-token-${process.pid}`, '--args', JSON.stringify({ gate: '/nonexistent' })], { DBR_DASHBOARD_TOKEN: 'short' });
+    expect(await run.exited).toBe(2);
+    expect(run.stderr()).toContain('DBR_DASHBOARD_TOKEN is shorter than 8 characters');
   });
 
   it('--port without --dashboard is a usage error that names the fix', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { runWorkflow, workflow } from '../src/index.js';
+import { z } from 'zod';
+import { defineTask, runWorkflow, workflow } from '../src/index.js';
 import { diamond, double, plus, runs, tasks } from './fixtures/workflow-tasks.js';
 import { clientOn, freshNamespace, startWorker } from './support/harness.js';
 
@@ -27,5 +28,13 @@ describe('workflow DAG', () => {
     });
     const report = await runWorkflow(wf, { client: clientOn(ns) });
     expect(report.output).toBe(11);
+  });
+
+  it('a step whose task stores no result (ignoreResult) still hands its output to the run', async () => {
+    const { ns } = await freshNamespace('dag-ignore-result');
+    const quiet = defineTask({ name: 'wf-quiet', input: z.object({ x: z.number() }), output: z.number(), ignoreResult: true, run: ({ x }) => x + 1 });
+    await startWorker(ns, { tasks: [...tasks, quiet] });
+    const wf = workflow('quiet-step', (w) => w.run(plus, { a: w.run(quiet, { x: 1 }), b: 10 }));
+    expect((await runWorkflow(wf, { client: clientOn(ns) })).output).toBe(12);
   });
 });

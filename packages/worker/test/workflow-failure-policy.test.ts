@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runWorkflow, workflow, WorkflowFailedError } from '../src/index.js';
 import { double, explode, plus, runs, tasks } from './fixtures/workflow-tasks.js';
-import { clientOn, freshNamespace, startWorker } from './support/harness.js';
+import { clientOn, freshNamespace, startWorker, until } from './support/harness.js';
 
 const mixed = (policy: 'fail-fast' | 'continue') =>
   workflow(
@@ -34,5 +34,25 @@ describe('workflow failure policy', () => {
     const err = await runWorkflow(mixed('fail-fast'), { client: clientOn(ns) }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect(runs).not.toContain('plus:NaN');
+  });
+
+  it('fail-fast: a step made after the failure, its input a promise derived from the failed step, is skipped without an unhandled rejection', async () => {
+    const { ns } = await freshNamespace('failfast-late');
+    await startWorker(ns, { tasks, concurrency: 2 });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const wf = workflow('late-step', async (w) => {
+        const bad = w.run(explode, { x: 3 });
+        await until(() => w.signal.aborted, 'the run to fail fast');
+        return w.run(double, { x: bad.then((v) => v + 1) });
+      });
+      await expect(runWorkflow(wf, { client: clientOn(ns) })).rejects.toBeInstanceOf(WorkflowFailedError);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { runWorkflow, stepTaskId, workflow } from '../src/index.js';
+import { z } from 'zod';
+import { runWorkflow, stepTaskId, workflow, WorkflowFailedError } from '../src/index.js';
 import { double, explode, plus, runs, slowDouble, tasks } from './fixtures/workflow-tasks.js';
 import { clientOn, freshNamespace, startWorker, until } from './support/harness.js';
 
@@ -17,7 +18,7 @@ describe('workflow resume', () => {
     const abort = new AbortController();
     const first = runWorkflow(wf, { client: clientOn(ns), runId: 'r1', signal: abort.signal }).catch((e: unknown) => e);
     await until(() => runs.includes('slow:2') && runs.includes('double:1'), 'both first steps to start');
-    await until(async () => ns.has('wf:resumable:r1:out:wf-double.0'), 'the first step to be saved');
+    await until(async () => (await ns.list('wf:resumable:r1:out:wf-double.*')).length === 1, 'the first step to be saved');
     abort.abort(new Error('driver killed'));
     await first;
     const report = await runWorkflow(wf, { client: clientOn(ns), runId: 'r1' });
@@ -55,12 +56,11 @@ describe('workflow resume', () => {
     // the queued steps were cancelled: their markers live on (24 h) under the ids of their first submission
     const cancelled = (await ns.list('q:{default}:cancel:*')).map((n) => n.slice('q:{default}:cancel:'.length));
     expect(cancelled.length).toBeGreaterThanOrEqual(2);
-    const key = (await ns.list('wf:resume-cancelled:r:gone:*'))[0]!.slice('wf:resume-cancelled:r:gone:'.length);
-    expect(cancelled).toContain(stepTaskId('resume-cancelled', 'r', key));
+    const state = (await ns.list('wf:resume-cancelled:r:gone:*'))[0]!.slice('wf:resume-cancelled:r:gone:'.length);
+    expect(cancelled).toContain(stepTaskId('resume-cancelled', 'r', state));
     const report = await runWorkflow(wf, { client: clientOn(ns), runId: 'r' });
     expect(report.output).toEqual([2, 4, 6, 8]);
-    const resubmitted = report.steps.find((s) => s.key === key)!;
-    expect(resubmitted.taskId).toBe(stepTaskId('resume-cancelled', 'r', key, 1));
+    expect(report.steps.map((s) => s.taskId)).toContain(stepTaskId('resume-cancelled', 'r', state, 1));
     await worker.close();
   });
 
@@ -94,5 +94,74 @@ describe('workflow resume', () => {
     ]);
     expect(report.output).toBe(10);
     expect(report.steps[0]?.taskId).toBe(stepTaskId('half-abandoned', 'r', 'd', 1));
+  });
+  it('steps called in another order on resume (await inside async callbacks) each get their own saved output', async () => {
+    const { ns } = await freshNamespace('resume-order');
+    await startWorker(ns, { tasks, concurrency: 4 });
+    // the second call of slowDouble is made by whichever item finishes its first step first: item 2 in the
+    // first run, item 1 (whose first step is cached) when resumed
+    const wf = workflow('resume-order', async (w) => {
+      const out = await Promise.all(
+        [1, 2].map(async (x) => {
+          const a = await w.run(slowDouble, { x, ms: x === 1 ? 400 : 20 });
+          return w.run(double, { x: a });
+        }),
+      );
+      await w.waitFor('go', z.literal('go')); // the first run stops here, unfinished
+      return out;
+    });
+    runs.length = 0;
+    const abort = new AbortController();
+    const first = runWorkflow(wf, { client: clientOn(ns), runId: 'r', signal: abort.signal }).catch((e: unknown) => e);
+    await until(async () => (await ns.list('wf:resume-order:r:out:wf-double.*')).length === 2, 'both second steps to be saved');
+    abort.abort(new Error('driver killed'));
+    await first;
+    await ns.put('go', 'go');
+    const report = await runWorkflow(wf, { client: clientOn(ns), runId: 'r' });
+    expect(report.output).toEqual([4, 8]);
+    expect(report.resumed).toBe(4);
+  });
+
+  it('a run resumed with other arguments runs its steps for those arguments, not the saved ones', async () => {
+    const { ns } = await freshNamespace('resume-args');
+    await startWorker(ns, { tasks, concurrency: 2 });
+    const wf = workflow('resume-args', (w, args: { x: number; y: number }) => ({ d: w.run(double, { x: args.x }), e: w.run(explode, { x: args.y }) }), { failurePolicy: 'continue' });
+    globalThis.__explode = true;
+    await expect(runWorkflow(wf, { client: clientOn(ns), args: { x: 1, y: 2 } })).rejects.toThrow(/boom at 2/);
+    globalThis.__explode = false;
+    const report = await runWorkflow(wf, { client: clientOn(ns), args: { x: 100, y: 5 } });
+    expect(report.output).toEqual({ d: 200, e: 5 });
+    expect(report.resumed).toBe(0);
+  });
+
+  it('a named step resumed with another input fails clearly instead of reusing the saved output', async () => {
+    const { ns } = await freshNamespace('resume-named');
+    await startWorker(ns, { tasks, concurrency: 2 });
+    const wf = workflow('resume-named', (w, args: { x: number }) => ({ d: w.run(double, { x: args.x }, { key: 'd' }), e: w.run(explode, { x: 1 }) }), { failurePolicy: 'continue' });
+    globalThis.__explode = true;
+    await expect(runWorkflow(wf, { client: clientOn(ns), args: { x: 1 } })).rejects.toThrow(/boom at 1/);
+    globalThis.__explode = false;
+    const err = await runWorkflow(wf, { client: clientOn(ns), args: { x: 2 } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as WorkflowFailedError).failures).toEqual([{ step: 'd', error: expect.stringMatching(/step "d" ran before with another input/) }]);
+    expect(((err as WorkflowFailedError & { report: { steps: { key: string; error?: string }[] } }).report.steps.find((s) => s.key === 'd')?.error)).toMatch(/another runId/);
+  });
+
+  it('a driver whose client closes cancels its queued steps: they are not left to run beside their resubmission', async () => {
+    const { ns } = await freshNamespace('resume-closed-queued');
+    await startWorker(ns, { tasks, concurrency: 1, prefetch: 0 });
+    const wf = workflow('closed-queued', (w) => w.map(slowDouble, [1, 2, 3].map((x) => ({ x, ms: 300 }))));
+    runs.length = 0;
+    const first = clientOn(ns);
+    const run = runWorkflow(wf, { client: first, runId: 'r' }).catch((e: unknown) => e);
+    await until(() => runs.length === 1, 'the first step to start');
+    await first.close();
+    expect(await run).toBeInstanceOf(Error);
+    const gone = await ns.list('wf:closed-queued:r:gone:*');
+    expect(gone).toHaveLength(2);
+    const cancelled = await ns.list('q:{default}:cancel:*');
+    expect(cancelled.map((n) => n.slice('q:{default}:cancel:'.length)).sort()).toEqual(gone.map((g) => stepTaskId('closed-queued', 'r', g.slice('wf:closed-queued:r:gone:'.length))).sort());
+    const report = await runWorkflow(wf, { client: clientOn(ns), runId: 'r' });
+    expect(report.output).toEqual([2, 4, 6]);
   });
 });

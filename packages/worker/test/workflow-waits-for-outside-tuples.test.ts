@@ -19,4 +19,20 @@ describe('workflow waitFor', () => {
     await ns.put('calibration/ready', '{"factor": 21}');
     expect((await run).output).toBe(42);
   });
+
+  it('reads printable text as text, even a single character msgpack would read as a number', async () => {
+    const { ns } = await freshNamespace('waitfor-text');
+    await ns.put('answer', 'y');
+    const wf = workflow('answered', (w) => w.waitFor('answer', z.string()));
+    expect((await runWorkflow(wf, { client: clientOn(ns) })).output).toBe('y');
+  });
+
+  it('a value that does not match the schema fails the step with an error that says how to go on', async () => {
+    const { ns } = await freshNamespace('waitfor-invalid');
+    await ns.put('calibration/ready', '{"factor": "oops"}');
+    const wf = workflow('badly-calibrated', (w) => w.waitFor('calibration/ready', z.object({ factor: z.number() })));
+    const err = await runWorkflow(wf, { client: clientOn(ns) }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/The value under "calibration\/ready" in namespace "[^"]+" does not match the schema/);
+    expect((err as Error).message).toMatch(/factor: .*\n.*take it away \(`dbr get [^ ]+ calibration\/ready`\)/s);
+  });
 });

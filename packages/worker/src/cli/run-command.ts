@@ -16,7 +16,7 @@ import { WorkerPool } from '../pool.js';
 import { countSteps, ProgressBar, stepTable } from '../progress.js';
 import { runWorkflow, type StepReport, type Workflow, type WorkflowReport } from '../workflow.js';
 import { intInRange, loadingModule, logLevelFromEnv, namespaceOption, openNamespace, parseJson, positiveInt } from './common.js';
-import { loadDashboard } from './load-dashboard.js';
+import { type DashboardModule, loadDashboard } from './load-dashboard.js';
 
 interface RunOptions {
   id?: string;
@@ -39,6 +39,16 @@ function pickWorkflow(mod: Record<string, unknown>, path: string, name: string |
   else if (workflows.length > 1) throw new UsageError(`${path} exports ${workflows.length} workflows (${workflows.map((w) => w.name).join(', ')}): pick one with --workflow NAME.`);
   if (wf === undefined) throw new UsageError(`${path} exports no workflow${name ? ` named "${name}"` : ''}: export the value returned by workflow(name, fn).`);
   return wf;
+}
+
+/** Starts the dashboard of --dashboard; a start-up failure ends `dbr run` as it ends `dbr dashboard` (port in use: exit 6). */
+async function startRunDashboard(module: DashboardModule & { asCliError?(err: unknown): unknown }, options: Parameters<DashboardModule['startDashboard']>[0]): Promise<{ url: string; close(): Promise<void> }> {
+  try {
+    return await module.startDashboard(options);
+  } catch (err) {
+    // asCliError is the dashboard's own mapping (absent from dashboards older than this worker)
+    throw module.asCliError?.(err) ?? err;
+  }
 }
 
 function portOption(opts: RunOptions): number | undefined {
@@ -133,7 +143,7 @@ async function runWithSignal(path: string, opts: RunOptions, globals: GlobalOpti
       pool.start();
     }
     if (dashboardModule !== undefined) {
-      dashboard = await dashboardModule.startDashboard({ broker, ...(port !== undefined ? { port } : {}) });
+      dashboard = await startRunDashboard(dashboardModule, { broker, ...(port !== undefined ? { port } : {}) });
       process.stderr.write(`dashboard: ${dashboard.url}\n`);
     }
   } catch (err) {

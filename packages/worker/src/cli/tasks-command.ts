@@ -153,7 +153,7 @@ export function registerTasksCommand(program: Command, globals: () => GlobalOpti
   namespaceOption(
     tasks
       .command('cancel')
-      .description('Cancel a task: a queued one is dropped when claimed, a running one is aborted at once; exit 3 if it is nowhere')
+      .description('Cancel a task: a running one is aborted at once, a queued one as soon as a worker claims it; exit 3 if it is nowhere')
       .argument('<id>', 'task id')
       .option('-Q, --queue <name>', 'queue', 'default'),
   ).action(async (id: string, opts: { queue: string; namespace?: string }) => {
