@@ -99,6 +99,8 @@ export interface ValuePreview {
   /** How `content` renders it. */
   format: PreviewFormat;
   content: string;
+  /** Why `content` is not in the format asked for, e.g. a value nested too deeply to indent as JSON. */
+  note?: string;
   /** null when no schema is registered for this tuple. */
   schema: SchemaCheck | null;
 }

@@ -37,12 +37,15 @@ export class DashboardHttpError extends Error {
   readonly statusCode: number;
   /** Stable code, e.g. `READ_ONLY`, `UNAUTHORIZED`, `NOT_FOUND`. */
   readonly code: string;
+  /** Response headers that go with the error, e.g. `retry-after`. */
+  readonly headers: Readonly<Record<string, string>>;
 
-  constructor(statusCode: number, code: string, message: string) {
+  constructor(statusCode: number, code: string, message: string, options: { headers?: Record<string, string> } = {}) {
     super(message);
     this.name = 'DashboardHttpError';
     this.statusCode = statusCode;
     this.code = code;
+    this.headers = options.headers ?? {};
     Object.defineProperty(this, HTTP, { value: true });
   }
 

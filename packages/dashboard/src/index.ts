@@ -11,6 +11,7 @@ import type { DashboardOptions } from './options.js';
 import { createDashboard } from './server/server.js';
 
 export type * from './api-types.js';
+export { asCliError } from './cli/as-cli-error.js';
 export { DashboardConfigError, DashboardHttpError } from './errors.js';
 export { type CompiledDashboardOptions, compileDashboardOptions, DEFAULT_PORT, type DashboardOptions, isLoopback } from './options.js';
 export { defineSchemas, loadSchemaModule, type SafeParseSchema, type SchemaRegistration } from './server/schemas.js';

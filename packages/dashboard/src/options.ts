@@ -89,7 +89,8 @@ export function compileDashboardOptions(options: DashboardOptions): CompiledDash
   }
   let token = options.token ?? envToken();
   if (token !== undefined && token.length < 8) {
-    throw new DashboardConfigError('The dashboard token is shorter than 8 characters: use a longer secret (e.g. `openssl rand -hex 16`).');
+    const what = options.token !== undefined ? 'The dashboard token' : 'DBR_DASHBOARD_TOKEN';
+    throw new DashboardConfigError(`${what} is shorter than 8 characters: use a longer secret (e.g. \`openssl rand -hex 16\`).`);
   }
   const loopback = isLoopback(host);
   if (!loopback && token === undefined) {

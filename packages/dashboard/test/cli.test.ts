@@ -12,20 +12,22 @@ import { PACKAGE_DIR } from './support/browser.js';
 const DBR = join(PACKAGE_DIR, 'node_modules', '@tsdbr', 'core', 'dist', 'cli', 'main.js');
 const PLUGIN = join(PACKAGE_DIR, 'dist', 'cli', 'index.js');
 
-function run(args: string[], env: Record<string, string> = {}): { child: ChildProcess; out: Promise<string>; err: () => string; exit: Promise<number | null> } {
+/** `out` is the URL the command prints (the first stdout line that is not a --log record). */
+function run(args: string[], env: Record<string, string> = {}): { child: ChildProcess; out: Promise<string>; stdout: () => string; err: () => string; exit: Promise<number | null> } {
   const child = spawn(process.execPath, [DBR, ...args], { env: { ...process.env, DBR_SERVER: '', DBR_DASHBOARD_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
+  let stdout = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const out = new Promise<string>((resolve) => {
-    let buf = '';
     child.stdout?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      if (buf.includes('\n')) resolve(buf.trim());
+      stdout += d.toString();
+      const line = stdout.split('\n').find((l, i, all) => i < all.length - 1 && !l.startsWith('{'));
+      if (line !== undefined) resolve(line.trim());
     });
-    child.on('exit', () => resolve(buf.trim()));
+    child.on('exit', () => resolve(stdout.trim()));
   });
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, out, err: () => stderr, exit };
+  return { child, out, stdout: () => stdout, err: () => stderr, exit };
 }
 
 describe('dbr dashboard', () => {
@@ -76,5 +78,22 @@ describe('dbr dashboard', () => {
     expect(await session.json()).toMatchObject({ write: true, authRequired: true, authenticated: false });
     p.child.kill('SIGTERM');
     expect(await p.exit).toBe(0);
+  });
+
+  it('--log logs requests without the token given in the URL', async () => {
+    const token = 'never-in-the-log-0123';
+    const p = run(['dashboard', '--port', '0', '--log'], { DBR_DASHBOARD_TOKEN: token });
+    children.push(p.child);
+    const url = await p.out;
+    expect(url, p.err()).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect((await fetch(`${url}?token=${token}`, { redirect: 'manual' })).status).toBe(303);
+    expect((await fetch(`${url}?x=1&%74oken=${token}`, { redirect: 'manual' })).status).toBe(303);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the logger writes asynchronously
+    p.child.kill('SIGTERM');
+    expect(await p.exit).toBe(0);
+    const log = p.stdout();
+    expect(log).toContain('"url":"/?token=[redacted]"');
+    expect(log).toContain('"url":"/?x=1&%74oken=[redacted]"');
+    expect(log).not.toContain(token);
   });
 });

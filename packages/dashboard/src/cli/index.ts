@@ -3,12 +3,12 @@
  * @module
  */
 import { ConfigError, parseDuration } from '@tsdbr/core';
-import { ConflictError, connect, type GlobalOptions, UsageError } from '@tsdbr/core/cli';
+import { connect, type GlobalOptions, UsageError } from '@tsdbr/core/cli';
 import type { Command } from 'commander';
-import { DashboardConfigError } from '../errors.js';
 import { startDashboard } from '../index.js';
-import { compileDashboardOptions, DEFAULT_PORT, type DashboardOptions } from '../options.js';
+import { DEFAULT_PORT, type DashboardOptions } from '../options.js';
 import { loadSchemaModule } from '../server/schemas.js';
+import { asCliError } from './as-cli-error.js';
 
 /** Options of `dbr dashboard`. */
 interface DashboardCliOptions {
@@ -47,16 +47,6 @@ function tokenOption(flag: string | undefined): string | undefined {
   return token;
 }
 
-/** Checks the remaining options as startDashboard will (e.g. a bind beyond loopback needs a token): a mistake is a usage error. */
-function checkDashboardOptions(options: DashboardOptions): void {
-  try {
-    compileDashboardOptions(options);
-  } catch (err) {
-    if (err instanceof DashboardConfigError) throw new UsageError(err.message, { cause: err });
-    throw err;
-  }
-}
-
 /** Adds `dbr dashboard` to the program. */
 export function register(program: Command, globals: () => GlobalOptions): void {
   program
@@ -83,12 +73,10 @@ export function register(program: Command, globals: () => GlobalOptions): void {
       const options: DashboardOptions = { broker, host: opts.host, port, token, write: opts.write === true, schemas, refreshInterval, logger: opts.log === true };
       let running;
       try {
-        checkDashboardOptions(options);
         running = await startDashboard(options);
       } catch (err) {
         await broker.close();
-        if (err instanceof DashboardConfigError) throw err.inUse ? new ConflictError(err.message, { cause: err }) : new UsageError(err.message, { cause: err });
-        throw err;
+        throw asCliError(err);
       }
       if (!g.quiet) {
         if (broker.backend === 'mem') {

@@ -5,6 +5,7 @@
  */
 import { msgpack } from '@tsdbr/core';
 import type { PreviewFormat, SchemaCheck, ValuePreview } from '../api-types.js';
+import { displayJson, MAX_DISPLAY_DEPTH } from './display-json.js';
 import { findSchema, type SchemaRegistration } from './schemas.js';
 
 /** Bytes of a value read for a preview: a prefix (or all of it) and the full size. */
@@ -50,13 +51,23 @@ export function buildPreview(req: PreviewRequest): ValuePreview {
     decoded = tryMsgpack(shown);
     if (decoded) detected = 'msgpack';
   }
-  const format = req.format === 'auto' ? detected : req.format;
+  let format = req.format === 'auto' ? detected : req.format;
   let content: string;
   let shownBytes = shown.length;
+  let note: string | undefined;
   if (format === 'json' || format === 'msgpack') {
     const d = format === detected ? decoded : format === 'json' ? (text !== undefined && !truncated ? tryJson(text) : undefined) : !truncated ? tryMsgpack(shown) : undefined;
-    content = d ? capText(safeStringify(d.value), previewBytes * 2) : (text ?? hexDump(shown.subarray(0, HEX_LIMIT)));
-    if (!d && text === undefined) shownBytes = Math.min(shown.length, HEX_LIMIT);
+    const maxChars = previewBytes * 2;
+    const json = d ? displayJson(d.value, maxChars) : undefined;
+    if (json !== undefined) content = json.cut ? `${json.text}\n… (cut at ${maxChars} characters)` : json.text;
+    else {
+      if (d) {
+        format = text !== undefined ? 'text' : 'hex';
+        note = `nested deeper than ${MAX_DISPLAY_DEPTH} levels: shown as ${text !== undefined ? 'text' : 'a hex dump'}, not as indented JSON`;
+      }
+      content = text ?? hexDump(shown.subarray(0, HEX_LIMIT));
+      if (text === undefined) shownBytes = Math.min(shown.length, HEX_LIMIT);
+    }
   } else if (format === 'text') {
     content = text ?? shown.toString('utf8');
   } else {
@@ -74,6 +85,7 @@ export function buildPreview(req: PreviewRequest): ValuePreview {
     detected,
     format,
     content,
+    ...(note !== undefined ? { note } : {}),
     schema: registration ? checkSchema(registration, value, complete) : null,
   };
 }
@@ -90,7 +102,14 @@ function checkSchema(reg: SchemaRegistration, value: ValueBytes, complete: boole
   } catch (err) {
     return { label, valid: false, issues: [{ path: '(value)', message: `does not decode as ${reg.codec ?? 'json'}: ${(err as Error).message}` }] };
   }
-  const result = reg.schema.safeParse(decoded);
+  let result: ReturnType<SchemaRegistration['schema']['safeParse']>;
+  try {
+    result = reg.schema.safeParse(decoded);
+  } catch (err) {
+    // a schema recursing through a deeply nested value runs out of stack
+    if (!(err instanceof RangeError)) throw err;
+    return { label, valid: null, issues: [], note: `not checked: ${err.message}` };
+  }
   if (result.success) return { label, valid: true, issues: [] };
   return {
     label,
@@ -154,31 +173,6 @@ function tryMsgpack(bytes: Buffer): { ok: true; value: unknown } | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** JSON with bigint as strings, bytes as a short description, and cycles cut. */
-export function safeStringify(value: unknown): string {
-  const seen = new WeakSet<object>();
-  return (
-    JSON.stringify(
-      value,
-      (_k, v: unknown) => {
-        if (typeof v === 'bigint') return v.toString();
-        if (v instanceof Uint8Array) return `<${v.length} bytes>`;
-        if (typeof v === 'object' && v !== null && !(v instanceof Date)) {
-          if (seen.has(v)) return '<cycle>';
-          seen.add(v);
-        }
-        if (v instanceof Map) return Object.fromEntries(v);
-        return v;
-      },
-      2,
-    ) ?? 'undefined'
-  );
-}
-
-function capText(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max)}\n… (${text.length - max} more characters)`;
 }
 
 /** A classic hex dump: offset, 16 bytes in hex, and their printable ASCII. */

@@ -5,14 +5,16 @@
  *   session cookie set by opening `/?token=<token>` (or `POST /api/login`).
  * - Write routes need write mode, the token, and with the cookie also the CSRF header (`x-csrf-token`, from
  *   `GET /api/session`) and a same-origin request.
+ * - Wrong tokens (in the URL, the login form or a Bearer header) are limited per client address.
  * - On loopback the Host header must name a loopback host (no DNS rebinding).
  * - Every response carries a strict Content-Security-Policy (no inline scripts or styles, Trusted Types).
  * @module
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DashboardHttpError } from '../errors.js';
 import { isLoopback } from '../options.js';
+import { TokenGuessLimiter } from './token-guess-limiter.js';
 
 /** The Content-Security-Policy of every response. */
 export const CONTENT_SECURITY_POLICY = [
@@ -49,6 +51,9 @@ export class Security {
   private port: number;
   private readonly sessionValue: string | undefined;
   private readonly csrfValue: string | undefined;
+  private readonly guesses = new TokenGuessLimiter();
+  /** How each request authenticated, so that a wrong Bearer token counts once per request. */
+  private readonly authByRequest = new WeakMap<FastifyRequest, AuthVia>();
 
   constructor(
     readonly token: string | undefined,
@@ -78,9 +83,18 @@ export class Security {
 
   /** How the request authenticated ('none' if it did not, or no token is set). */
   authOf(req: FastifyRequest): AuthVia {
+    let via = this.authByRequest.get(req);
+    if (via === undefined) {
+      via = this.authenticate(req);
+      this.authByRequest.set(req, via);
+    }
+    return via;
+  }
+
+  private authenticate(req: FastifyRequest): AuthVia {
     if (this.token === undefined) return 'none';
     const auth = req.headers.authorization;
-    if (typeof auth === 'string' && auth.startsWith('Bearer ') && safeEqual(auth.slice(7).trim(), this.token)) return 'bearer';
+    if (typeof auth === 'string' && auth.startsWith('Bearer ') && this.checkToken(auth.slice(7).trim(), req.ip)) return 'bearer';
     const cookie = parseCookies(req.headers.cookie)[this.cookieName];
     if (cookie !== undefined && this.sessionValue !== undefined && safeEqual(cookie, this.sessionValue)) return 'cookie';
     return 'none';
@@ -96,9 +110,13 @@ export class Security {
     return this.csrfValue !== undefined && this.authOf(req) !== 'none' ? this.csrfValue : null;
   }
 
-  /** True if `candidate` is the token. */
-  checkToken(candidate: string): boolean {
-    return this.token !== undefined && safeEqual(candidate, this.token);
+  /** True if `candidate` is the token; throws 429 while `client` (an address) is locked out for wrong tokens. */
+  checkToken(candidate: string, client: string): boolean {
+    if (this.token === undefined) return false;
+    this.guesses.check(client);
+    const ok = safeEqual(candidate, this.token);
+    if (!ok) this.guesses.recordFailure(client);
+    return ok;
   }
 
   /** The Set-Cookie value that starts a browser session. */
@@ -157,10 +175,13 @@ function hmac(key: string, what: string): string {
   return createHmac('sha256', key).update(what).digest('base64url');
 }
 
+/** Key of the digests that safeEqual compares, new in every process. */
+const COMPARE_KEY = randomBytes(32);
+
+/** Equality in time independent of the inputs, their lengths included: it compares fixed-length HMACs. */
 function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+  const digest = (s: string) => createHmac('sha256', COMPARE_KEY).update(s).digest();
+  return timingSafeEqual(digest(a), digest(b));
 }
 
 /** Cookies of a Cookie header. */

@@ -3,15 +3,17 @@
  * @module
  */
 import { ConfigError, isDbrError } from '@tsdbr/core';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { DashboardHttpError } from '../errors.js';
 import { compileDashboardOptions, type CompiledDashboardOptions, type DashboardOptions } from '../options.js';
 import { type DashboardContext, VERSION } from './context.js';
 import { NamespaceHandles } from './handles.js';
 import { DashboardMetrics } from './metrics.js';
 import { NamePager } from './namespace-pager.js';
+import { requestLogger } from './request-log.js';
 import { registerMetaRoutes } from './routes-meta.js';
 import { registerNamespaceRoutes } from './routes-namespaces.js';
+import { registerSessionRoutes } from './routes-session.js';
 import { registerTaskRoutes } from './routes-tasks.js';
 import { applySecurityHeaders, Security } from './security.js';
 import { EventHub } from './sse.js';
@@ -32,13 +34,17 @@ export interface Dashboard {
   close(): Promise<void>;
 }
 
-/** Paths anyone may fetch: the UI's files, health, and what the login screen needs. */
-const PUBLIC_API = new Set(['/api/session', '/api/login', '/api/logout', '/health']);
-
 /** Builds a dashboard from options (throws DashboardConfigError on unsafe or invalid ones). */
 export function createDashboard(options: DashboardOptions, internals: { tasks?: TaskModel } = {}): Dashboard {
   const opts = compileDashboardOptions(options);
-  const app = Fastify({ logger: opts.logger, bodyLimit: 64 * 1024, forceCloseConnections: true, return503OnClosing: true });
+  const app = Fastify({
+    logger: requestLogger(opts.logger),
+    bodyLimit: 64 * 1024,
+    forceCloseConnections: true,
+    return503OnClosing: true,
+    // a malformed percent-escape in the path: the API's error shape and headers, not Fastify's
+    frameworkErrors: (err, _req, reply) => sendError(reply, err),
+  });
   const security = new Security(opts.token, opts.write, opts.loopback, opts.port);
   const handles = new NamespaceHandles(opts.broker, opts.idleDetachMs);
   const tasks = internals.tasks ?? createTaskModel(opts.broker, handles, opts.refreshMs);
@@ -55,36 +61,45 @@ export function createDashboard(options: DashboardOptions, internals: { tasks?: 
   app.addHook('onRequest', async (req, reply) => {
     applySecurityHeaders(reply);
     security.checkHost(req);
-    const path = req.url.split('?', 1)[0] ?? '/';
-    if (path === '/' && security.authRequired) {
+    // decided by the matched route, not the raw URL, which may be percent-encoded or in absolute form
+    if (req.routeOptions.url === '/' && security.authRequired) {
       const token = (req.query as Record<string, unknown> | undefined)?.token;
       if (typeof token === 'string') {
-        if (!security.checkToken(token)) throw new DashboardHttpError(401, 'UNAUTHORIZED', 'Wrong token in the URL: use the one the dashboard printed at start-up.');
+        if (!security.checkToken(token, req.ip)) throw new DashboardHttpError(401, 'UNAUTHORIZED', 'Wrong token in the URL: use the one the dashboard printed at start-up.');
         // trade the token in the URL for a session cookie, and drop it from the address bar and history
         reply.header('set-cookie', security.sessionCookie()).header('cache-control', 'no-store').redirect('/', 303);
         return reply;
       }
     }
-    if ((path.startsWith('/api/') || path === '/metrics') && !PUBLIC_API.has(path)) security.requireRead(req);
-    if (path.startsWith('/api/') || path === '/metrics' || path === '/health') reply.header('cache-control', 'no-store');
     return undefined;
   });
 
   app.setErrorHandler((err: FastifyError | Error, req, reply) => {
-    const { status, code, message } = describeError(err);
-    if (status >= 500) req.log.error({ err }, 'dashboard: request failed');
-    applySecurityHeaders(reply);
-    void reply.code(status).type('application/json; charset=utf-8').send({ error: { code, message } });
+    if (describeError(err).status >= 500) req.log.error({ err }, 'dashboard: request failed');
+    sendError(reply, err);
   });
 
   app.setNotFoundHandler((req, reply) => {
-    applySecurityHeaders(reply);
-    void reply.code(404).type('application/json; charset=utf-8').send({ error: { code: 'NOT_FOUND', message: `No route ${req.method} ${req.url.split('?', 1)[0] ?? ''}: see API.md of @tsdbr/dashboard.` } });
+    sendError(reply, new DashboardHttpError(404, 'NOT_FOUND', `No route ${req.method} ${req.url.split('?', 1)[0] ?? ''}: see API.md of @tsdbr/dashboard.`));
   });
 
-  registerMetaRoutes(app, ctx);
-  registerNamespaceRoutes(app, ctx);
-  registerTaskRoutes(app, ctx);
+  // Open to anyone: health and what the sign-in screen needs.
+  void app.register(async (open) => {
+    open.addHook('onRequest', async (_req, reply) => {
+      reply.header('cache-control', 'no-store');
+    });
+    registerSessionRoutes(open, ctx);
+  });
+  // Every other route of the API, and /metrics: a route registered here needs the token, whatever the URL.
+  void app.register(async (guarded) => {
+    guarded.addHook('onRequest', async (req, reply) => {
+      reply.header('cache-control', 'no-store');
+      security.requireRead(req);
+    });
+    registerMetaRoutes(guarded, ctx);
+    registerNamespaceRoutes(guarded, ctx);
+    registerTaskRoutes(guarded, ctx);
+  });
   registerStatic(app, opts.webRoot);
 
   app.addHook('preClose', async () => {
@@ -140,6 +155,14 @@ async function produceTopic(ctx: DashboardContext, event: string, args: string[]
   }
 }
 
+/** Answers an error in the API's shape, `{ error: { code, message } }`, with the security headers. */
+function sendError(reply: FastifyReply, err: FastifyError | Error): void {
+  const { status, code, message } = describeError(err);
+  applySecurityHeaders(reply);
+  if (err instanceof DashboardHttpError) reply.headers(err.headers);
+  void reply.code(status).header('cache-control', 'no-store').type('application/json; charset=utf-8').send({ error: { code, message } });
+}
+
 function describeError(err: FastifyError | Error): { status: number; code: string; message: string } {
   if (err instanceof DashboardHttpError) return { status: err.statusCode, code: err.code, message: err.message };
   // an invalid queue name or task id, as @tsdbr/worker's protocol checks them; the message names the rule
@@ -159,6 +182,9 @@ function describeError(err: FastifyError | Error): { status: number; code: strin
     }
   }
   const fe = err as FastifyError;
+  if (fe.code === 'FST_ERR_BAD_URL') {
+    return { status: 400, code: 'BAD_URL', message: `${fe.message}: a malformed percent-escape in the path. Encode names with encodeURIComponent.` };
+  }
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return { status: fe.statusCode, code: fe.code ?? 'BAD_REQUEST', message: fe.message };
   }

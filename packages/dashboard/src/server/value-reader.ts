@@ -30,7 +30,7 @@ export async function readValue(ns: Namespace, name: string, index: number, maxB
   }
 }
 
-/** Count of values under a name and the size of the oldest one. */
+/** Count of values under a name and the size of the oldest one (none if the name or namespace went meanwhile). */
 export async function nameEntry(ns: Namespace, name: string): Promise<NameEntry> {
   const p = ns as unknown as PeekingNamespace;
   try {
@@ -43,7 +43,8 @@ export async function nameEntry(ns: Namespace, name: string): Promise<NameEntry>
     const head = await readValue(ns, name, 0, 0);
     return { name, count, headBytes: head?.size ?? null };
   } catch (err) {
-    if (isDbrError(err)) return { name, count: 0, headBytes: null };
+    // gone meanwhile; anything else (an invalid name, an unreachable server) is the caller's error
+    if (isDbrError(err, 'DBR_ERR_UNAVAIL') || isDbrError(err, 'DBR_ERR_TIMEOUT') || isDbrError(err, 'DBR_ERR_NSINVAL')) return { name, count: 0, headBytes: null };
     throw err;
   }
 }

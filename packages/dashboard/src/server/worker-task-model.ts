@@ -16,7 +16,6 @@ import {
   cancelTask,
   type DeadLetter,
   failedTasks,
-  type HeartbeatValue,
   listQueues,
   peekResult,
   purgeQueue,
@@ -30,8 +29,10 @@ import {
 } from '@tsdbr/worker';
 import type { FailedPage, FailedTask, RunningTask, WorkerInfo, WorkflowInfo, WorkflowNode } from '../api-types.js';
 import { DashboardHttpError } from '../errors.js';
+import { displayJson, MAX_DISPLAY_DEPTH } from './display-json.js';
+import { isRecord, num } from './field-checks.js';
 import type { NamespaceHandles } from './handles.js';
-import { safeStringify } from './preview.js';
+import { checkHeartbeat, type HeartbeatView } from './heartbeat.js';
 import { normalizeProgress } from './progress.js';
 import type { QueueSample, TaskModel } from './task-model.js';
 
@@ -41,9 +42,9 @@ const MAX_WORKERS_TRACKED = 10_000;
 const INPUT_PREVIEW_CHARS = 4096;
 
 interface Seen {
-  seq: number | undefined;
+  seq: number | null;
   changedAt: number;
-  hb: HeartbeatValue;
+  hb: HeartbeatView;
   /** Completions by queue as last reported. */
   completed: Map<string, number>;
 }
@@ -51,7 +52,7 @@ interface Seen {
 interface Scan {
   at: number;
   /** Namespace -> heartbeats (alive and stale) with liveness. */
-  workers: Map<string, { hb: HeartbeatValue; stale: boolean }[]>;
+  workers: Map<string, { hb: HeartbeatView; stale: boolean }[]>;
   /** Namespace -> queues. */
   queues: Map<string, Set<string>>;
 }
@@ -71,7 +72,7 @@ export class WorkerTaskModel implements TaskModel {
   private lastDiscovery = 0;
   private scanCache: { at: number; value: Promise<Scan> } | undefined;
   /** Tasks seen running: key ns\0queue\0id -> startedAt. */
-  private running = new Map<string, number>();
+  private running = new Map<string, number | null>();
   private readonly discoveryMs: number;
   private readonly scanCacheMs: number;
 
@@ -88,7 +89,7 @@ export class WorkerTaskModel implements TaskModel {
     const scan = await this.scan();
     const now = Date.now();
     const out: QueueSample[] = [];
-    const stillRunning = new Map<string, number>();
+    const stillRunning = new Map<string, number | null>();
     for (const [nsName, queues] of scan.queues) {
       const workers = scan.workers.get(nsName) ?? [];
       const samples = await this.handles.peek(nsName, async (ns) => {
@@ -100,8 +101,8 @@ export class WorkerTaskModel implements TaskModel {
           const durationsMs: number[] = [];
           for (const { hb, stale } of workers) {
             if (stale) continue;
-            if ((hb.queues ?? []).includes(queue)) servingWorkers++;
-            for (const t of hb.tasks ?? []) {
+            if (hb.queues.includes(queue)) servingWorkers++;
+            for (const t of hb.tasks) {
               if (t.queue !== queue) continue;
               running++;
               stillRunning.set(`${nsName}\u0000${queue}\u0000${t.id}`, t.startedAt);
@@ -129,24 +130,12 @@ export class WorkerTaskModel implements TaskModel {
     const out: WorkerInfo[] = [];
     for (const [nsName, list] of scan.workers) {
       for (const { hb, stale } of list) {
-        const running: RunningTask[] = (hb.tasks ?? []).map((t) => {
+        const running: RunningTask[] = hb.tasks.map((t) => {
           const p = normalizeProgress(t.progress);
-          return { id: String(t.id), task: typeof t.task === 'string' ? t.task : null, startedAt: num(t.startedAt), progress: p.progress, message: p.message };
+          return { id: t.id, task: t.task, startedAt: t.startedAt, progress: p.progress, message: p.message };
         });
-        out.push({
-          namespace: nsName,
-          id: String(hb.id),
-          host: typeof hb.host === 'string' ? hb.host : null,
-          pid: num(hb.pid),
-          queues: Array.isArray(hb.queues) ? hb.queues.map(String) : [],
-          startedAt: num(hb.startedAt),
-          lastBeat: num(hb.lastBeat),
-          stale,
-          concurrency: num(hb.concurrency),
-          running,
-          completed: num(hb.stats?.completed),
-          failed: num(hb.stats?.failed),
-        });
+        const { id, host, pid, queues, startedAt, lastBeat, concurrency, completed, failed } = hb;
+        out.push({ namespace: nsName, id, host, pid, queues, startedAt, lastBeat, stale, concurrency, running, completed, failed });
       }
     }
     return out.sort((a, b) => Number(a.stale) - Number(b.stale) || a.namespace.localeCompare(b.namespace) || a.id.localeCompare(b.id));
@@ -195,7 +184,7 @@ export class WorkerTaskModel implements TaskModel {
     const runId = id.slice(cut + 1);
     const scan = await this.scan();
     const running = new Map<string, { progress: unknown }>();
-    for (const { hb, stale } of scan.workers.get(namespace) ?? []) if (!stale) for (const t of hb.tasks ?? []) running.set(`${t.queue}\u0000${t.id}`, { progress: t.progress });
+    for (const { hb, stale } of scan.workers.get(namespace) ?? []) if (!stale) for (const t of hb.tasks) running.set(`${t.queue}\u0000${t.id}`, { progress: t.progress });
     return this.handles.peek(namespace, async (ns) => {
       const run = await workflowRun(ns, workflow, runId);
       if (run === undefined) return undefined;
@@ -240,13 +229,15 @@ export class WorkerTaskModel implements TaskModel {
     const now = Date.now();
     const discover = now - this.lastDiscovery >= this.discoveryMs;
     if (discover) this.lastDiscovery = now;
-    const workers = new Map<string, { hb: HeartbeatValue; stale: boolean }[]>();
+    const workers = new Map<string, { hb: HeartbeatView; stale: boolean }[]>();
     const queues = new Map<string, Set<string>>();
     const present = new Set<string>();
     for (const nsName of await this.namespaceNames()) {
       const r = await this.handles.peek(nsName, async (ns) => {
-        const hbs: { hb: HeartbeatValue; stale: boolean }[] = [];
-        for (const hb of await readHeartbeats(ns)) {
+        const hbs: { hb: HeartbeatView; stale: boolean }[] = [];
+        for (const value of await readHeartbeats(ns)) {
+          const hb = checkHeartbeat(value);
+          if (hb === undefined) continue;
           const key = `${nsName}\u0000${hb.id}`;
           present.add(key);
           hbs.push({ hb, stale: this.judge(key, hb, now) });
@@ -257,7 +248,7 @@ export class WorkerTaskModel implements TaskModel {
           this.discovered.set(nsName, found);
         }
         const qs = new Set(found);
-        for (const { hb } of hbs) for (const q of hb.queues ?? []) if (typeof q === 'string' && /^[A-Za-z0-9_.-]{1,100}$/.test(q)) qs.add(q);
+        for (const { hb } of hbs) for (const q of hb.queues) if (/^[A-Za-z0-9_.-]{1,100}$/.test(q)) qs.add(q);
         return { hbs, qs };
       });
       if (r === undefined) continue;
@@ -270,14 +261,13 @@ export class WorkerTaskModel implements TaskModel {
   }
 
   /** Records a heartbeat; true if the worker is stale (its sequence number stopped changing within its lease). */
-  private judge(key: string, hb: HeartbeatValue, now: number): boolean {
-    const lease = typeof hb.leaseTtlMs === 'number' && hb.leaseTtlMs > 0 ? hb.leaseTtlMs : DEFAULT_LEASE_MS;
+  private judge(key: string, hb: HeartbeatView, now: number): boolean {
+    const lease = hb.leaseTtlMs !== null && hb.leaseTtlMs > 0 ? hb.leaseTtlMs : DEFAULT_LEASE_MS;
     const prev = this.seen.get(key);
-    const seq = typeof hb.seq === 'number' ? hb.seq : undefined;
-    const completed = completionsByQueue(hb);
+    const { seq, finishedByQueue: completed } = hb;
     if (prev === undefined) {
       // first sight: trust the worker's clock for now
-      const lastBeat = typeof hb.lastBeat === 'number' ? hb.lastBeat : now;
+      const lastBeat = hb.lastBeat ?? now;
       this.seen.set(key, { seq, changedAt: Math.min(now, lastBeat), hb, completed });
       return now - lastBeat > lease;
     }
@@ -300,39 +290,30 @@ export function createTaskModel(broker: Broker, handles: NamespaceHandles, refre
   return new WorkerTaskModel(broker, handles, { scanCacheMs: Math.min(250, refreshMs / 2), discoveryMs: Math.max(5 * refreshMs, 2000) });
 }
 
-function completionsByQueue(hb: HeartbeatValue): Map<string, number> {
-  const out = new Map<string, number>();
-  const byQueue = hb.byQueue;
-  if (byQueue !== undefined && typeof byQueue === 'object' && byQueue !== null) {
-    for (const [q, s] of Object.entries(byQueue)) out.set(q, (num(s?.completed) ?? 0) + (num(s?.failed) ?? 0));
-    return out;
-  }
-  const total = (num(hb.stats?.completed) ?? 0) + (num(hb.stats?.failed) ?? 0);
-  const first = hb.queues?.[0];
-  // Without per-queue counters, a worker's completions count for its first queue.
-  if (first !== undefined && total > 0) out.set(first, total);
-  return out;
-}
-
+/** A dead letter for the UI; any field may be malformed (anyone can write the tuple) and reads as missing then. */
 function toFailedTask(d: DeadLetter | undefined, problem: string | undefined, position: number): FailedTask {
   if (d === undefined) return { id: `#${position}`, task: null, error: `undecodable dead letter: ${problem ?? 'unknown value'}`, stack: null, attempts: null, failedAt: null, input: null };
-  const e = d.error ?? {};
-  const message = `${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message ?? 'unknown error'}`;
-  let input: string | null = null;
-  if (d.env !== undefined && d.env !== null && 'input' in d.env) {
-    input = safeStringify(d.env.input);
-    if (input.length > INPUT_PREVIEW_CHARS) input = `${input.slice(0, INPUT_PREVIEW_CHARS)}\n… (${input.length - INPUT_PREVIEW_CHARS} more characters)`;
-  }
+  const e: Record<string, unknown> = isRecord(d.error) ? d.error : {};
+  const name = typeof e.name === 'string' && e.name !== '' && e.name !== 'Error' ? `${e.name}: ` : '';
+  const message = typeof d.error === 'string' ? d.error : `${name}${typeof e.message === 'string' ? e.message : 'unknown error'}`;
+  const env: unknown = d.env;
   return {
-    id: String(d.id ?? `#${position}`),
+    id: typeof d.id === 'string' ? d.id : `#${position}`,
     task: typeof d.task === 'string' ? d.task : null,
     error: message,
     stack: typeof e.stack === 'string' ? e.stack : null,
     attempts: num(d.attempts),
     failedAt: num(d.failedAt),
-    input,
+    input: isRecord(env) && 'input' in env ? inputPreview(env.input) : null,
   };
 }
+
+function inputPreview(input: unknown): string {
+  const json = displayJson(input, INPUT_PREVIEW_CHARS);
+  if (json === undefined) return `(an input nested deeper than ${MAX_DISPLAY_DEPTH} levels: not shown)`;
+  return json.cut ? `${json.text}\n… (cut at ${INPUT_PREVIEW_CHARS} characters)` : json.text;
+}
+
 
 function toNode(step: WorkflowInfoStep): WorkflowNode {
   const s = step.state;
@@ -357,8 +338,4 @@ function summarizeWorkflow(namespace: string, workflow: string, runId: string, i
     failed: c.failed ?? 0,
     running: c.queued ?? 0,
   };
-}
-
-function num(v: unknown): number | null {
-  return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }

@@ -13,6 +13,8 @@ import { UsageError } from '@tsdbr/core/cli';
 /** What `dbr run --dashboard` uses of @tsdbr/dashboard. */
 export interface DashboardModule {
   startDashboard(options: { broker: Broker; port?: number; host?: string }): Promise<{ url: string; close(): Promise<void> }>;
+  /** The CLI error (with its exit code) that `dbr dashboard` ends with for a start-up error; absent from older dashboards. */
+  asCliError?(err: unknown): unknown;
 }
 
 const PACKAGE = '@tsdbr/dashboard';

@@ -42,11 +42,10 @@ function pickWorkflow(mod: Record<string, unknown>, path: string, name: string |
 }
 
 /** Starts the dashboard of --dashboard; a start-up failure ends `dbr run` as it ends `dbr dashboard` (port in use: exit 6). */
-async function startRunDashboard(module: DashboardModule & { asCliError?(err: unknown): unknown }, options: Parameters<DashboardModule['startDashboard']>[0]): Promise<{ url: string; close(): Promise<void> }> {
+async function startRunDashboard(module: DashboardModule, options: Parameters<DashboardModule['startDashboard']>[0]): Promise<{ url: string; close(): Promise<void> }> {
   try {
     return await module.startDashboard(options);
   } catch (err) {
-    // asCliError is the dashboard's own mapping (absent from dashboards older than this worker)
     throw module.asCliError?.(err) ?? err;
   }
 }

@@ -267,6 +267,7 @@ function Preview(props: { ns: string; name: string; session: SessionInfo; onRemo
         <>
           <p class="muted" data-testid="preview-meta">
             {p.detected} · {fmt.bytes(p.size)}
+            {p.note && <span data-testid="preview-note"> · {p.note}</span>}
             {p.truncated && (
               <strong class="truncated" data-testid="truncated">
                 {' '}
