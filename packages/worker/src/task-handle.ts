@@ -97,10 +97,11 @@ export class TaskHandle<O = unknown> {
         await this.join(this.inflight, deadline, timeoutMs, o.signal);
       }
     }
-    // after close() the namespace may be closed too: a result left stored then expires after resultTtl
+    // a result that cannot be removed (the client or its namespace closed meanwhile) expires after resultTtl;
+    // the outcome is known, so that is no reason to fail the caller
     if (this.resultLeftStored && !this.clientClosed?.aborted) {
-      await this.ns.remove(this.names.result(this.id));
       this.resultLeftStored = false;
+      await this.ns.remove(this.names.result(this.id)).catch(() => undefined);
     }
     const s = this.settled;
     if (s.ok) return s.output;
