@@ -1,6 +1,7 @@
 /**
  * ctx.exec(): runs an external program in its own process group, streams its output to the task's log, and
- * kills the whole group when the task is aborted (timeout, cancel, shutdown).
+ * kills the whole group when the task is aborted (timeout, cancel, shutdown). The group belongs to the
+ * attempt: whatever the program left running in it when it exits (a background child) is killed too.
  * @module
  */
 import { existsSync } from 'node:fs';
@@ -98,8 +99,8 @@ export function execProgram(command: string, args: readonly string[], options: E
       finish(new ExecError(shown, null, null, tail.join('\n'), err));
     });
     child.on('close', (code, sig) => {
+      killGroup('SIGKILL'); // leftovers of the group: background children must not outlive the attempt
       if (signal.aborted) {
-        killGroup('SIGKILL'); // leftovers of the group
         finish(signal.reason instanceof Error ? signal.reason : new ExecError(shown, code, sig, tail.join('\n')));
       } else if (code === 0) finish(undefined);
       else finish(new ExecError(shown, code, sig, tail.join('\n')));

@@ -34,6 +34,10 @@ export interface Execution {
   progress?: Progress;
   /** Requeued at shutdown: its outcome is discarded. */
   released: boolean;
+  /** Its attempt is over and its outcome is being delivered: shutdown waits for it instead of requeuing it. */
+  settling: boolean;
+  /** The execution's whole course, from start to settled. */
+  done?: Promise<void>;
   cancelled: boolean;
   /** No longer counted against concurrency: its finish is on its way (its slot stays taken until it lands). */
   unheld: boolean;

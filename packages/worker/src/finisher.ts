@@ -151,7 +151,7 @@ export class Finisher {
 
   /** Requeues a task this worker will not finish (shutdown). */
   async release(ex: Execution): Promise<void> {
-    if (ex.released) return;
+    if (ex.released || ex.settling) return; // a task whose outcome is on its way is finished, not requeued
     ex.released = true;
     ex.abort.abort(new WorkerShutdownError());
     try {

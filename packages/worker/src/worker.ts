@@ -63,6 +63,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly byQueue: Record<string, QueueStats> = {};
   private readonly log: Logger;
   private readonly scheduler: Scheduler;
+  /** Executions by claim slot name (a task id is unique only within its queue). */
   private readonly running = new Map<string, Execution>();
   private readonly queues: QueueState[] = [];
   private readonly loops: Promise<void>[] = [];
@@ -194,8 +195,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     await Promise.all([...this.running.values()].filter((ex) => !ex.started).map((ex) => this.finisher.release(ex)));
     const deadline = Date.now() + graceMs;
     while (this.running.size > 0 && Date.now() < deadline) await sleep(Math.min(50, Math.max(1, deadline - Date.now())));
-    const left = [...this.running.values()].filter((ex) => !ex.released);
+    const left = [...this.running.values()].filter((ex) => !ex.released && !ex.settling);
     await Promise.all(left.map((ex) => this.finisher.release(ex)));
+    // outcomes being delivered: requeuing those tasks would run them twice; their delivery empties their slots
+    await Promise.all([...this.running.values()].filter((ex) => ex.settling).map((ex) => ex.done));
     await Promise.all(this.loops);
     // a claim that completed as it was withdrawn delivers its task late: requeue that too
     await Promise.all([...this.running.values()].filter((ex) => !ex.released && !ex.started).map((ex) => this.finisher.release(ex)));
@@ -266,7 +269,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** An execution is over: it no longer counts against concurrency, and its slot is free unless it failed to finish. */
   private settled(ex: Execution, slotEmpty: boolean): void {
     this.unhold(ex);
-    this.running.delete(ex.env.id);
+    this.running.delete(ex.slot);
     for (const q of this.queues) {
       if (q === ex.queue && slotEmpty) q.claimer.release(ex.slotIndex);
       else q.claimer.nudge(); // the held count fell: any queue may claim again
@@ -326,6 +329,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         cancelChecked: false,
         attempting: false,
         released: false,
+        settling: false,
         cancelled: false,
         unheld: false,
       };
@@ -336,8 +340,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     for (const ex of executions) {
       this.held++;
       this.stats.claimed++;
-      this.running.set(ex.env.id, ex);
-      void this.execute(ex).then(
+      this.running.set(ex.slot, ex);
+      ex.done = this.execute(ex).then(
         () => this.settled(ex, true),
         (err: unknown) => {
           this.fail(err, `finishing a task in ${ex.slot} (it stays leased there; the slot is out of use until restart)`);
@@ -365,6 +369,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       return;
     }
     if (ex.released) return;
+    ex.settling = true;
     const finishing = this.finisher.settle(ex, task, ok, output, error);
     if (ok && !ex.cancelled) this.unholdWhenSent(ex);
     await finishing;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TaskFailedError } from '../src/index.js';
-import { echoes, exitsNonZero, sleepsUntilKilled } from './fixtures/exec-tasks.js';
+import { echoes, exitsNonZero, leavesABackgroundChild, sleepsUntilKilled } from './fixtures/exec-tasks.js';
 import { clientOn, freshNamespace, startWorker, until } from './support/harness.js';
 
 function alive(pid: number): boolean {
@@ -41,5 +41,13 @@ describe('ctx.exec', () => {
     const pids = readFileSync(pidFile, 'utf8').trim().split(/\s+/).map(Number);
     expect(pids).toHaveLength(2);
     await until(() => pids.every((p) => !alive(p)), 'the shell and its child sleep to be killed', 10_000);
+  });
+
+  it('a program that exits leaves nothing running: its background children in the group are killed', async () => {
+    const { ns } = await freshNamespace('exec-leftovers');
+    await startWorker(ns, { tasks: [leavesABackgroundChild] });
+    const pid = await (await clientOn(ns).submit(leavesABackgroundChild, {})).result();
+    expect(pid).toBeGreaterThan(0);
+    await until(() => !alive(pid), 'the background sleep to be gone');
   });
 });

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { Worker, WorkerShutdownError } from '../src/index.js';
-import { sleepy } from './fixtures/arithmetic-tasks.js';
+import { sleepy, sleepyElsewhere } from './fixtures/arithmetic-tasks.js';
 import { calls, hangsUntilAborted } from './fixtures/behaviour-tasks.js';
 import { clientOn, freshNamespace, onRedis, silent, startWorker, until } from './support/harness.js';
 
@@ -81,5 +81,38 @@ describe('graceful shutdown', () => {
     await new Promise((r) => setTimeout(r, 200));
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(130);
+  });
+
+  it('a task whose outcome is being delivered when the deadline passes is not requeued beside its result', async () => {
+    const { ns } = await freshNamespace('grace-settling');
+    const worker = new Worker({ tasks: [sleepy], namespace: ns, logger: silent });
+    // the deadline lands inside the finish: close() is called from the 'completed' event, which fires between
+    // the result's write and the release of the task's dedup key
+    let closing: Promise<void> | undefined;
+    worker.on('completed', () => (closing ??= worker.close({ graceMs: 0 })));
+    await worker.start();
+    const h = await clientOn(ns).submit(sleepy, { n: 4, ms: 1 }, { dedupKey: 'settling' });
+    await until(() => closing !== undefined, 'the worker to start closing');
+    await closing;
+    expect(await ns.count('q:{default}:pending')).toBe(0);
+    expect(await h.result({ timeout: '5s' })).toBe(4);
+    expect(await ns.count(`q:{default}:result:${h.id}`)).toBe(1); // one execution, one result (kept: dedup'd)
+  });
+
+  it('two running tasks with the same id in two queues are both waited for at shutdown', async () => {
+    const { ns } = await freshNamespace('grace-same-id');
+    const worker = new Worker({ tasks: [sleepy, sleepyElsewhere], queues: ['default', 'elsewhere'], namespace: ns, logger: silent, concurrency: 2 });
+    await worker.start();
+    const client = clientOn(ns);
+    const slow = await client.submit(sleepy, { n: 1, ms: 800 }, { id: 'job-1' });
+    const fast = await client.submit(sleepyElsewhere, { n: 2, ms: 50 }, { id: 'job-1' });
+    expect(await fast.result({ timeout: '5s' })).toBe(2);
+    await until(() => worker.stats.completed === 1 && worker.activeCount < 2, 'the fast task to be settled');
+    expect(worker.activeCount).toBe(1); // the slow one, still running
+    await worker.close({ graceMs: 5000 });
+    // close() waited for it: its result is there already, and nothing was requeued
+    expect(await ns.count('q:{default}:result:job-1')).toBe(1);
+    expect(await slow.result({ timeout: '1s' })).toBe(1);
+    expect(await ns.count('q:{default}:pending')).toBe(0);
   });
 });
