@@ -15,11 +15,11 @@ for (let i = 0; i < 10; i++) {
 }
 
 const got: string[] = [];
-let [key, iterator] = dbr.iterator(dbrHdl, dbr.DBR_ITERATOR_NEW, dbr.DBR_GROUP_EMPTY, '');
+let [key, iterator] = dbr.iterator(dbrHdl, dbr.DBR_ITERATOR_NEW, '', dbr.DBR_GROUP_EMPTY);
 while (iterator !== dbr.DBR_ITERATOR_DONE) {
   const [value] = await dbr.get(dbrHdl, key as string, '', dbr.DBR_GROUP_EMPTY, dbr.DBR_FLAGS_NONE);
   got.push('On key ' + key + ' Get returned: ' + value.toString());
-  [key, iterator] = dbr.iterator(dbrHdl, iterator, dbr.DBR_GROUP_EMPTY, '');
+  [key, iterator] = dbr.iterator(dbrHdl, iterator, '', dbr.DBR_GROUP_EMPTY);
 }
 for (const line of got.sort()) console.log(line);
 

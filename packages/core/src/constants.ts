@@ -79,6 +79,8 @@ export const Flags = {
 
 /** The read index (n-th value under a name) travels in flags >> 4. */
 export const FLAGS_INDEX_SHIFT = 4;
+/** Largest read index: flags is a C int that must stay non-negative, leaving 27 bits above the flag bits. */
+export const DBR_MAX_READ_INDEX = 2 ** (31 - FLAGS_INDEX_SHIFT) - 1;
 
 /** Persistence levels: accepted and ignored by libdbr. */
 export const PersistLevel = {

@@ -2,10 +2,13 @@
  * Argument checks of the PyDBR table. Its functions hand their arguments to C, and koffi takes a number or a
  * BigInt where C expects a string or a buffer as a raw address: a wrong type there would crash the process
  * instead of failing the call. Each check throws a TypeError or RangeError that names the function and the
- * parameter, as PyDBR's ctypes layer raises ArgumentError.
+ * parameter, as PyDBR's ctypes layer raises ArgumentError; a string with a NUL, which C would silently cut
+ * short, is a DbrError DBR_ERR_INVALID.
  * @internal
  * @module
  */
+import { ErrorCode } from './constants.js';
+import { DbrError } from './errors.js';
 import type { NativePointer } from './ffi.js';
 
 function typeName(v: unknown): string {
@@ -18,17 +21,23 @@ function fail(fn: string, param: string, expected: string, v: unknown): never {
   throw new TypeError(`dbr.${fn}: ${param} must be ${expected}, got ${typeName(v)}.`);
 }
 
-/** A string (a tuple or namespace name). */
-export function text(fn: string, param: string, v: unknown): string {
-  if (typeof v !== 'string') fail(fn, param, 'a string', v);
+/** C would end the string at a NUL and act on a shorter name than the one given. */
+function withoutNul(fn: string, param: string, v: string): string {
+  if (v.includes('\0')) throw new DbrError(ErrorCode.DBR_ERR_INVALID, `dbr.${fn}: ${param} ${JSON.stringify(v.slice(0, 60))} contains a NUL, where C would cut it short; remove it (DBR_ERR_INVALID).`);
   return v;
 }
 
-/** A string, or null/undefined for none (groups, optional names). */
+/** A string (a tuple or namespace name, a template) without NUL. */
+export function text(fn: string, param: string, v: unknown): string {
+  if (typeof v !== 'string') fail(fn, param, 'a string', v);
+  return withoutNul(fn, param, v);
+}
+
+/** A string without NUL, or null/undefined for none (groups, optional names). */
 export function textOrNull(fn: string, param: string, v: unknown): string | null {
   if (v === null || v === undefined) return null;
   if (typeof v !== 'string') fail(fn, param, 'a string or null', v);
-  return v;
+  return withoutNul(fn, param, v);
 }
 
 /** A handle from create/attach, or an iterator: a native pointer (BigInt) or null. */

@@ -163,15 +163,22 @@ function selectorArgs(fn: string, tupleName: unknown, matchTemplate: unknown): [
   return [name === '' ? null : name, tmpl === '' ? null : tmpl];
 }
 
+/** Largest flags word: flags is a C int (koffi would silently wrap a larger number). */
+const MAX_FLAGS = 2 ** 31 - 1;
+
 async function take(op: 'read' | 'get', dbrHdl: DbrHandle, tupleName: string, matchTemplate: string, flag: number, bufferSize: number | number[] | null | undefined): Promise<[Buffer, number]> {
   const rt = runtime();
   pointer(op, 'dbrHdl', dbrHdl);
   const [name, tmpl] = selectorArgs(op, tupleName, matchTemplate);
-  size(op, 'flag', flag, Number.MAX_SAFE_INTEGER);
+  size(op, 'flag', flag, MAX_FLAGS);
   const capacity = bufferSizeOf(op, bufferSize);
   const ext = rt.lib.ext;
   if (ext === undefined || capacity !== undefined || dbrHdl === null) {
-    return blockingTake(op === 'get' ? rt.lib.abi.dbrGet : rt.lib.abi.dbrRead, dbrHdl as NativePointer, name, tmpl, flag, capacity);
+    const fn = op === 'get' ? rt.lib.abi.dbrGet : rt.lib.abi.dbrRead;
+    const [value, status, valueSize] = await blockingTake(fn, dbrHdl as NativePointer, name, tmpl, flag, capacity);
+    // PyDBR's buffer_size is the C call's *size: it receives the value's size, the size to retry with
+    if (Array.isArray(bufferSize) && (status === ErrorCode.DBR_SUCCESS || status === ErrorCode.DBR_ERR_UBUFFER)) bufferSize[0] = valueSize;
+    return [value, status];
   }
   const asyncFn = op === 'get' ? ext.dbrxGetAsync : ext.dbrxReadAsync;
   const tag = asyncFn(rt.submitQueue().handle, dbrHdl, name, tmpl, flag, -1);
@@ -180,7 +187,11 @@ async function take(op: 'read' | 'get', dbrHdl: DbrHandle, tupleName: string, ma
   return [c.value ?? Buffer.alloc(0), c.status];
 }
 
-/** Reads (copies) a tuple, waiting for it unless flag is DBR_FLAGS_NOWAIT. Resolves to [value, status]. */
+/**
+ * Reads (copies) a tuple, waiting for it unless flag is DBR_FLAGS_NOWAIT. Resolves to [value, status].
+ * With `bufferSize`, a value larger than it resolves to DBR_ERR_UBUFFER: the value is empty (or its first
+ * bufferSize bytes with DBR_FLAGS_PARTIAL), and a list's bufferSize[0] receives the size to retry with.
+ */
 export function read(dbrHdl: DbrHandle, tupleName: string, matchTemplate: string, group: string | null, flag: number, bufferSize?: number | number[] | null): Promise<[Buffer, number]> {
   try {
     textOrNull('read', 'group', group);
@@ -190,7 +201,10 @@ export function read(dbrHdl: DbrHandle, tupleName: string, matchTemplate: string
   return take('read', dbrHdl, tupleName, matchTemplate, flag, bufferSize);
 }
 
-/** Pops a tuple, waiting for it unless flag is DBR_FLAGS_NOWAIT. Resolves to [value, status]. */
+/**
+ * Pops a tuple, waiting for it unless flag is DBR_FLAGS_NOWAIT. Resolves to [value, status]. A too-small
+ * `bufferSize` behaves as in read; without DBR_FLAGS_PARTIAL the value stays in the namespace.
+ */
 export function get(dbrHdl: DbrHandle, tupleName: string, matchTemplate: string, group: string | null, flag: number, bufferSize?: number | number[] | null): Promise<[Buffer, number]> {
   try {
     textOrNull('get', 'group', group);
@@ -307,7 +321,7 @@ export function directory(dbrHdl: DbrHandle, matchTemplate: string, group: strin
 const iteratorName = Buffer.alloc(DBR_MAX_KEY_LEN + 1);
 
 /** Steps an iteration over tuple names: [key, iterator]; the iterator is DBR_ITERATOR_DONE (null) at the end. */
-export function iterator(dbrHdl: DbrHandle, it: DbrIterator, group: string | null, matchTemplate: string): [string | null, DbrIterator] {
+export function iterator(dbrHdl: DbrHandle, it: DbrIterator, matchTemplate: string, group: string | null = null): [string | null, DbrIterator] {
   const next = abi().dbrIterator(pointer('iterator', 'dbrHdl', dbrHdl), pointer('iterator', 'it', it), textOrNull('iterator', 'group', group), text('iterator', 'matchTemplate', matchTemplate), iteratorName);
   if (next === null) return [null, null];
   return [iteratorName.toString('utf8', 0, iteratorName.indexOf(0)), next];

@@ -16,6 +16,7 @@ export { type BrokerOptions, type CompiledBrokerOptions, compileBrokerOptions, t
 export {
   DB_TAG_ERROR,
   DBR_MAX_KEY_LEN,
+  DBR_MAX_READ_INDEX,
   DBRX_TIMEOUT_DEFAULT,
   DBRX_TIMEOUT_INFINITE,
   ERROR_MESSAGES,

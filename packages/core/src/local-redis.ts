@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -50,6 +50,8 @@ export interface LocalRedis {
   /** Stops every node (SIGTERM, then SIGKILL). */
   stop(): Promise<void>;
 }
+
+const passwordFile = (dir: string): string => join(dir, 'password');
 
 /** A loopback port that is free now, with port + 10000 free too (the cluster bus). */
 export async function freePort(withBus = false): Promise<number> {
@@ -103,7 +105,7 @@ export async function startLocalRedis(options: LocalRedisOptions): Promise<Local
   const bin = await redisServerPath();
   mkdirSync(options.dir, { recursive: true });
   const password = options.password ?? randomBytes(18).toString('base64url');
-  const authFile = join(options.dir, 'password');
+  const authFile = passwordFile(options.dir);
   writeFileSync(authFile, `${password}\n`, { mode: 0o600 });
 
   const nodes: RedisNode[] = [];
@@ -174,21 +176,44 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Servers recorded in `dir/state.json` by a previous startLocalRedis, with the pids still alive. */
+/**
+ * Whether a recorded node is still the redis-server we started: after a crash or a reboot its pid may belong
+ * to another process. On Linux the pid must run redis-server on the recorded port (redis retitles itself
+ * "redis-server 127.0.0.1:<port>"; "--port <port>" before it has); elsewhere a live pid is trusted.
+ */
+function runsOurServer(node: RedisNode): boolean {
+  if (process.platform !== 'linux') return alive(node.pid);
+  let args: string[];
+  try {
+    args = readFileSync(`/proc/${node.pid}/cmdline`, 'utf8').split(/[\0 ]+/);
+  } catch {
+    return false;
+  }
+  const port = String(node.port);
+  const onPort = args.some((a, i) => a.endsWith(`:${port}`) || (a === '--port' && args[i + 1] === port));
+  return onPort && args.some((a) => /(^|\/)redis-server$/.test(a));
+}
+
+/** Servers recorded in `dir/state.json` by a previous startLocalRedis; `alive`: those still running. */
 export function readLocalRedis(dir: string): (Omit<LocalRedis, 'stop' | 'dir'> & { alive: RedisNode[] }) | undefined {
   const file = join(dir, 'state.json');
   if (!existsSync(file)) return undefined;
   const state = JSON.parse(readFileSync(file, 'utf8')) as Omit<LocalRedis, 'stop' | 'dir'>;
-  return { ...state, alive: state.nodes.filter((n) => alive(n.pid)) };
+  return { ...state, alive: state.nodes.filter(runsOurServer) };
 }
 
-/** Stops the servers recorded in `dir/state.json`. Returns how many were running. */
+/**
+ * Stops the servers recorded in `dir/state.json` (a pid that no longer runs our redis-server is left
+ * alone), then removes the state and the password file. Returns how many were running.
+ */
 export async function stopLocalRedis(dir: string): Promise<number> {
   const state = readLocalRedis(dir);
   if (!state) return 0;
   for (const n of state.alive) process.kill(n.pid, 'SIGTERM');
   const deadline = Date.now() + 5000;
   while (Date.now() < deadline && state.alive.some((n) => alive(n.pid))) await sleep(20);
-  for (const n of state.alive) if (alive(n.pid)) process.kill(n.pid, 'SIGKILL');
+  for (const n of state.alive) if (runsOurServer(n)) process.kill(n.pid, 'SIGKILL');
+  rmSync(join(dir, 'state.json'), { force: true });
+  rmSync(passwordFile(dir), { force: true });
   return state.alive.length;
 }

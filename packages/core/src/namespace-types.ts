@@ -24,7 +24,7 @@ export interface TakeOptions<T = Buffer> {
 
 /** Options of read. */
 export interface ReadOptions<T = Buffer> extends TakeOptions<T> {
-  /** Reads the n-th value under the name (0 = the oldest). */
+  /** Reads the n-th value under the name (0 = the oldest), at most DBR_MAX_READ_INDEX; larger is DBR_ERR_INVALID. */
   index?: number;
 }
 

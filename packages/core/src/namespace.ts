@@ -3,14 +3,15 @@
  * @module
  */
 import type { ZodType } from 'zod';
+import { constants as bufferConstants } from 'node:buffer';
 import { Channel, type ChannelOptions } from './channel.js';
 import { type Codec, toBytes, type ValueLike } from './codecs.js';
-import { DBRX_TIMEOUT_INFINITE, ErrorCode, Flags, FLAGS_INDEX_SHIFT } from './constants.js';
+import { DBRX_TIMEOUT_INFINITE, ErrorCode, Flags } from './constants.js';
 import { abortReason, DbrError } from './errors.js';
 import type { NativePointer } from './ffi.js';
 import { type Duration, parseDuration } from './options.js';
 import { Int64Cell } from './int64-cell.js';
-import { blockingTake, checkName, checkPattern, type Describe, onPool, type Runtime } from './runtime.js';
+import { blockingTake, checkName, checkPattern, type Describe, onPool, readIndexFlags, type Runtime, splitSelector } from './runtime.js';
 import {
   MOVE_MANY_MAX_DESTINATIONS,
   MOVE_MANY_MAX_SOURCES,
@@ -202,14 +203,15 @@ export class Namespace implements AsyncDisposable {
     checkName(name, 'Tuple name');
     const index = options.index ?? 0;
     const maxBytes = options.maxBytes ?? 64 * 1024;
-    if (!Number.isInteger(index) || index < 0 || !Number.isInteger(maxBytes) || maxBytes < 0) {
-      throw new DbrError(ErrorCode.DBR_ERR_INVALID, `peek needs a non-negative integer index and maxBytes, got ${index} and ${maxBytes} (DBR_ERR_INVALID).`);
+    const indexFlags = readIndexFlags(index, 'peek index');
+    if (!Number.isInteger(maxBytes) || maxBytes < 0 || maxBytes > bufferConstants.MAX_LENGTH) {
+      throw new DbrError(ErrorCode.DBR_ERR_INVALID, `peek maxBytes must be an integer from 0 to ${bufferConstants.MAX_LENGTH} (Node's largest Buffer), got ${maxBytes} (DBR_ERR_INVALID).`);
     }
     const h = this.nativeHandle;
     const buf = Buffer.allocUnsafe(maxBytes);
     const size = new Int64Cell();
     size.set(maxBytes);
-    const flags = Flags.DBR_FLAGS_NOWAIT | Flags.DBR_FLAGS_PARTIAL | (index << FLAGS_INDEX_SHIFT);
+    const flags = Flags.DBR_FLAGS_NOWAIT | Flags.DBR_FLAGS_PARTIAL | indexFlags;
     const ext = this.rt.lib.ext;
     let rc: number;
     if (ext !== undefined && this.rt.inProcess) rc = ext.dbrxRead(h, buf, size.words, name, null, flags, 0);
@@ -403,8 +405,7 @@ export class Namespace implements AsyncDisposable {
    */
   private take<T>(op: 'get' | 'read', selector: TupleSelector, index: number, options: TakeOptions<T>, absentIsUndefined: boolean): Promise<T | undefined> {
     try {
-      if (!Number.isInteger(index) || index < 0) throw new DbrError(ErrorCode.DBR_ERR_INVALID, `read index must be a non-negative integer, got ${index} (DBR_ERR_INVALID).`);
-      const flags = index << FLAGS_INDEX_SHIFT;
+      const flags = readIndexFlags(index, 'read index');
       const [name, tmpl] = splitSelector(selector);
       const timeoutMs = this.timeoutOf(options.timeout);
       const h = this.nativeHandle;
@@ -478,14 +479,6 @@ function checkList(names: readonly string[], what: string, max: number): void {
 
 function nativeTimeout(ms: number): number {
   return ms === Infinity ? DBRX_TIMEOUT_INFINITE : Math.ceil(ms);
-}
-
-function splitSelector(selector: TupleSelector): [string | null, string | null] {
-  if (typeof selector === 'string') return [checkName(selector, 'Tuple name'), null];
-  if (typeof selector?.template !== 'string' || selector.template.length === 0) {
-    throw new DbrError(ErrorCode.DBR_ERR_INVALID, 'Pass a tuple name, or { template: "<glob>" } with a non-empty glob (DBR_ERR_INVALID).');
-  }
-  return [null, selector.template];
 }
 
 /** Splits dbrDirectory output ("a\nb\n...\0") into names. */

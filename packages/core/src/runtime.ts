@@ -6,9 +6,10 @@
  */
 import { CompletionQueue, type Completion, type PendingRequest } from './completion-queue.js';
 import { Int64Cell } from './int64-cell.js';
-import { DBR_MAX_KEY_LEN, ErrorCode } from './constants.js';
+import { DBR_MAX_KEY_LEN, DBR_MAX_READ_INDEX, ErrorCode, Flags, FLAGS_INDEX_SHIFT } from './constants.js';
 import { ConfigError, DbrError } from './errors.js';
 import { type DataBrokerAbi, type Fn, loadLibrary, type NativeLibrary, type NativePointer } from './ffi.js';
+import type { TupleSelector } from './namespace-types.js';
 import { backendKindOf, type CompiledBrokerOptions } from './options.js';
 
 /** The backend behind a runtime. `foreign` is a Data Broker library without libdbr's extensions. */
@@ -184,7 +185,9 @@ export async function onPool<R>(start: (done: (err: unknown, result: R) => void)
 /**
  * A blocking dbrGet/dbrRead of the plain ABI, run on a libuv pool thread so the event loop stays free. When
  * `capacity` is undefined it starts at 64 KiB and retries with the size the library reports (the value stays
- * in place meanwhile). Returns the status and the value (empty unless the status is DBR_SUCCESS).
+ * in place meanwhile). Returns the value, the status and the size the library reported (the value's size on
+ * DBR_SUCCESS and DBR_ERR_UBUFFER). The value is empty on other statuses, and on DBR_ERR_UBUFFER holds the
+ * first `capacity` bytes with DBR_FLAGS_PARTIAL (the library fills them), none without.
  */
 export async function blockingTake(
   fn: DataBrokerAbi['dbrGet'],
@@ -193,7 +196,7 @@ export async function blockingTake(
   tmpl: string | null,
   flags: number,
   capacity?: number,
-): Promise<[Buffer, number]> {
+): Promise<[Buffer, number, number]> {
   for (let cap = capacity ?? 64 * 1024; ; ) {
     const buf = Buffer.allocUnsafe(cap);
     const size = new BigInt64Array([BigInt(cap)]);
@@ -203,7 +206,9 @@ export async function blockingTake(
       cap = needed;
       continue;
     }
-    return [rc === ErrorCode.DBR_SUCCESS ? buf.subarray(0, needed) : Buffer.alloc(0), rc];
+    if (rc === ErrorCode.DBR_SUCCESS) return [buf.subarray(0, needed), rc, needed];
+    if (rc === ErrorCode.DBR_ERR_UBUFFER) return [(flags & Flags.DBR_FLAGS_PARTIAL) !== 0 ? buf.subarray(0, Math.min(cap, needed)) : Buffer.alloc(0), rc, needed];
+    return [Buffer.alloc(0), rc, 0];
   }
 }
 
@@ -227,4 +232,24 @@ export function checkName(name: unknown, what: string): string {
 export function checkPattern(pattern: unknown, what: string): string {
   if (typeof pattern !== 'string') throw new DbrError(ErrorCode.DBR_ERR_INVALID, `${what} must be a glob string, got ${pattern === null ? 'null' : typeof pattern} (DBR_ERR_INVALID).`);
   return pattern.length === 0 ? pattern : checkName(pattern, what);
+}
+
+/** The flags bits of a read index, checked to fit them: a larger index would wrap to another value's. */
+export function readIndexFlags(index: unknown, what: string): number {
+  if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index > DBR_MAX_READ_INDEX) {
+    throw new DbrError(ErrorCode.DBR_ERR_INVALID, `${what} must be an integer from 0 to ${DBR_MAX_READ_INDEX} (the most the flags word holds), got ${String(index)} (DBR_ERR_INVALID).`);
+  }
+  return index << FLAGS_INDEX_SHIFT;
+}
+
+/** A selector's name and template for the library; a NUL would cut the string short in C, so it is refused. */
+export function splitSelector(selector: TupleSelector): [string | null, string | null] {
+  if (typeof selector === 'string') return [checkName(selector, 'Tuple name'), null];
+  if (typeof selector?.template !== 'string' || selector.template.length === 0) {
+    throw new DbrError(ErrorCode.DBR_ERR_INVALID, 'Pass a tuple name, or { template: "<glob>" } with a non-empty glob (DBR_ERR_INVALID).');
+  }
+  if (selector.template.includes('\0')) {
+    throw new DbrError(ErrorCode.DBR_ERR_INVALID, `Template ${JSON.stringify(selector.template.slice(0, 60))} contains a NUL, which would cut it short; remove it (DBR_ERR_INVALID).`);
+  }
+  return [null, selector.template];
 }

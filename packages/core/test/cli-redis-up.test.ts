@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,5 +70,48 @@ describe('dbr redis up', () => {
     expect(cluster.stderr).toContain(`stop it first with \`dbr redis down --dir ${single}\``);
     expect(readdirSync(single).filter((f) => /^\d+$/.test(f))).toHaveLength(1); // no cluster node was started
     expect(dbr(['redis', 'down', '--dir', single]).stdout).toBe('stopped 1 node(s)\n');
+  });
+
+  describe('a state.json whose pid is no longer our redis-server (after a crash or reboot)', () => {
+    const stale = () => join(dir, 'stale');
+    let sleeper: ReturnType<typeof spawn>;
+    const sleeperAlive = () => sleeper.exitCode === null && sleeper.signalCode === null;
+    const writeStaleState = () => {
+      mkdirSync(stale(), { recursive: true });
+      const port = 1; // nothing listens there
+      const authFile = join(stale(), 'password');
+      writeFileSync(authFile, 'old\n');
+      writeFileSync(join(stale(), 'state.json'), JSON.stringify({ mode: 'single', nodes: [{ port, pid: sleeper.pid }], server: `sock://127.0.0.1:${port}`, authFile }));
+    };
+    beforeAll(() => {
+      sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+    });
+    afterAll(() => {
+      sleeper.kill();
+    });
+
+    it.runIf(process.platform === 'linux')('status says not running, and down leaves that process alone and clears the state', () => {
+      writeStaleState();
+      const status = dbr(['redis', 'status', '--dir', stale()]);
+      expect(status.status).toBe(3);
+      expect(status.stdout).toMatch(/^not running/);
+      const down = dbr(['redis', 'down', '--dir', stale()]);
+      expect(down.stdout).toBe('no local redis was running\n');
+      expect(sleeperAlive()).toBe(true);
+      expect(existsSync(join(stale(), 'state.json'))).toBe(false);
+      expect(existsSync(join(stale(), 'password'))).toBe(false);
+    });
+
+    it.runIf(process.platform === 'linux' && hasRedisServer())('up starts a fresh server instead of printing the stale exports', () => {
+      writeStaleState();
+      const up = dbr(['redis', 'up', '--dir', stale()]);
+      expect(up.status, up.stderr).toBe(0);
+      expect(up.stderr).toMatch(/started a single redis-server/);
+      expect(up.stdout).not.toContain('sock://127.0.0.1:1\n');
+      expect(dbr(['redis', 'status', '--dir', stale()]).status).toBe(0);
+      expect(dbr(['redis', 'down', '--dir', stale()]).stdout).toBe('stopped 1 node(s)\n');
+      expect(sleeperAlive()).toBe(true);
+      expect(existsSync(join(stale(), 'state.json'))).toBe(false);
+    });
   });
 });

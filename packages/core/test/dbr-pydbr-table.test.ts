@@ -98,12 +98,14 @@ describe('the PyDBR function table', () => {
     expect(cut.length).toBeLessThan(2);
 
     const seen: string[] = [];
-    let [key, it] = dbr.iterator(h, dbr.DBR_ITERATOR_NEW, G, '');
+    // PyDBR's order: iterator(dbr_hdl, iterator, match_template, group)
+    let [key, it] = dbr.iterator(h, dbr.DBR_ITERATOR_NEW, '*', G);
     while (it !== dbr.DBR_ITERATOR_DONE) {
       seen.push(key as string);
-      [key, it] = dbr.iterator(h, it, G, '');
+      [key, it] = dbr.iterator(h, it, '*', G);
     }
     expect(seen.sort()).toEqual(['GoodbyeTuple', 'HelloTuple']);
+    expect(dbr.iterator(h, dbr.DBR_ITERATOR_NEW, 'Hello*', G)[0]).toBe('HelloTuple');
     dbr.detach(h);
     dbr.delete(name);
   });
@@ -159,7 +161,8 @@ describe('the PyDBR function table', () => {
     expect(call('testKey', h, 9n)).toThrow(/dbr\.testKey: tupleName/);
     expect(call('directory', h, 5n, G, 10, 100)).toThrow(/dbr\.directory: matchTemplate/);
     expect(call('directory', h, '*', G, 10, -5)).toThrow(/dbr\.directory: size must be between 0 and/);
-    expect(call('iterator', h, 'it', G, '*')).toThrow(/dbr\.iterator: it must be a handle/);
+    expect(call('iterator', h, 'it', '*', G)).toThrow(/dbr\.iterator: it must be a handle/);
+    expect(call('iterator', h, null, G, '*')).toThrow(/dbr\.iterator: matchTemplate must be a string, got null/);
     expect(call('move', h, G, 'k', 5n, h, G)).toThrow(/dbr\.move: matchTemplate/);
     expect(call('remove', h, 5n, 'k', '')).toThrow(/dbr\.remove: group/);
     expect(call('readA', h, 'k', '', G, 0, 1e15)).toThrow(/dbr\.readA: bufferSize must be between 0 and/);

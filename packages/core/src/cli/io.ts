@@ -3,6 +3,7 @@
  * stdin, and printing of bytes.
  * @module
  */
+import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Broker } from '../broker.js';
@@ -145,6 +146,14 @@ export async function valueFrom(arg: string | undefined, file: string | undefine
   if (file !== undefined) return file === '-' ? readStdin() : readValueFile(file);
   if (process.stdin.isTTY) throw new UsageError('No value: pass it as an argument, with --file PATH, or on stdin (e.g. `echo hi | dbr put NS NAME`).');
   return readStdin();
+}
+
+/**
+ * Whether a value may be printed to a terminal as it is: valid UTF-8 without control characters (newline and
+ * tab aside), so no escape sequence another client stored can reach the terminal.
+ */
+export function isPrintableText(value: Buffer): boolean {
+  return isUtf8(value) && !/[^\P{Cc}\n\t]/u.test(value.toString('utf8'));
 }
 
 /** Writes a value to stdout: raw bytes, or text with a newline when stdout is a terminal. */

@@ -15,6 +15,9 @@ import { writeValue } from './io.js';
 /** Writing the value failed after it was taken (exit code 1); the message says where the value went. */
 export class OutputWriteError extends TsdbrError {}
 
+/** A value that is not printable text was not written to the terminal (exit code 1). */
+export class NotPrintableError extends TsdbrError {}
+
 function cannotOpen(path: string, err: unknown): UsageError {
   const code = (err as NodeJS.ErrnoException).code;
   const reason =
@@ -85,4 +88,18 @@ export async function rescueTakenValue(out: OutputFile, value: Buffer, err: unkn
   if (saved !== undefined) return new OutputWriteError(`${failure}; the value is saved in ${saved}.`);
   writeValue(value);
   return new OutputWriteError(`${failure}; the value was written to stdout instead.`);
+}
+
+/**
+ * The error for a value not printed because stdout is a terminal and the value has control bytes or is not
+ * UTF-8. A read leaves it in place; a taken value is saved to a private file (as hex on the terminal if even
+ * that fails, which no terminal interprets).
+ */
+export async function refuseOnTerminal(op: 'get' | 'read', value: Buffer): Promise<NotPrintableError> {
+  const why = `the value (${value.length} bytes) has control bytes or is not UTF-8, so it is not printed to a terminal; use --out FILE, or a pipe (e.g. | xxd)`;
+  if (op === 'read') return new NotPrintableError(`${why}.`);
+  const saved = await saveToTempFile(value);
+  if (saved !== undefined) return new NotPrintableError(`${why}; the value was taken and is saved in ${saved}.`);
+  process.stdout.write(`${value.toString('hex')}\n`);
+  return new NotPrintableError(`${why}; the value was taken and is printed above as hex.`);
 }

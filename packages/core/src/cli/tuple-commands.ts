@@ -4,13 +4,14 @@
  */
 import type { Command } from 'commander';
 import type { Broker } from '../broker.js';
+import { DBR_MAX_READ_INDEX } from '../constants.js';
 import { isDbrError } from '../errors.js';
 import type { Namespace } from '../namespace.js';
 import type { TupleSelector } from '../namespace-types.js';
 import { InterruptedError, NotFoundError, UsageError } from './exit-codes.js';
-import { defaultWaitConfigured, type GlobalOptions, valueFrom, withBroker, writeValue } from './io.js';
+import { defaultWaitConfigured, type GlobalOptions, isPrintableText, valueFrom, withBroker, writeValue } from './io.js';
 import { shellWord, withHint } from './messages.js';
-import { OutputFile, OutputWriteError, rescueTakenValue } from './output-file.js';
+import { OutputFile, OutputWriteError, refuseOnTerminal, rescueTakenValue } from './output-file.js';
 import { durationOption, integerOption } from './parse.js';
 
 function selector(name: string | undefined, template: string | undefined): TupleSelector {
@@ -83,14 +84,17 @@ async function take(op: 'get' | 'read', ns: Namespace, sel: TupleSelector, timeo
 async function getOrRead(op: 'get' | 'read', nsName: string, name: string | undefined, opts: TakeOptions, globals: GlobalOptions): Promise<void> {
   // every usage mistake is reported before anything is taken
   const sel = selector(name, opts.template);
-  const index = opts.index === undefined ? 0 : integerOption(opts.index, '--index', 0);
+  const index = opts.index === undefined ? 0 : integerOption(opts.index, '--index', 0, DBR_MAX_READ_INDEX);
   const wait = opts.wait === undefined ? undefined : durationOption(opts.wait, '--wait');
   const out = opts.out === undefined ? undefined : await OutputFile.open(opts.out);
   try {
     await withBroker(globals, async (broker) => {
       const ns = await broker.attach(nsName);
       const value = await take(op, ns, sel, waitMs(wait, globals, broker), index);
-      if (out === undefined) return writeValue(value);
+      if (out === undefined) {
+        if (process.stdout.isTTY && !isPrintableText(value)) throw await refuseOnTerminal(op, value);
+        return writeValue(value);
+      }
       try {
         await out.write(value);
       } catch (err) {
@@ -102,6 +106,11 @@ async function getOrRead(op: 'get' | 'read', nsName: string, name: string | unde
     await out?.close();
   }
 }
+
+const TERMINAL_HELP = `
+The value goes to stdout byte for byte. On a terminal only printable UTF-8 text is shown: a value with
+control bytes (escape sequences) or binary data is refused there (a taken one is saved to a file named
+in the message); use --out FILE or a pipe.`;
 
 /** Registers the tuple commands. `globals()` returns the global options at run time. */
 export function registerTupleCommands(program: Command, globals: () => GlobalOptions): void {
@@ -129,8 +138,9 @@ export function registerTupleCommands(program: Command, globals: () => GlobalOpt
       .argument('[name]', 'tuple name')
       .option('-t, --template <glob>', 'take from the first name matching a glob instead')
       .option('-w, --wait <duration>', WAIT_HELP)
-      .option('-o, --out <path>', `write the value to a file instead of stdout${op === 'get' ? ' (opened before the value is taken)' : ''}`);
-    if (op === 'read') cmd.option('-i, --index <n>', 'read the n-th value (0 = oldest)');
+      .option('-o, --out <path>', `write the value to a file instead of stdout${op === 'get' ? ' (opened before the value is taken)' : ''}`)
+      .addHelpText('after', TERMINAL_HELP);
+    if (op === 'read') cmd.option('-i, --index <n>', `read the n-th value (0 = oldest, at most ${DBR_MAX_READ_INDEX})`);
     cmd.action((nsName: string, name: string | undefined, opts: TakeOptions) => getOrRead(op, nsName, name, opts, globals()));
   }
 
