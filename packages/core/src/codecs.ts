@@ -3,6 +3,7 @@
  * exactly as PyDBR stores str and bytes, so programs in either language read each other's tuples.
  * @module
  */
+import { isUtf8 } from 'node:buffer';
 import { Packr } from 'msgpackr';
 
 /** Encodes values of type T into bytes and decodes them back. */
@@ -27,6 +28,17 @@ export function toBytes(value: ValueLike): Uint8Array {
   throw new TypeError(
     `Cannot store a value of type ${value === null ? 'null' : typeof value} as a tuple: pass bytes, a typed array or a string, or give a codec (e.g. { codec: codecs.json }).`,
   );
+}
+
+/**
+ * The bytes as text if they are valid UTF-8 with no control characters but those in `allowed` (default newline
+ * and tab); undefined for binary data, or text with escape sequences a terminal would act on.
+ */
+export function printableText(bytes: Uint8Array, allowed = '\n\t'): string | undefined {
+  if (!isUtf8(bytes)) return undefined;
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  for (const [control] of text.matchAll(/\p{Cc}/gu)) if (!allowed.includes(control)) return undefined;
+  return text;
 }
 
 /** Raw bytes, returned as Node Buffers. */

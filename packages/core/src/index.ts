@@ -10,7 +10,7 @@ export { Broker, type CreateOptions } from './broker.js';
 export { Namespace } from './namespace.js';
 export { MOVE_MANY_MAX_DESTINATIONS, MOVE_MANY_MAX_SOURCES, type NamespaceInfo, type PopPutStep, type PutOptions, type StepOutcome, type ReadOptions, type TakeOptions, type TupleSelector } from './namespace-types.js';
 export { Channel, type ChannelOptions, type ChannelTakeOptions } from './channel.js';
-export { type Codec, codecs, json, msgpack, raw, toBytes, utf8, type ValueLike } from './codecs.js';
+export { type Codec, codecs, json, msgpack, printableText, raw, toBytes, utf8, type ValueLike } from './codecs.js';
 export { ConfigError, DbrError, isDbrError, LibraryLoadError, SchemaError, type SchemaIssue, TsdbrError } from './errors.js';
 export { type BrokerOptions, type CompiledBrokerOptions, compileBrokerOptions, type Duration, parseDuration } from './options.js';
 export {

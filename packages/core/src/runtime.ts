@@ -242,14 +242,11 @@ export function readIndexFlags(index: unknown, what: string): number {
   return index << FLAGS_INDEX_SHIFT;
 }
 
-/** A selector's name and template for the library; a NUL would cut the string short in C, so it is refused. */
+/** A selector's name and template for the library, each checked as a name (a NUL would cut it short in C). */
 export function splitSelector(selector: TupleSelector): [string | null, string | null] {
   if (typeof selector === 'string') return [checkName(selector, 'Tuple name'), null];
   if (typeof selector?.template !== 'string' || selector.template.length === 0) {
     throw new DbrError(ErrorCode.DBR_ERR_INVALID, 'Pass a tuple name, or { template: "<glob>" } with a non-empty glob (DBR_ERR_INVALID).');
   }
-  if (selector.template.includes('\0')) {
-    throw new DbrError(ErrorCode.DBR_ERR_INVALID, `Template ${JSON.stringify(selector.template.slice(0, 60))} contains a NUL, which would cut it short; remove it (DBR_ERR_INVALID).`);
-  }
-  return [null, selector.template];
+  return [null, checkName(selector.template, 'Template')];
 }

@@ -9,7 +9,7 @@
  * output.
  * @module
  */
-import { ConfigError, type Duration, type Namespace } from '@tsdbr/core';
+import { ConfigError, type Duration, type Namespace, printableText } from '@tsdbr/core';
 import type { output as zOutput, ZodType } from 'zod';
 import type { TaskClient } from './client.js';
 import { decode, encode } from './envelope.js';
@@ -435,7 +435,7 @@ async function readAllText(ns: Namespace, name: string): Promise<string[]> {
  * "y" is not the msgpack number 121); msgpack maps, arrays and strings start with bytes that UTF-8 text cannot.
  */
 function decodeLoose(bytes: Buffer): unknown {
-  const text = printableText(bytes);
+  const text = printableText(bytes, '\n\t\r');
   if (text !== undefined) {
     try {
       return JSON.parse(text);
@@ -448,17 +448,4 @@ function decodeLoose(bytes: Buffer): unknown {
   } catch {
     return bytes.toString('utf8');
   }
-}
-
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** The bytes as text if they are valid UTF-8 without control characters (tabs and line breaks allowed). */
-function printableText(bytes: Buffer): string | undefined {
-  let text: string;
-  try {
-    text = strictUtf8.decode(bytes);
-  } catch {
-    return undefined;
-  }
-  return /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/.test(text) ? undefined : text;
 }

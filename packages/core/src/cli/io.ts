@@ -3,10 +3,10 @@
  * stdin, and printing of bytes.
  * @module
  */
-import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Broker } from '../broker.js';
+import { printableText } from '../codecs.js';
 import { ConfigError, isDbrError } from '../errors.js';
 import type { BrokerOptions } from '../options.js';
 import { UsageError } from './exit-codes.js';
@@ -153,7 +153,7 @@ export async function valueFrom(arg: string | undefined, file: string | undefine
  * tab aside), so no escape sequence another client stored can reach the terminal.
  */
 export function isPrintableText(value: Buffer): boolean {
-  return isUtf8(value) && !/[^\P{Cc}\n\t]/u.test(value.toString('utf8'));
+  return printableText(value) !== undefined;
 }
 
 /** Writes a value to stdout: raw bytes, or text with a newline when stdout is a terminal. */
