@@ -26,6 +26,9 @@ const ERROR_BACKOFF_MS = 500;
 /** Moves due delayed tasks of one queue to their bands. */
 export class DelayedPromoter {
   private cursor = Math.floor(Date.now() / DELAY_BUCKET_MS) * DELAY_BUCKET_MS;
+  /** A promotion failed midway: our promotion slot may hold its task. */
+  private interrupted = false;
+  private promoting: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly ns: Namespace,
@@ -155,33 +158,57 @@ export class DelayedPromoter {
     await this.ns.putMany(Array.from({ length: missing }, (): [string, string] => [this.names.delays(), String(earliest)]));
   }
 
-  private async promote(bucket: number): Promise<number> {
+  /** Promotes one bucket's tasks; one promotion at a time (the walk and the sweep share the promotion slot). */
+  private promote(bucket: number): Promise<number> {
+    const promoted = this.promoting.then(() => this.promoteNow(bucket));
+    this.promoting = promoted.catch(() => undefined);
+    return promoted;
+  }
+
+  private async promoteNow(bucket: number): Promise<number> {
     const { ns, names } = this;
     const from = names.delayed(bucket);
     const slot = names.run(this.workerId, PROMOTION_SLOT);
     let moved = 0;
-    for (;;) {
-      let bytes: Buffer;
-      try {
-        bytes = await ns.moveValue(from, ns, slot, { timeout: 0 });
-      } catch (err) {
-        if (isDbrError(err, 'DBR_ERR_UNAVAIL')) return moved;
-        throw err;
+    try {
+      // an earlier promotion that failed midway may have left its task in our slot: it goes on first, so the
+      // slot holds one task at a time
+      if (this.interrupted) {
+        for (let bytes = await ns.tryRead(slot); bytes !== undefined; bytes = await ns.tryRead(slot)) await this.forwardPromoted(bytes, slot, slot);
+        this.interrupted = false;
       }
-      const stored = classify(bytes);
-      // due <= bucket <= now, so a task goes to its band
-      const dest = stored.kind === 'task' ? destinationOf(names, { kind: 'task', env: { ...stored.env, due: undefined } }) : destinationOf(names, stored);
-      if (dest === undefined) {
-        this.log.error({ name: from }, 'dropping a value that is not a task from a delayed bucket');
-        await ns.tryGet(slot);
-        continue;
+      for (;;) {
+        let bytes: Buffer;
+        try {
+          bytes = await ns.moveValue(from, ns, slot, { timeout: 0 });
+        } catch (err) {
+          if (isDbrError(err, 'DBR_ERR_UNAVAIL')) return moved;
+          throw err;
+        }
+        if (await this.forwardPromoted(bytes, slot, from)) moved++;
       }
-      // uncounted before it can be claimed (entries only count, so any one); a crash before the move leaves the
-      // task in our promotion slot, from which recovery forwards it
-      await ns.tryGet(names.delays());
-      await ns.moveValue(slot, ns, dest.to, { timeout: 0 });
-      if (dest.bell) await ns.put(names.pending('normal'), BELL);
-      moved++;
+    } catch (err) {
+      this.interrupted = true;
+      throw err;
     }
+  }
+
+  /** Moves the task held in our promotion slot to its band; false if it was no task (dropped). */
+  private async forwardPromoted(bytes: Buffer, slot: string, from: string): Promise<boolean> {
+    const { ns, names } = this;
+    const stored = classify(bytes);
+    // due <= bucket <= now, so a task goes to its band
+    const dest = stored.kind === 'task' ? destinationOf(names, { kind: 'task', env: { ...stored.env, due: undefined } }) : destinationOf(names, stored);
+    if (dest === undefined) {
+      this.log.error({ name: from }, 'dropping a value that is not a task from a delayed bucket');
+      await ns.tryGet(slot);
+      return false;
+    }
+    // uncounted before it can be claimed (entries only count, so any one); a crash before the move leaves the
+    // task in our promotion slot, from which recovery forwards it
+    await ns.tryGet(names.delays());
+    await ns.moveValue(slot, ns, dest.to, { timeout: 0 });
+    if (dest.bell) await ns.put(names.pending('normal'), BELL);
+    return true;
   }
 }

@@ -5,7 +5,6 @@
  * @module
  */
 import type { EventEmitter } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Namespace, PopPutStep, StepOutcome } from '@tsdbr/core';
 import type { Logger } from 'pino';
 import { releaseDedupKey } from './dedup.js';
@@ -18,12 +17,10 @@ import { expireBucketOf } from './protocol.js';
 import { backoffDelay } from './retry.js';
 import type { StepBatcher } from './step-batcher.js';
 import type { AnyTask } from './task.js';
+import { persistently, type Retry } from './persist.js';
 import type { CompiledWorkerOptions } from './worker-options.js';
 import type { WorkerEvents } from './worker.js';
 import { toWire } from './wire-shape.js';
-
-/** A finish that fails is retried this often (with backoff) before its slot is given up until restart. */
-const FINISH_RETRIES = 5;
 
 /** What a Finisher needs from its worker. */
 export interface FinishHost {
@@ -33,13 +30,20 @@ export interface FinishHost {
   readonly options: Pick<CompiledWorkerOptions, 'resultTtlMs' | 'maxDeadLetters'>;
   readonly stats: WorkerStats;
   readonly events: EventEmitter<WorkerEvents>;
+  /** Aborted when the worker stops for good: a finish that still fails then is left to lease recovery. */
+  readonly giveUp: AbortSignal;
   queueStats(queue: string): QueueStats;
   fail(err: unknown, where: string): void;
 }
 
 /** Ends a worker's executions. */
 export class Finisher {
-  constructor(private readonly host: FinishHost) {}
+  /** Repeats the steps of a finish until they succeed (see persist.ts). */
+  private readonly retry: Retry;
+
+  constructor(private readonly host: FinishHost) {
+    this.retry = persistently('delivering a task\'s outcome', host.giveUp, host.log);
+  }
 
   /** Delivers the outcome of an execution: its result, its retry, or its dead letter and failed result. */
   async settle(ex: Execution, task: AnyTask | undefined, ok: boolean, output: unknown, error: unknown): Promise<void> {
@@ -85,7 +89,7 @@ export class Finisher {
         else delete next.due;
         deliveries.push(taskDelivery(names, next, json));
         this.host.stats.retried++;
-        await finishSlot(ns, names, ex.slot, ex.outbox, deliveries, extra);
+        await finishSlot(ns, names, ex.slot, ex.outbox, deliveries, extra, this.retry);
         this.host.log.warn({ taskId: env.id, task: env.task, attempt: env.att, delayMs, err: serializeError(err) }, 'attempt failed; retrying');
         this.host.events.emit('retrying', { ...eventOf(ex), delayMs, error: err });
       } else {
@@ -103,39 +107,32 @@ export class Finisher {
         }
         if (ex.cancelled) {
           this.host.stats.cancelled++;
-          await ns.tryGet(names.cancel(env.id)); // the marker, if the claim-time check only looked at it
+          await this.retry(() => ns.tryGet(names.cancel(env.id))); // the marker, if the claim-time check only looked at it
         } else {
           this.host.stats.failed++;
           this.host.stats.dead++;
           this.host.queueStats(names.queue).failed++;
         }
-        await finishSlot(ns, names, ex.slot, ex.outbox, deliveries, extra);
-        if (!ex.cancelled) await this.trimDead(q);
+        await finishSlot(ns, names, ex.slot, ex.outbox, deliveries, extra, this.retry);
+        if (!ex.cancelled) await this.trimDead(q).catch((err: unknown) => this.host.fail(err, 'trimming the dead letters (the next failure trims again)'));
         this.host.log.error({ taskId: env.id, task: env.task, attempt: env.att, err: serialized, cancelled: ex.cancelled }, ex.cancelled ? 'task cancelled' : 'task failed for good; dead-lettered');
         this.host.events.emit('failed', { ...eventOf(ex), error: err, cancelled: ex.cancelled });
       }
     }
-    if (final && env.ddp !== undefined) await releaseDedupKey(ns, names.dedup(env.ddp), env.id);
+    if (final && env.ddp !== undefined) await this.retry(() => releaseDedupKey(ns, names.dedup(env.ddp as string), env.id));
   }
 
   /**
    * Success in one atomic step, batched with this turn's other finishes: the claim goes exactly when the result
    * appears, unless the task's cancel marker is there ('skipped': the marker is taken and the caller reports a
    * cancel). If the slot is empty, a recoverer took the task back and it will run again, so this result is
-   * dropped. Retried with backoff: a step that did run finds the slot empty and puts nothing twice. The
+   * dropped. Repeated until it lands: a step that did run finds the slot empty and puts nothing twice. The
    * result's expiry entry joins the same request (one line in its bucket's entry for the whole turn).
    */
   private async finishWith(ex: Execution, step: PopPutStep<Uint8Array>, expiry?: [string, string]): Promise<StepOutcome> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const [outcome] = await this.host.batcher.run([step], expiry ? [expiry] : []);
-        if (outcome === 'empty') this.host.log.warn({ taskId: ex.env.id, slot: ex.slot }, 'the claim slot was empty at finish (the task was recovered): result dropped');
-        return outcome ?? 'empty';
-      } catch (err) {
-        if (attempt >= FINISH_RETRIES) throw err;
-        await sleep(100 * 2 ** attempt);
-      }
-    }
+    const [outcome] = await this.retry(() => this.host.batcher.run([step], expiry ? [expiry] : []));
+    if (outcome === 'empty') this.host.log.warn({ taskId: ex.env.id, slot: ex.slot }, 'the claim slot was empty at finish (the task was recovered, or an earlier try of this step landed): result not written again');
+    return outcome ?? 'empty';
   }
 
   /** Drops the oldest dead letters over the bound; one trim at a time per queue, so parallel finishes never over-trim. */
@@ -155,7 +152,7 @@ export class Finisher {
     ex.released = true;
     ex.abort.abort(new WorkerShutdownError());
     try {
-      await finishSlot(this.host.namespace, ex.queue.names, ex.slot, ex.outbox, [taskDelivery(ex.queue.names, ex.env, ex.json)]);
+      await finishSlot(this.host.namespace, ex.queue.names, ex.slot, ex.outbox, [taskDelivery(ex.queue.names, ex.env, ex.json)], [], this.retry);
       this.host.log.warn({ taskId: ex.env.id, task: ex.env.task }, 'released an unfinished task back to its queue');
     } catch (err) {
       this.host.fail(err, 'releasing a task (it stays leased and will be recovered)');

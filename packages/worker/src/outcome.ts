@@ -7,9 +7,10 @@
  * @module
  */
 import type { Namespace } from '@tsdbr/core';
-import { BELL, encode, type DeadLetter, type ResultEnvelope, type Stored, type TaskEnvelope } from './envelope.js';
+import { BELL, classify, encode, type DeadLetter, type ResultEnvelope, type Stored, type TaskEnvelope } from './envelope.js';
 import { bandOf, delayBucketOf, expireBucketOf, type QueueNames } from './protocol.js';
 import { describeThrown, UnstorableOutputError } from './errors.js';
+import { once, type Retry } from './persist.js';
 
 /** One value to deliver and where it goes. */
 export interface Delivery {
@@ -90,24 +91,65 @@ export function expiryEntry(names: QueueNames, name: string, ttlMs: number, now 
 
 /**
  * Delivers outcomes of the task held in `slot`: outbox first, then drop the task, then forward. `extra` puts
- * (expiry entries) travel with the outbox batch.
+ * (expiry entries) travel with the outbox batch. The outbox must be empty to start with (an owner resumes an
+ * interrupted finish before it uses the slot again).
+ *
+ * Each phase can be repeated by `retry` after a failure, including one whose request landed but whose reply
+ * was lost: the outbox values go in one RPUSH, so a repeat first counts them; the slot holds one task, so
+ * popping it twice pops nothing more; a repeated forward reads each value again from the outbox's head.
  */
-export async function finishSlot(ns: Namespace, names: QueueNames, slot: string | undefined, outbox: string, deliveries: Delivery[], extra: [string, Uint8Array][] = []): Promise<void> {
+export async function finishSlot(ns: Namespace, names: QueueNames, slot: string | undefined, outbox: string, deliveries: Delivery[], extra: [string, Uint8Array][] = [], retry: Retry = once): Promise<void> {
   if (deliveries.length > 0 || extra.length > 0) {
-    await ns.putMany<Uint8Array>([...deliveries.map((d): [string, Uint8Array] => [outbox, d.bytes]), ...extra]);
+    let unsure = false;
+    await retry(async () => {
+      const staged = unsure && deliveries.length > 0 && (await ns.count(outbox)) >= deliveries.length;
+      unsure = true;
+      // extra entries only schedule a cleanup: one put twice does no harm
+      await ns.putMany<Uint8Array>(staged ? extra : [...deliveries.map((d): [string, Uint8Array] => [outbox, d.bytes]), ...extra]);
+    });
   }
-  if (slot !== undefined) await ns.tryGet(slot);
-  await forward(ns, names, outbox, deliveries);
+  if (slot !== undefined) await retry(() => ns.tryGet(slot));
+  let first = true;
+  await retry(() => {
+    if (!first) return drainOutbox(ns, names, outbox);
+    first = false;
+    return forward(ns, names, outbox, deliveries);
+  });
 }
 
 /** Moves each delivery's value from the head of the outbox to its destination, in order. */
 export async function forward(ns: Namespace, names: QueueNames, outbox: string, deliveries: Delivery[]): Promise<void> {
   let bell = false;
   for (const d of deliveries) {
-    // the entry first: a crash between leaves an entry that counts nothing (dropped later), not a task uncounted
-    if (d.delayed) await ns.put(...delaysEntry(names, d.to));
-    await ns.moveValue(outbox, ns, d.to, { timeout: 0 });
     bell ||= d.bell;
+    await arrive(ns, names, outbox, d);
   }
   if (bell) await ns.put(names.pending('normal'), BELL);
+}
+
+/**
+ * Forwards whatever an outbox holds, oldest first, each value where its kind says (destinationOf). Safe to
+ * repeat at any point: each step starts from the outbox's head as it is now. Values that are no outcome are
+ * dropped, with `onStray` told.
+ */
+export async function drainOutbox(ns: Namespace, names: QueueNames, outbox: string, onStray?: () => void): Promise<void> {
+  let bell = false;
+  for (let bytes = await ns.tryRead(outbox); bytes !== undefined; bytes = await ns.tryRead(outbox)) {
+    const dest = destinationOf(names, classify(bytes));
+    if (dest === undefined) {
+      onStray?.();
+      await ns.tryGet(outbox);
+      continue;
+    }
+    bell ||= dest.bell;
+    await arrive(ns, names, outbox, dest);
+  }
+  if (bell) await ns.put(names.pending('normal'), BELL);
+}
+
+/** Moves the outbox's head to `dest`. */
+async function arrive(ns: Namespace, names: QueueNames, outbox: string, dest: Destination): Promise<void> {
+  // the entry first: a crash between leaves an entry that counts nothing (dropped later), not a task uncounted
+  if (dest.delayed) await ns.put(...delaysEntry(names, dest.to));
+  await ns.moveValue(outbox, ns, dest.to, { timeout: 0 });
 }

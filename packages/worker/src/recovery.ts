@@ -4,6 +4,8 @@
  *   - an outbox with values means the slot's task finished: drop the task, then forward the outcomes;
  *   - otherwise a task in the slot is claimed into this worker's own recovery slot (atomically, so two
  *     recoverers never both take it) and requeued, or dead-lettered after too many recoveries.
+ * A pass that fails midway (a lost connection) leaves its work in this worker's recovery slot or outbox; the
+ * next pass finishes it first, so the slot is empty again before it is reused.
  * @module
  */
 import { isDbrError, type Namespace } from '@tsdbr/core';
@@ -11,7 +13,7 @@ import type { Logger } from 'pino';
 import { classify, type ResultEnvelope, type TaskEnvelope } from './envelope.js';
 import { releaseDedupKey } from './dedup.js';
 import { type LivenessTracker } from './lease.js';
-import { deadDelivery, type Delivery, destinationOf, expiryEntry, finishSlot, forward, resultDelivery, taskDelivery } from './outcome.js';
+import { deadDelivery, type Delivery, destinationOf, drainOutbox, expiryEntry, finishSlot, forward, resultDelivery, taskDelivery } from './outcome.js';
 import { type QueueNames, workerName } from './protocol.js';
 import { isJson } from './envelope.js';
 
@@ -37,6 +39,7 @@ export class Recovery {
   /** One pass over the queue's slots. Returns how many tasks were requeued or dead-lettered. */
   async tick(): Promise<number> {
     const { ns, names, workerId } = this.c;
+    await this.resumeOwn();
     const byWorker = new Map<string, Set<string>>();
     for (const pattern of [names.runPattern(), names.outboxPattern()]) {
       for (const name of await ns.list(pattern)) {
@@ -56,6 +59,20 @@ export class Recovery {
       this.c.liveness.forget(worker);
     }
     return recovered;
+  }
+
+  /** Finishes what an earlier pass left in this worker's recovery slot and outbox. */
+  private async resumeOwn(): Promise<void> {
+    const { ns, names, workerId } = this.c;
+    const myRun = names.run(workerId, RECOVERY_SLOT);
+    const myOut = names.outbox(workerId, RECOVERY_SLOT);
+    if ((await ns.count(myOut)) > 0) {
+      await ns.tryGet(myRun); // its outcomes are staged: the task is done
+      await drainOutbox(ns, names, myOut, () => this.c.log.error({ name: myOut }, 'dropping a value that is no outcome from the recovery outbox'));
+      return;
+    }
+    const bytes = await ns.tryRead(myRun);
+    if (bytes !== undefined) await this.settle(workerId, bytes);
   }
 
   /** Recovers one slot of a dead worker. */
@@ -93,6 +110,14 @@ export class Recovery {
       if (isDbrError(err, 'DBR_ERR_UNAVAIL')) return 0; // someone else recovered it
       throw err;
     }
+    return this.settle(worker, bytes);
+  }
+
+  /** Requeues or dead-letters the value claimed into this worker's recovery slot from `worker`'s slot. */
+  private async settle(worker: string, bytes: Buffer): Promise<number> {
+    const { ns, names, workerId } = this.c;
+    const myRun = names.run(workerId, RECOVERY_SLOT);
+    const myOut = names.outbox(workerId, RECOVERY_SLOT);
     const stored = classify(bytes);
     if (stored.kind !== 'task') {
       const dest = destinationOf(names, stored);

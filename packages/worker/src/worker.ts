@@ -23,6 +23,7 @@ import { createLogger } from './logger.js';
 import { abortable, isThenable } from './abortable.js';
 import { StepBatcher } from './step-batcher.js';
 import { QueueNames } from './protocol.js';
+import { persistently } from './persist.js';
 import { Recovery } from './recovery.js';
 import { Scheduler } from './scheduler.js';
 import type { AnyTask } from './task.js';
@@ -70,6 +71,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly timers: NodeJS.Timeout[] = [];
   /** Aborted when the worker closes: ends its waits that are not claims (the delayed promoters'). */
   private readonly halt = new AbortController();
+  /** Aborted when close()'s grace ends: steps that deliver or requeue a task stop repeating (see persist.ts). */
+  private readonly giveUp = new AbortController();
   /** The next cancel sweep (see armCancelSweep). */
   private cancelSweep: NodeJS.Timeout | undefined;
   private ns: Namespace | undefined;
@@ -159,6 +162,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       options: o,
       stats: this.stats,
       events: this,
+      giveUp: this.giveUp.signal,
       queueStats: (queue) => (this.byQueue[queue] ??= { completed: 0, failed: 0 }),
       fail: (err, where) => this.fail(err, where),
     });
@@ -195,6 +199,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     await Promise.all([...this.running.values()].filter((ex) => !ex.started).map((ex) => this.finisher.release(ex)));
     const deadline = Date.now() + graceMs;
     while (this.running.size > 0 && Date.now() < deadline) await sleep(Math.min(50, Math.max(1, deadline - Date.now())));
+    this.giveUp.abort(new WorkerShutdownError());
     const left = [...this.running.values()].filter((ex) => !ex.released && !ex.settling);
     await Promise.all(left.map((ex) => this.finisher.release(ex)));
     // outcomes being delivered: requeuing those tasks would run them twice; their delivery empties their slots
@@ -309,7 +314,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       if (stored.kind !== 'task') {
         // a bell only says the hi or lo band may hold tasks: the next claim looks there anyway
         if (stored.kind !== 'bell') this.log.error({ queue: q.names.queue, kind: stored.kind }, 'dropping a value that is not a task envelope from the pending list');
-        batcher.run([{ pop: slot }]).then(
+        persistently(`emptying ${slot}`, this.giveUp.signal, this.log)(() => batcher.run([{ pop: slot }])).then(
           () => q.claimer.release(index),
           (err: unknown) => this.fail(err, `emptying ${slot} (kept out of use until restart)`),
         );
@@ -344,7 +349,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       ex.done = this.execute(ex).then(
         () => this.settled(ex, true),
         (err: unknown) => {
-          this.fail(err, `finishing a task in ${ex.slot} (it stays leased there; the slot is out of use until restart)`);
+          this.fail(err, `finishing a task in ${ex.slot} (the worker is stopping: it stays there until its lease lapses and another worker recovers it)`);
           this.settled(ex, false);
         },
       );
