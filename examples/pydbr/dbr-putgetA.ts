@@ -22,7 +22,8 @@ if (tag !== dbr.DB_TAG_ERROR) {
   console.log('Async Get test returned ' + dbr.getErrorMessage(state));
 }
 dbr.test(putTag);
-console.log('Async get tuple return value: ' + dbr.decodeTuple(value));
+// the future holds a value only once test() returned DBR_SUCCESS (value throws otherwise, naming the status)
+if (state === dbr.DBR_SUCCESS) console.log('Async get tuple return value: ' + dbr.decodeTuple(value));
 
 console.log('Check if blocking Read fails on timeout..');
 const [, res] = await dbr.read(dbrHdl, 'testTup', '', group, dbr.DBR_FLAGS_NONE);

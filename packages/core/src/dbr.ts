@@ -22,6 +22,7 @@ import {
   Flags,
   PersistLevel,
 } from './constants.js';
+import { DbrError } from './errors.js';
 import type { NativePointer } from './ffi.js';
 import { splitNames } from './namespace.js';
 import { blockingTake, runtime } from './runtime.js';
@@ -214,22 +215,40 @@ export function get(dbrHdl: DbrHandle, tupleName: string, matchTemplate: string,
   return take('get', dbrHdl, tupleName, matchTemplate, flag, bufferSize);
 }
 
-/** The value an asynchronous readA/getA fills in; valid once test(tag) returns DBR_SUCCESS. */
+/**
+ * The value an asynchronous readA/getA fills in. Its `value` is there once test(tag) returned DBR_SUCCESS;
+ * `status` is what test (or cancel) returned, DBR_ERR_INPROGRESS until then.
+ */
 export class TupleFuture {
+  /** DBR_ERR_INPROGRESS until test(tag) collects the request, then its status. */
+  status: number = ErrorCode.DBR_ERR_INPROGRESS;
+
   /** @internal */
   constructor(
     readonly buffer: Buffer,
     private readonly sizeCell: BigInt64Array,
+    private readonly op: 'readA' | 'getA',
   ) {}
 
-  /** Bytes received so far (the value's size once complete). */
+  /** The value's size once complete (with DBR_ERR_UBUFFER: the size the buffer needed). */
   get size(): number {
     return Number(this.sizeCell[0]);
   }
 
-  /** The received value. */
+  /** The received value; a DbrError naming the status if the request has not completed with DBR_SUCCESS. */
   get value(): Buffer {
-    return this.buffer.subarray(0, Math.min(this.size, this.buffer.length));
+    if (this.status === ErrorCode.DBR_SUCCESS) return this.buffer.subarray(0, Math.min(this.size, this.buffer.length));
+    const code = errorCodeName(this.status);
+    let why: string;
+    if (this.status === ErrorCode.DBR_ERR_INPROGRESS) why = 'has not completed: poll test(tag) until it returns DBR_SUCCESS';
+    else if (this.status === ErrorCode.DBR_ERR_UBUFFER) why = `found a ${this.size}-byte value, larger than its ${this.buffer.length}-byte buffer (DBR_ERR_UBUFFER): the value stays in the namespace; call ${this.op} again with bufferSize >= ${this.size}`;
+    else why = `ended with ${code}: ${getErrorMessage(this.status)}`;
+    throw new DbrError(this.status, `dbr.${this.op} ${why}.`);
+  }
+
+  /** @internal test() or cancel() collected the request. */
+  settle(status: number): void {
+    this.status = status;
   }
 }
 
@@ -246,7 +265,7 @@ function startTake(op: 'read' | 'get', dbrHdl: DbrHandle, tupleName: string, mat
   const sizeCell = new BigInt64Array([BigInt(capacity)]);
   const fn = op === 'get' ? abi().dbrGetA : abi().dbrReadA;
   const tag = fn(h, buffer, sizeCell, name, tmpl, null);
-  const future = new TupleFuture(buffer, sizeCell);
+  const future = new TupleFuture(buffer, sizeCell, fnName as 'readA' | 'getA');
   if (tag !== DB_TAG_ERROR) inFlight.set(tag, future);
   return [tag, future];
 }
@@ -274,10 +293,17 @@ export function putA(dbrHdl: DbrHandle, tupleVal: ValueLike, tupleName: string, 
   return tag;
 }
 
+/** The request behind `tag` ended with `status`: its buffer is no longer written to. */
+function collect(tag: number, status: number): void {
+  const held = inFlight.get(tag);
+  if (held instanceof TupleFuture) held.settle(status);
+  inFlight.delete(tag);
+}
+
 /** DBR_SUCCESS once the request completed, DBR_ERR_INPROGRESS while pending, or its error. */
 export function test(tag: number): number {
   const rc = abi().dbrTest(tagOf('test', tag));
-  if (rc !== ErrorCode.DBR_ERR_INPROGRESS) inFlight.delete(tag);
+  if (rc !== ErrorCode.DBR_ERR_INPROGRESS) collect(tag, rc);
   return rc;
 }
 
@@ -288,7 +314,7 @@ export function test(tag: number): number {
  */
 export function cancel(tag: number): number {
   const rc = abi().dbrCancel(tagOf('cancel', tag));
-  if (rc === ErrorCode.DBR_SUCCESS) inFlight.delete(tag);
+  if (rc === ErrorCode.DBR_SUCCESS) collect(tag, ErrorCode.DBR_ERR_CANCELLED);
   return rc;
 }
 

@@ -83,6 +83,42 @@ describe('the PyDBR function table', () => {
     dbr.delete(name);
   });
 
+  it('readA/getA futures give their value only on DBR_SUCCESS; a too-small buffer names the size and keeps the value', async () => {
+    const { name, h } = fresh();
+    const collect = async (tag: number) => {
+      let state = dbr.test(tag);
+      while (state === dbr.DBR_ERR_INPROGRESS) {
+        await sleep(1);
+        state = dbr.test(tag);
+      }
+      return state;
+    };
+    const [pendingTag, pending] = dbr.readA(h, 'later', '', G);
+    expect(pending.status).toBe(dbr.DBR_ERR_INPROGRESS);
+    expect(() => pending.value).toThrow(/dbr\.readA has not completed: poll test\(tag\)/);
+    dbr.put(h, 'hello world', 'k', G);
+    for (const fn of [dbr.readA, dbr.getA]) {
+      const [tag, future] = fn(h, 'k', '', G, dbr.DBR_FLAGS_NONE, 4);
+      expect(await collect(tag)).toBe(dbr.DBR_ERR_UBUFFER);
+      expect(future.status).toBe(dbr.DBR_ERR_UBUFFER);
+      expect(future.size).toBe(11);
+      expect(() => future.value).toThrow(/found a 11-byte value, larger than its 4-byte buffer \(DBR_ERR_UBUFFER\): the value stays in the namespace; call (readA|getA) again with bufferSize >= 11/);
+    }
+    const [tag, future] = dbr.getA(h, 'k', '', G, dbr.DBR_FLAGS_NONE, 11);
+    expect(await collect(tag)).toBe(dbr.DBR_SUCCESS);
+    expect(future.value.toString()).toBe('hello world');
+    dbr.put(h, 'now', 'later', G);
+    expect(await collect(pendingTag)).toBe(dbr.DBR_SUCCESS);
+    expect(dbr.decodeTuple(pending)).toBe('now');
+    const [cancelledTag, cancelled] = dbr.getA(h, 'never', '', G);
+    if (dbr.cancel(cancelledTag) === dbr.DBR_SUCCESS) {
+      expect(cancelled.status).toBe(dbr.DBR_ERR_CANCELLED);
+      expect(() => cancelled.value).toThrow(/dbr\.getA ended with DBR_ERR_CANCELLED/);
+    }
+    dbr.detach(h);
+    dbr.delete(name);
+  });
+
   it('directory and iterator', async () => {
     const { name, h } = fresh();
     dbr.put(h, 'Hello World!', 'HelloTuple', G);
