@@ -7,7 +7,7 @@
  */
 import type { Namespace } from '@tsdbr/core';
 import { classify, type DeadLetter, decode, type ResultEnvelope, type Stored } from './envelope.js';
-import type { HeartbeatValue } from './lease.js';
+import { type HeartbeatValue, parseHeartbeat } from './lease.js';
 import { BANDS, type Band, QueueNames, WORKER_PATTERN, WORKFLOW_INFO_PATTERN, WorkflowNames } from './protocol.js';
 import type { StepState } from './workflow.js';
 
@@ -184,8 +184,8 @@ export async function locateTask(ns: Namespace, queue: string, id: string): Prom
  */
 export async function findRunning(ns: Namespace, names: QueueNames, id: string): Promise<{ worker: string; attempt: number; progress?: unknown } | undefined> {
   for (const name of await ns.list(WORKER_PATTERN)) {
-    const hb = decodeLoose(await ns.tryRead(name)) as HeartbeatValue | undefined;
-    const t = Array.isArray(hb?.tasks) ? hb.tasks.find((x) => x.id === id) : undefined;
+    const hb = parseHeartbeat(await ns.tryRead(name));
+    const t = hb?.tasks.find((x) => x.id === id);
     if (t) return { worker: hb!.id, attempt: t.attempt, ...(t.progress !== undefined ? { progress: t.progress } : {}) };
   }
   for (const pattern of [names.runPattern(), names.outboxPattern()]) {
@@ -231,14 +231,15 @@ async function holdsTask(ns: Namespace, name: string, id: string): Promise<boole
 }
 
 /**
- * The heartbeats of the workers in a namespace, as they wrote them. They may be stale (a crashed worker's
- * stays until another worker recovers its tasks): judge liveness by `seq` changing within `leaseTtlMs`.
+ * The heartbeats of the workers in a namespace, as they wrote them; a value that is no well-formed heartbeat
+ * is left out. They may be stale (a crashed worker's stays until another worker recovers its tasks): judge
+ * liveness by `seq` changing within `leaseTtlMs`.
  */
 export async function workers(ns: Namespace, options: { limit?: number } = {}): Promise<HeartbeatValue[]> {
   const out: HeartbeatValue[] = [];
   for (const name of await ns.list(WORKER_PATTERN, { limit: options.limit ?? 10_000 })) {
-    const hb = decodeLoose(await ns.tryRead(name)) as HeartbeatValue | undefined;
-    if (hb !== undefined && typeof hb === 'object' && hb !== null && typeof hb.id === 'string') out.push(hb);
+    const hb = parseHeartbeat(await ns.tryRead(name));
+    if (hb !== undefined) out.push(hb);
   }
   return out;
 }

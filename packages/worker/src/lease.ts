@@ -6,7 +6,9 @@
  * @module
  */
 import { hostname } from 'node:os';
-import { isDbrError, type Namespace } from '@tsdbr/core';
+import type { Namespace } from '@tsdbr/core';
+import { z } from 'zod';
+import { decode } from './envelope.js';
 import { workerName } from './protocol.js';
 
 /** A running task as shown in a heartbeat. */
@@ -54,6 +56,37 @@ export interface HeartbeatValue {
   stats: WorkerStats;
   /** Per-queue counters (absent in heartbeats of older workers). */
   byQueue?: Record<string, QueueStats>;
+}
+
+const count = z.number().int().nonnegative();
+const timestamp = z.number().finite();
+/** What a heartbeat must hold to be used: `worker:<id>` is anyone's to write. Unknown fields are kept. */
+const heartbeatSchema = z.looseObject({
+  id: z.string(),
+  host: z.string(),
+  pid: count,
+  startedAt: timestamp,
+  lastBeat: timestamp,
+  seq: count,
+  leaseTtlMs: z.number().positive(),
+  queues: z.array(z.string()),
+  concurrency: count,
+  tasks: z.array(z.looseObject({ id: z.string(), task: z.string(), queue: z.string(), attempt: count, startedAt: timestamp, progress: z.unknown().optional() })),
+  stats: z.looseObject({ claimed: count, completed: count, failed: count, retried: count, dead: count, cancelled: count, recovered: count }),
+  byQueue: z.record(z.string(), z.looseObject({ completed: count, failed: count })).optional(),
+});
+
+/** The heartbeat in `bytes` (JSON, or msgpack from another writer), or undefined if it is not a well-formed one. */
+export function parseHeartbeat(bytes: Buffer | undefined): HeartbeatValue | undefined {
+  if (bytes === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = decode(bytes);
+  } catch {
+    return undefined;
+  }
+  const checked = heartbeatSchema.safeParse(value);
+  return checked.success ? (checked.data as HeartbeatValue) : undefined;
 }
 
 /** Writes a worker's heartbeat periodically. */
@@ -117,12 +150,7 @@ function heartbeatJson(value: HeartbeatValue): string {
 
 /** Reads a heartbeat; undefined if there is none. */
 export async function readHeartbeat(ns: Namespace, workerId: string): Promise<HeartbeatValue | undefined> {
-  try {
-    return JSON.parse((await ns.read(workerName(workerId), { timeout: 0 })).toString('utf8')) as HeartbeatValue;
-  } catch (err) {
-    if (isDbrError(err, 'DBR_ERR_UNAVAIL') || err instanceof SyntaxError) return undefined;
-    throw err;
-  }
+  return parseHeartbeat(await ns.tryRead(workerName(workerId)));
 }
 
 /**
