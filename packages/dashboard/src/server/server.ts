@@ -146,10 +146,11 @@ async function produceTopic(ctx: DashboardContext, event: string, args: string[]
       return { workflows: await state.tasks.workflows() };
     case 'namespace':
       return (await state.namespace(args[0] as string)) ?? { name: args[0], missing: true };
+    // a view that vanished (or never was) says so: sending nothing would leave its last data on screen as live
     case 'queue':
-      return state.queue(args[0] as string, args[1] as string);
+      return (await state.queue(args[0] as string, args[1] as string)) ?? { namespace: args[0], queue: args[1], missing: true };
     case 'workflow':
-      return state.tasks.workflow(args[0] as string, args[1] as string);
+      return (await state.tasks.workflow(args[0] as string, args[1] as string)) ?? { namespace: args[0], id: args[1], missing: true };
     default:
       return undefined;
   }

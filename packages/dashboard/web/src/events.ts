@@ -5,6 +5,9 @@ import { useEffect, useState } from 'preact/hooks';
 
 export type LiveState = 'connecting' | 'live' | 'reconnecting';
 
+/** Window event sent when the server refused an event stream, so that the app checks the session again. */
+export const STREAM_REFUSED = 'dbr:stream-refused';
+
 /** Subscribes to `/api/events` with the given query; returns the latest data per event name. */
 export function useEvents(query: Record<string, string | undefined>, enabled = true): [Record<string, unknown>, LiveState] {
   const [data, setData] = useState<Record<string, unknown>>({});
@@ -26,7 +29,11 @@ export function useEvents(query: Record<string, string | undefined>, enabled = t
     };
     for (const n of names) es.addEventListener(n, on as EventListener);
     es.onopen = () => setState('live');
-    es.onerror = () => setState('reconnecting');
+    es.onerror = () => {
+      setState('reconnecting');
+      // the browser never retries a stream the server refused (a 401 once the session stopped holding)
+      if (es.readyState === EventSource.CLOSED) window.dispatchEvent(new Event(STREAM_REFUSED));
+    };
     return () => es.close();
   }, [qs, enabled]);
   return [data, state];

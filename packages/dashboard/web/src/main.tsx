@@ -5,6 +5,7 @@ import { Fragment, render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { SessionInfo } from '../../src/api-types.ts';
 import { api, ApiCallError, setCsrf } from './api.ts';
+import { STREAM_REFUSED } from './events.ts';
 import { href, navigate, useRoute } from './router.ts';
 import { applyTheme, initialTheme, type Theme } from './theme.ts';
 import { ErrorBox } from './ui.tsx';
@@ -30,15 +31,18 @@ function App() {
   const [theme, setTheme] = useState<Theme>(initialTheme);
   const [help, setHelp] = useState(false);
 
-  const loadSession = () =>
-    api
-      .session()
-      .then((s) => {
-        setCsrf(s.csrfToken);
-        setSession(s);
-      })
-      .catch(setError);
+  const adoptSession = (s: SessionInfo) => {
+    setCsrf(s.csrfToken);
+    setSession(s);
+  };
+  const loadSession = () => api.session().then(adoptSession).catch(setError);
   useEffect(() => void loadSession(), []);
+  // A refused event stream (the dashboard restarted with another token) shows the sign-in form if the session is gone.
+  useEffect(() => {
+    const recheck = () => void api.session().then(adoptSession).catch(() => undefined);
+    window.addEventListener(STREAM_REFUSED, recheck);
+    return () => window.removeEventListener(STREAM_REFUSED, recheck);
+  }, []);
   useEffect(() => applyTheme(theme), [theme]);
 
   useEffect(() => {

@@ -9,8 +9,14 @@ const H = 46;
 const GX = 60;
 const GY = 18;
 
-export function layout(nodes: WorkflowNode[]): { pos: Map<string, { x: number; y: number }>; width: number; height: number } {
-  const byId = new Map(nodes.map((n) => [n.id, n]));
+/** Each node's dependencies that are nodes of the graph, each once: an info tuple may repeat one endlessly. */
+function knownDeps(nodes: WorkflowNode[]): Map<string, string[]> {
+  const ids = new Set(nodes.map((n) => n.id));
+  return new Map(nodes.map((n) => [n.id, [...new Set(n.deps)].filter((d) => ids.has(d))]));
+}
+
+export function layout(nodes: WorkflowNode[]): { pos: Map<string, { x: number; y: number }>; deps: Map<string, string[]>; width: number; height: number } {
+  const deps = knownDeps(nodes);
   const layer = new Map<string, number>();
   const visiting = new Set<string>();
   const depth = (id: string): number => {
@@ -18,8 +24,7 @@ export function layout(nodes: WorkflowNode[]): { pos: Map<string, { x: number; y
     if (known !== undefined) return known;
     if (visiting.has(id)) return 0; // a cycle: should not happen in a DAG; do not loop
     visiting.add(id);
-    const n = byId.get(id);
-    const d = n === undefined || n.deps.length === 0 ? 0 : 1 + Math.max(...n.deps.filter((x) => byId.has(x)).map(depth), -1);
+    const d = (deps.get(id) ?? []).reduce((deepest, dep) => Math.max(deepest, depth(dep) + 1), 0);
     visiting.delete(id);
     layer.set(id, d);
     return d;
@@ -38,11 +43,11 @@ export function layout(nodes: WorkflowNode[]): { pos: Map<string, { x: number; y
     maxRows = Math.max(maxRows, ids.length);
     ids.forEach((id, i) => pos.set(id, { x: 10 + d * (W + GX), y: 10 + i * (H + GY) }));
   }
-  return { pos, width: 20 + columns.size * (W + GX) - GX, height: 20 + maxRows * (H + GY) - GY };
+  return { pos, deps, width: 20 + columns.size * (W + GX) - GX, height: 20 + maxRows * (H + GY) - GY };
 }
 
 export function Dag(props: { nodes: WorkflowNode[]; selected?: string; onSelect?: (id: string) => void }) {
-  const { pos, width, height } = layout(props.nodes);
+  const { pos, deps, width, height } = layout(props.nodes);
   return (
     <div class="dag-scroll">
       <svg class="dag" width={Math.max(width, 100)} height={Math.max(height, 60)} viewBox={`0 0 ${Math.max(width, 100)} ${Math.max(height, 60)}`} role="img" aria-label="workflow graph">
@@ -52,7 +57,7 @@ export function Dag(props: { nodes: WorkflowNode[]; selected?: string; onSelect?
           </marker>
         </defs>
         {props.nodes.flatMap((n) =>
-          n.deps.map((d) => {
+          (deps.get(n.id) ?? []).map((d) => {
             const a = pos.get(d);
             const b = pos.get(n.id);
             if (!a || !b) return null;

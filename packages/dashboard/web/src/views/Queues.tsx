@@ -73,7 +73,7 @@ function QueueList() {
 function QueueView(props: { ns: string; queue: string; session: SessionInfo; theme: string; failedId?: string }) {
   const { ns, queue, session } = props;
   const [data, live] = useEvents({ topics: '', queueNamespace: ns, queue });
-  const q = data.queue as QueueDetail | undefined;
+  const q = data.queue as (QueueDetail & { missing?: boolean }) | undefined;
   const [failed, setFailed] = useState<FailedTask[] | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
   const failedCount = q?.failed;
@@ -116,6 +116,10 @@ function QueueView(props: { ns: string; queue: string; session: SessionInfo; the
       <ErrorBox error={error} />
       {q === undefined ? (
         <p class="muted">Loading…</p>
+      ) : q.missing ? (
+        <p class="error" data-testid="queue-missing">
+          This queue does not exist (any more).
+        </p>
       ) : (
         <>
           <div class="stats" data-testid="queue-stats">

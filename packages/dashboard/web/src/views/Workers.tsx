@@ -3,6 +3,9 @@ import { useEvents } from '../events.ts';
 import * as fmt from '../format.ts';
 import { Badge, Empty, Progress } from '../ui.tsx';
 
+/** Running tasks listed per worker: a heartbeat anyone may write can name any number of them. */
+const MAX_RUNNING_SHOWN = 100;
+
 /** Workers: heartbeats, host and pid, uptime, and the tasks they run with progress. */
 export function Workers() {
   const [data, live] = useEvents({ topics: 'workers' });
@@ -58,7 +61,7 @@ export function Workers() {
                     </tr>
                   </thead>
                   <tbody>
-                    {w.running.map((r) => (
+                    {w.running.slice(0, MAX_RUNNING_SHOWN).map((r) => (
                       <tr key={r.id}>
                         <td>{r.task ?? '–'}</td>
                         <td class="name">{r.id}</td>
@@ -70,6 +73,15 @@ export function Workers() {
                       </tr>
                     ))}
                   </tbody>
+                  {w.running.length > MAX_RUNNING_SHOWN && (
+                    <tfoot>
+                      <tr>
+                        <td colSpan={4} class="muted">
+                          … and {fmt.count(w.running.length - MAX_RUNNING_SHOWN)} more running
+                        </td>
+                      </tr>
+                    </tfoot>
+                  )}
                 </table>
               )}
             </article>

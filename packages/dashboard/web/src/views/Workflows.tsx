@@ -67,7 +67,7 @@ function WorkflowList() {
 
 function WorkflowView(props: { ns: string; id: string }) {
   const [data, live] = useEvents({ topics: '', workflowNamespace: props.ns, workflow: props.id });
-  const wf = data.workflow as WorkflowInfo | undefined;
+  const wf = data.workflow as (WorkflowInfo & { missing?: boolean }) | undefined;
   const [selected, setSelected] = useState<string | undefined>(undefined);
   const node = wf?.nodes?.find((n) => n.id === selected);
   return (
@@ -80,6 +80,10 @@ function WorkflowView(props: { ns: string; id: string }) {
       </h1>
       {wf === undefined ? (
         <p class="muted">Loading…</p>
+      ) : wf.missing ? (
+        <p class="error" data-testid="workflow-missing">
+          This workflow run does not exist (any more).
+        </p>
       ) : (
         <>
           <p>
