@@ -79,6 +79,8 @@ export class Claimer {
       this.claimSize = Math.min(CLAIM_MAX, Math.max(CLAIM_MIN, 2 * values.length));
       for (const i of slots.slice(values.length)) this.free.push(i);
       if (values.length > 0) host.dispatch(slots, values);
+      // another queue's claim may have filled the worker meanwhile (see withdraw): then wait for capacity first
+      else if (host.wanted(this.free.length) === 0) continue;
       // after a claimed task, this turn's finishes go out before the next claim (whose packing would delay them)
       else if (await this.blockingClaim()) await host.afterFinishesSent();
     }
@@ -95,6 +97,11 @@ export class Claimer {
     const wake = this.wake;
     this.wake = undefined;
     wake?.();
+  }
+
+  /** Withdraws the blocking claim, if one waits: run() then waits for capacity (the worker is full). */
+  withdraw(): void {
+    this.claim?.abort(new Error('the worker is at capacity'));
   }
 
   /** Withdraws the blocking claim; run() ends. */

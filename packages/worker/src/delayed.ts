@@ -78,7 +78,8 @@ export class DelayedPromoter {
     let earliest = Infinity;
     for (let i = 0; i < WAKE_ENTRIES; i++) {
       const entry = await this.ns.tryRead(delays, { index: i });
-      if (entry === undefined) return earliest === Infinity ? this.cursor : earliest - DELAY_BUCKET_MS;
+      // never past now: a task delayed less than the earliest one may come while we walk
+      if (entry === undefined) return earliest === Infinity ? this.cursor : Math.min(earliest - DELAY_BUCKET_MS, Math.floor(Date.now() / DELAY_BUCKET_MS) * DELAY_BUCKET_MS);
       const bucket = Number(entry.toString('utf8'));
       if (!Number.isFinite(bucket)) break;
       earliest = Math.min(earliest, bucket);
@@ -172,9 +173,9 @@ export class DelayedPromoter {
     let moved = 0;
     try {
       // an earlier promotion that failed midway may have left its task in our slot: it goes on first, so the
-      // slot holds one task at a time
+      // slot holds one task at a time. Its entry may be taken already: taking none leaves at worst one too many
       if (this.interrupted) {
-        for (let bytes = await ns.tryRead(slot); bytes !== undefined; bytes = await ns.tryRead(slot)) await this.forwardPromoted(bytes, slot, slot);
+        for (let bytes = await ns.tryRead(slot); bytes !== undefined; bytes = await ns.tryRead(slot)) await this.forwardPromoted(bytes, slot, slot, false);
         this.interrupted = false;
       }
       for (;;) {
@@ -185,7 +186,7 @@ export class DelayedPromoter {
           if (isDbrError(err, 'DBR_ERR_UNAVAIL')) return moved;
           throw err;
         }
-        if (await this.forwardPromoted(bytes, slot, from)) moved++;
+        if (await this.forwardPromoted(bytes, slot, from, true)) moved++;
       }
     } catch (err) {
       this.interrupted = true;
@@ -193,8 +194,8 @@ export class DelayedPromoter {
     }
   }
 
-  /** Moves the task held in our promotion slot to its band; false if it was no task (dropped). */
-  private async forwardPromoted(bytes: Buffer, slot: string, from: string): Promise<boolean> {
+  /** Moves the task held in our promotion slot to its band, taking a delays entry first if `uncount`; false if it was no task (dropped). */
+  private async forwardPromoted(bytes: Buffer, slot: string, from: string, uncount: boolean): Promise<boolean> {
     const { ns, names } = this;
     const stored = classify(bytes);
     // due <= bucket <= now, so a task goes to its band
@@ -206,7 +207,7 @@ export class DelayedPromoter {
     }
     // uncounted before it can be claimed (entries only count, so any one); a crash before the move leaves the
     // task in our promotion slot, from which recovery forwards it
-    await ns.tryGet(names.delays());
+    if (uncount) await ns.tryGet(names.delays());
     await ns.moveValue(slot, ns, dest.to, { timeout: 0 });
     if (dest.bell) await ns.put(names.pending('normal'), BELL);
     return true;

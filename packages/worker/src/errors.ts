@@ -200,6 +200,17 @@ export class StepInputChangedError extends NonRetryableError {
   }
 }
 
+/**
+ * A task envelope (written by another program) whose id or dedup key cannot be part of a tuple name: its result
+ * and cancel marker could not be stored, so the worker dead-letters it without running it.
+ */
+export class InvalidTaskIdError extends NonRetryableError {
+  constructor(what: 'id' | 'dedup key', value: unknown) {
+    const shown = typeof value === 'string' ? `${JSON.stringify(value.slice(0, 60))}${value.length > 60 ? ` (${value.length} characters)` : ''}` : typeof value;
+    super(`Task ${what} ${shown} cannot be part of a tuple name (it holds a NUL or newline, or is too long): the task was dead-lettered without running. Submit it again with 1-200 characters from A-Z a-z 0-9 _ . @ - (docs/protocol.md).`);
+  }
+}
+
 /** The value a workflow waits for (wf.waitFor) does not match its schema. It is read, not consumed, so it stays. */
 export class InvalidTupleError extends NonRetryableError {
   /** The tuple's name. */

@@ -62,11 +62,13 @@ export class Finisher {
         error = stored;
       } else result = stored;
     }
+    // resultTtl 'infinite': no expiry entry (its bucket would never come due, and it would grow for good)
+    const expires = Number.isFinite(this.host.options.resultTtlMs);
     if (ok && !ex.cancelled) {
       const outcome =
         result === undefined
           ? await this.finishWith(ex, { pop: ex.slot, unless: names.cancel(env.id) }) // ignoreResult: nothing to store
-          : await this.finishWith(ex, { pop: ex.slot, put: result.to, value: result.bytes, unless: names.cancel(env.id) }, [names.expire(expireBucketOf(now + this.host.options.resultTtlMs)), result.to]);
+          : await this.finishWith(ex, { pop: ex.slot, put: result.to, value: result.bytes, unless: names.cancel(env.id) }, expires ? [names.expire(expireBucketOf(now + this.host.options.resultTtlMs)), result.to] : undefined);
       if (outcome === 'skipped') {
         ex.cancelled = true; // a cancel came before the finish: the marker was taken, the result not written
       } else {
@@ -103,7 +105,7 @@ export class Finisher {
         }
         if (env.nr !== 1) {
           deliveries.push(resultDelivery(names, r, json));
-          extra.push(expiryEntry(names, names.result(env.id), this.host.options.resultTtlMs, now));
+          if (expires) extra.push(expiryEntry(names, names.result(env.id), this.host.options.resultTtlMs, now));
         }
         if (ex.cancelled) {
           this.host.stats.cancelled++;
@@ -144,6 +146,21 @@ export class Finisher {
       while (over-- > 0) await ns.tryGet(name);
     });
     return q.trimming;
+  }
+
+  /**
+   * Dead-letters a claimed task without running it: its id (or dedup key) cannot be part of a tuple name, so
+   * it gets no result, and its cancel marker is not looked at (a finish step naming either would fail).
+   */
+  async rejectUnrun(q: QueueState, slot: string, outbox: string, env: TaskEnvelope, err: Error): Promise<void> {
+    const names = q.names;
+    const dead: DeadLetter = { k: 'd', id: env.id, task: env.task, queue: names.queue, error: serializeError(err), attempts: env.att, failedAt: Date.now(), env };
+    this.host.stats.failed++;
+    this.host.stats.dead++;
+    this.host.queueStats(names.queue).failed++;
+    await finishSlot(this.host.namespace, names, slot, outbox, [deadDelivery(names, dead)], [], this.retry);
+    await this.trimDead(q).catch((e: unknown) => this.host.fail(e, 'trimming the dead letters (the next failure trims again)'));
+    this.host.log.error({ task: env.task, err: dead.error }, 'task whose id or dedup key names no tuple dead-lettered without running');
   }
 
   /** Requeues a task this worker will not finish (shutdown). */

@@ -52,6 +52,7 @@ export {
   ExecError,
   InvalidInputError,
   InvalidOutputError,
+  InvalidTaskIdError,
   InvalidTupleError,
   type Issue,
   NonRetryableError,

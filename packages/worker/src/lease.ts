@@ -153,6 +153,9 @@ export async function readHeartbeat(ns: Namespace, workerId: string): Promise<He
   return parseHeartbeat(await ns.tryRead(workerName(workerId)));
 }
 
+/** A worker not asked about for this many leases is forgotten: it left with its slots (asked about again, it is new). */
+const FORGET_AFTER_LEASES = 10;
+
 /**
  * Judges other workers' liveness from what this process observes: a worker is dead when its heartbeat is
  * missing, or when its sequence number has not changed for longer than the lease.
@@ -160,6 +163,9 @@ export async function readHeartbeat(ns: Namespace, workerId: string): Promise<He
 export class LivenessTracker {
   private readonly seen = new Map<string, { seq: number; since: number }>();
   private readonly last = new Map<string, HeartbeatValue>();
+  /** When each worker was last asked about. */
+  private readonly asked = new Map<string, number>();
+  private forgotAt = 0;
 
   constructor(
     private readonly ns: Namespace,
@@ -168,6 +174,8 @@ export class LivenessTracker {
 
   /** True if the worker holds a live lease. */
   async isAlive(workerId: string, now = Date.now()): Promise<boolean> {
+    this.forgetUnasked(now);
+    this.asked.set(workerId, now);
     const hb = await readHeartbeat(this.ns, workerId);
     if (hb === undefined) {
       this.seen.delete(workerId);
@@ -187,6 +195,14 @@ export class LivenessTracker {
   forget(workerId: string): void {
     this.seen.delete(workerId);
     this.last.delete(workerId);
+    this.asked.delete(workerId);
+  }
+
+  /** Forgets the workers that left cleanly: nobody asks about them any more, and they would be kept for good. */
+  private forgetUnasked(now: number): void {
+    if (now - this.forgotAt < this.leaseTtlMs) return;
+    this.forgotAt = now;
+    for (const [id, at] of this.asked) if (now - at > FORGET_AFTER_LEASES * this.leaseTtlMs) this.forget(id);
   }
 
   /** Ids of the tasks the worker's last heartbeat seen here listed as running. */

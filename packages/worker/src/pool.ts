@@ -114,6 +114,8 @@ export class WorkerPool extends EventEmitter {
         stdio: 'inherit',
       });
       m.proc.on('exit', (code, signal) => onExit(signal ? null : code));
+      // unheard, an 'error' crashes the pool: e.g. the shutdown message written to a member that just died (EPIPE)
+      m.proc.on('error', (err) => this.o.log.error({ err, member: index }, 'pool member process error'));
     } else {
       // A thread cannot take --import: a .ts entry is loaded through tsx's API from a small bootstrap.
       const target = ts ? `import(${JSON.stringify(tsxApi())}).then((m) => m.tsImport(${JSON.stringify(pathToFileURL(path).href)}, ${JSON.stringify(import.meta.url)}))` : path;

@@ -3,7 +3,7 @@
  * programs). Names that must move together atomically share the Redis Cluster hash tag `{<queue>}`.
  * @module
  */
-import { ConfigError } from '@tsdbr/core';
+import { ConfigError, DBR_MAX_KEY_LEN } from '@tsdbr/core';
 
 /** Priority bands of a queue: `hi` (priority > 0), `normal` (0) and `lo` (< 0). */
 export type Band = 'hi' | 'normal' | 'lo';
@@ -122,6 +122,14 @@ export class QueueNames {
    */
   delays(): string {
     return `${this.prefix}delays`;
+  }
+
+  /**
+   * True if `key` (a task id or dedup key, perhaps written by another program) makes valid tuple names: no NUL
+   * or newline, and short enough for the longest name it is part of.
+   */
+  fits(key: string): boolean {
+    return !key.includes('\0') && !key.includes('\n') && Buffer.byteLength(this.retrying(key), 'utf8') <= DBR_MAX_KEY_LEN;
   }
 
   /** Cancel marker of a task. */

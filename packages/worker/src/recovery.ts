@@ -84,7 +84,11 @@ export class Recovery {
     const myOut = names.outbox(workerId, RECOVERY_SLOT);
     if ((await ns.count(out)) > 0) {
       // The task finished: drop it first (so nobody requeues it), then forward its outcomes one by one.
-      await ns.tryGet(run);
+      const popped = await ns.tryGet(run);
+      const task = popped === undefined ? undefined : classify(popped);
+      // the task's envelope (from its slot, or its dead letter) and whether it ended: then its dedup key goes
+      let env = task?.kind === 'task' ? task.env : undefined;
+      let ended = false;
       for (;;) {
         let bytes: Buffer;
         try {
@@ -93,14 +97,19 @@ export class Recovery {
           if (isDbrError(err, 'DBR_ERR_UNAVAIL')) break;
           throw err;
         }
-        const dest = destinationOf(names, classify(bytes));
+        const stored = classify(bytes);
+        const dest = destinationOf(names, stored);
         if (dest === undefined) {
           this.c.log.error({ name: out }, 'dropping a value that is no outcome from a dead worker\'s outbox');
           await ns.tryGet(myOut);
           continue;
         }
+        if (stored.kind === 'dead') env ??= stored.env.env;
+        ended ||= stored.kind !== 'task'; // a task value is its retry
         await forward(ns, names, myOut, [{ bytes, ...dest }]);
       }
+      // the dead worker may have died before it released the key
+      if (ended && env?.ddp !== undefined && names.fits(String(env.ddp))) await releaseDedupKey(ns, names.dedup(env.ddp), env.id);
       return 0;
     }
     let bytes: Buffer;
@@ -138,7 +147,7 @@ export class Recovery {
       const error = { name: 'LeaseExpiredError', message: `Task was running on workers that died ${env.rec} times (last: ${worker}); it may crash its worker. Raise maxRecoveries if that is expected.` };
       const result: ResultEnvelope = { k: 'r', id: env.id, task: env.task, ok: false, error, attempts: env.att, finishedAt: Date.now() };
       deliveries.push(deadDelivery(names, { k: 'd', id: env.id, task: env.task, queue: names.queue, error, attempts: env.att, failedAt: Date.now(), env }), resultDelivery(names, result, asJson));
-      extra.push(expiryEntry(names, names.result(env.id), this.c.resultTtlMs));
+      if (Number.isFinite(this.c.resultTtlMs)) extra.push(expiryEntry(names, names.result(env.id), this.c.resultTtlMs)); // 'infinite': none
     } else deliveries.push(taskDelivery(names, env, asJson));
     await finishSlot(ns, names, myRun, myOut, deliveries, extra);
     if (dead && env.ddp !== undefined) await releaseDedupKey(ns, names.dedup(env.ddp), env.id);

@@ -199,8 +199,18 @@ export class TaskHandle<O = unknown> {
   }
 }
 
-/** Puts a task's cancel marker (and schedules its removal, in case the task finished already). */
+/**
+ * Puts a task's cancel marker (and schedules its removal, in case the task finished already). The task may
+ * wait in a delayed bucket for longer than the marker's day: then the marker lives until a day past the
+ * latest bucket, or the task would run when it comes due.
+ */
 export async function cancelTask(ns: Namespace, names: QueueNames, id: string): Promise<void> {
   const marker = names.cancel(id);
-  await ns.putMany<Uint8Array>([[marker, encode({ at: Date.now() })], expiryEntry(names, marker, CANCEL_MARKER_TTL_MS)]);
+  const now = Date.now();
+  let ttlMs = CANCEL_MARKER_TTL_MS;
+  // the listing walks the keyspace: only when the queue holds delayed tasks (each counted in the delays list)
+  if ((await ns.count(names.delays())) > 0) {
+    for (const name of await ns.list(names.delayedPattern())) ttlMs = Math.max(ttlMs, (names.parseBucket(name, 'delayed') ?? 0) - now + CANCEL_MARKER_TTL_MS);
+  }
+  await ns.putMany<Uint8Array>([[marker, encode({ at: now })], expiryEntry(names, marker, ttlMs, now)]);
 }

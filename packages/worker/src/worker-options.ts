@@ -44,7 +44,7 @@ export interface WorkerOptions {
   recoveryInterval?: Duration;
   /** How long close() lets running tasks finish before requeueing them (default: DBR_SHUTDOWN_GRACE, else '30s'). */
   shutdownGrace?: Duration;
-  /** Results nobody reads are dropped after this (default '24h'). */
+  /** Results nobody reads are dropped after this (default '24h'; 'infinite' keeps them). */
   resultTtl?: Duration;
   /** At most this many dead letters are kept per queue; older ones are dropped (default 10,000). */
   maxDeadLetters?: number;

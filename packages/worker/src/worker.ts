@@ -11,7 +11,7 @@ import { Broker, type Namespace } from '@tsdbr/core';
 import type { Logger } from 'pino';
 import { DelayedPromoter } from './delayed.js';
 import { BELL, classify, isJson } from './envelope.js';
-import { InvalidInputError, InvalidOutputError, serializeError, TaskCancelledError, TaskTimeoutError, toError, toIssues, UnknownTaskError, WorkerClosedError, WorkerShutdownError } from './errors.js';
+import { InvalidInputError, InvalidOutputError, InvalidTaskIdError, serializeError, TaskCancelledError, TaskTimeoutError, toError, toIssues, UnknownTaskError, WorkerClosedError, WorkerShutdownError } from './errors.js';
 import { ExpirySweeper } from './expiry.js';
 import type { Execution, QueueState } from './execution.js';
 import { Finisher } from './finisher.js';
@@ -195,10 +195,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.halt.abort(new WorkerShutdownError());
     for (const q of this.queues) q.claimer.stop(new WorkerShutdownError());
     this.log.info({ running: this.running.size, graceMs }, 'worker shutting down: no new claims');
+    const deadline = Date.now() + graceMs;
+    // the requeues below repeat while they fail (a server that is gone): only until the grace ends
+    const graceOver = setTimeout(() => this.giveUp.abort(new WorkerShutdownError()), graceMs);
     // claimed ahead but not started (prefetch): back to the queue at once
     await Promise.all([...this.running.values()].filter((ex) => !ex.started).map((ex) => this.finisher.release(ex)));
-    const deadline = Date.now() + graceMs;
     while (this.running.size > 0 && Date.now() < deadline) await sleep(Math.min(50, Math.max(1, deadline - Date.now())));
+    clearTimeout(graceOver);
     this.giveUp.abort(new WorkerShutdownError());
     const left = [...this.running.values()].filter((ex) => !ex.released && !ex.settling);
     await Promise.all(left.map((ex) => this.finisher.release(ex)));
@@ -321,6 +324,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
         continue;
       }
       const env = stored.env;
+      const badKey = !q.names.fits(env.id) ? 'id' : env.ddp !== undefined && !q.names.fits(String(env.ddp)) ? 'dedup key' : undefined;
+      if (badKey !== undefined) {
+        // a finish step naming its result or cancel marker would fail on every try, and with it the turn's batch
+        this.finisher.rejectUnrun(q, slot, q.names.outbox(this.id, index), env, new InvalidTaskIdError(badKey, badKey === 'id' ? env.id : env.ddp)).then(
+          () => q.claimer.release(index),
+          (err: unknown) => this.fail(err, `dead-lettering the task in ${slot} (kept out of use until restart)`),
+        );
+        continue;
+      }
       const ex: Execution = {
         env,
         queue: q,
@@ -354,6 +366,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
         },
       );
     }
+    // at capacity: a blocking claim still waiting on another queue would take a task it cannot start yet
+    if (this.wanted(1) === 0) for (const each of this.queues) each.claimer.withdraw();
   }
 
   private async execute(ex: Execution): Promise<void> {
