@@ -239,25 +239,33 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.maintenance = (async () => {
       const ns = this.namespace;
       this.ticks++;
+      const sweeps = this.ticks % 10 === 1;
       for (const q of this.queues) {
-        if (this.stopping) return;
-        await q.recovery.tick();
-        await q.sweeper.tick();
-        if (this.ticks % 10 === 1) {
-          await q.promoter.sweepListed();
-          await q.sweeper.sweepListed();
-        }
-        // wake a blocked claim if the hi or lo band holds tasks nobody rang for (e.g. after a crash)
-        for (const band of ['hi', 'lo'] as const) {
-          if ((await ns.count(q.names.pending(band))) > 0 && (await ns.count(q.names.pending('normal'))) === 0) {
-            await ns.put(q.names.pending('normal'), BELL);
-          }
+        // each chore on its own: one that keeps failing (say, on a value it cannot handle) starves no other
+        const chores: [string, () => Promise<unknown>][] = [
+          ['recovering dead workers\' tasks', () => q.recovery.tick()],
+          ['dropping expired results', () => (sweeps ? q.sweeper.tick().then(() => q.sweeper.sweepListed()) : q.sweeper.tick())],
+          ['promoting delayed tasks', () => (sweeps ? q.promoter.sweepListed() : Promise.resolve())],
+          ['ringing for the hi and lo bands', () => this.ringForBands(ns, q)],
+        ];
+        for (const [what, chore] of chores) {
+          if (this.stopping) return;
+          await chore().catch((err: unknown) => this.fail(err, `maintenance of queue ${q.names.queue}: ${what}`));
         }
       }
     })()
       .catch((err) => this.fail(err, 'maintenance'))
       .finally(() => (this.maintenance = undefined));
     return this.maintenance;
+  }
+
+  /** Wakes a blocked claim if the hi or lo band holds tasks nobody rang for (e.g. after a crash). */
+  private async ringForBands(ns: Namespace, q: QueueState): Promise<void> {
+    for (const band of ['hi', 'lo'] as const) {
+      if ((await ns.count(q.names.pending(band))) > 0 && (await ns.count(q.names.pending('normal'))) === 0) {
+        await ns.put(q.names.pending('normal'), BELL);
+      }
+    }
   }
 
   /** Most tasks claimed ahead of free concurrency. */
