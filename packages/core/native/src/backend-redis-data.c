@@ -287,6 +287,32 @@ static DBR_Errorcode_t r_iterate(dbr_backend_t *b, dbr_ns_t *ns, void **cursor, 
 
 /* ---- move and remove ---- */
 
+static void pop_back_done(rcmd_t *cmd, redisReply *r, DBR_Errorcode_t err)
+{
+  if (err != DBR_SUCCESS || (r && r->type == REDIS_REPLY_ERROR))
+    DBR_LOG(DBR_LOG_ERROR, "redis move: could not give back the values of a pop that timed out to '%s': %s",
+            cmd->key, err != DBR_SUCCESS ? cmd->errmsg : r->str);
+  if (r) freeReplyObject(r);
+}
+
+/* The reply of a move's pop that ran after its call timed out: its values go back at the head of the list. */
+static void pop_came_late(rcmd_t *cmd, redisReply *r)
+{
+  if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
+    rcmd_t *back = rcmd_new(cmd->be, -1);
+    if (back) {
+      rcmd_arg_str(back, "LPUSH");
+      rcmd_key(back, cmd->key, cmd->keylen, 1);
+      for (size_t i = r->elements; i > 0; i--) rcmd_arg(back, r->element[i - 1]->str, (size_t)r->element[i - 1]->len);
+      back->done = pop_back_done;
+      rb_exec(cmd->be, back);
+    } else {
+      DBR_LOG(DBR_LOG_ERROR, "redis move: out of memory giving back %zu values to '%s'", r->elements, cmd->key);
+    }
+  }
+  freeReplyObject(r);
+}
+
 /* Moves every value of src_key to the tail of dst_key. Returns the number moved, or -1 (error recorded). */
 static long long move_key(rbe_t *be, const char *src_key, size_t slen, const char *dst_key, size_t dlen)
 {
@@ -313,6 +339,7 @@ static long long move_key(rbe_t *be, const char *src_key, size_t slen, const cha
       rcmd_arg_str(cmd, "LPOP");
       rcmd_key(cmd, src_key, slen, 1);
       rcmd_arg_str(cmd, "256");
+      cmd->late = pop_came_late;
     }
     redisReply *r = rb_call_ok(be, cmd, "move (LPOP)", &err);
     if (!r) return -1;

@@ -353,6 +353,7 @@ static void tick_fired(rio_timer_t *t)
   rbe_t *be = (rbe_t *)((char *)t - offsetof(rbe_t, tick));
   if (be->shutting_down) return;
   int64_t now = rio_now_ns();
+  rb_topology_check(be, now);
   /* a node whose notification setup failed on the way (a restart while CONFIG GET/SET was on the wire) tries
    * again here, so waits do not stay on this slow tick */
   for (int i = 0; i < be->nnodes; i++) {
@@ -396,8 +397,12 @@ void rb_wait_node_down(rnode_t *n, DBR_Errorcode_t err, const char *why)
 {
   rbe_t *be = n->be;
   (void)why;
+  /* A template waiter scans every master: it is told once none is left to serve it (the single server). */
+  int masters_up = 0;
+  for (int k = 0; k < be->nnodes; k++)
+    masters_up += be->nodes[k]->is_master && rconn_state(be->nodes[k]->cmd) == RC_READY;
   for (wgroup_t *g = be->all_groups; g; g = g->all_next) {
-    if (g->pattern || g->node != n->idx) continue;
+    if (g->pattern ? masters_up > 0 || !n->is_master : g->node != n->idx) continue;
     rreq_t *r = g->head;
     while (r) {
       rreq_t *next = r->gnext;

@@ -29,15 +29,18 @@ static void apply_slots_task(rio_task_t *t)
 {
   loop_call_t *lc = (loop_call_t *)t;
   rb_apply_slots(lc->call.be, lc->ranges, lc->n);
-  for (int k = 0; k < lc->call.be->nnodes; k++)
-    if (lc->call.be->nodes[k]->is_master) rconn_set_auto(lc->call.be->nodes[k]->cmd, 1);
   rb_loop_call_done(&lc->call);
 }
 
 static void init_task(rio_task_t *t)
 {
   loop_call_t *lc = (loop_call_t *)t;
-  rb_wait_init(lc->call.be);
+  rbe_t *be = lc->call.be;
+  /* Masters (the single server too) reconnect by themselves: an idle process whose connection dropped would
+   * otherwise have none, and a delete elsewhere would take it for dead and reap its attachments. */
+  for (int k = 0; k < be->nnodes; k++)
+    if (be->nodes[k]->is_master) rconn_set_auto(be->nodes[k]->cmd, 1);
+  rb_wait_init(be);
   rb_loop_call_done(&lc->call);
 }
 

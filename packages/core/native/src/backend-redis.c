@@ -26,7 +26,9 @@
  * Cluster. CLUSTER SLOTS from the seed (a non-cluster server answers with an error: single mode) gives the
  * slot map; keys go to the master of CRC16(key) % 16384 with {hash tag} rules. MOVED updates the map and
  * schedules a refresh, ASK resends once with ASKING, TRYAGAIN / LOADING retry with a short delay,
- * CLUSTERDOWN fails the call with DBR_ERR_NOCONNECT (never retried forever).
+ * CLUSTERDOWN fails the call with DBR_ERR_NOCONNECT (never retried forever). A master that stays silent longer
+ * than the operation timeout with commands on the wire (hung, or cut off while its connection stays up) makes
+ * the safety tick refresh the map, so a replica that took over its slots is followed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,14 +149,14 @@ static void finish(rcmd_t *cmd, redisReply *r, DBR_Errorcode_t err)
 static void fail_task(rio_task_t *t)
 {
   rcmd_t *cmd = (rcmd_t *)((char *)t - offsetof(rcmd_t, task));
-  finish(cmd, NULL, (DBR_Errorcode_t)cmd->aux);
+  finish(cmd, NULL, cmd->fail_err);
 }
 
 /* Fails the command after the current callback (done never runs inside rb_exec). */
 static void fail_later(rcmd_t *cmd, DBR_Errorcode_t err, const char *fmt, const char *detail)
 {
   snprintf(cmd->errmsg, sizeof cmd->errmsg, fmt, detail ? detail : "");
-  cmd->aux = err;
+  cmd->fail_err = err; /* not aux: that is the owner's (a node index, a batch's group) */
   cmd->task.fn = fail_task;
   rio_defer(cmd->be->io, &cmd->task);
 }
@@ -184,7 +186,10 @@ static void on_conn_reply(rconn_t *c, void *priv, redisReply *r, DBR_Errorcode_t
   rbe_t *be = cmd->be;
   cmd->in_flight = 0;
   if (cmd->finished) {
-    if (r) freeReplyObject(r);
+    if (r && cmd->late)
+      cmd->late(cmd, r);
+    else if (r)
+      freeReplyObject(r);
     maybe_free(cmd);
     return;
   }
@@ -215,6 +220,7 @@ static void on_conn_reply(rconn_t *c, void *priv, redisReply *r, DBR_Errorcode_t
       }
       if (rd == CLUSTER_REDIR_MOVED) {
         be->slots[slot] = (int16_t)idx;
+        be->map_moved = 1;
         if (!be->nodes[idx]->is_master) {
           be->nodes[idx]->is_master = 1;
           rconn_set_auto(be->nodes[idx]->cmd, 1);
@@ -358,6 +364,7 @@ void rb_apply_slots(rbe_t *be, const cluster_range_t *ranges, int n)
   for (int i = 0; i < CLUSTER_SLOTS; i++) map[i] = -1;
   char *is_master = calloc((size_t)be->nnodes + (size_t)n + 1, 1);
   if (!is_master) return;
+  int changed = be->map_moved;
   for (int i = 0; i < n; i++) {
     int idx = rb_node_get(be, ranges[i].host, ranges[i].port);
     if (idx < 0) continue;
@@ -368,6 +375,7 @@ void rb_apply_slots(rbe_t *be, const cluster_range_t *ranges, int n)
     rnode_t *nd = be->nodes[k];
     int m = is_master[k];
     if (m != nd->is_master) {
+      changed = 1;
       nd->is_master = m;
       rconn_set_auto(nd->cmd, m);
       if (nd->sub) rconn_set_auto(nd->sub, m);
@@ -377,8 +385,11 @@ void rb_apply_slots(rbe_t *be, const cluster_range_t *ranges, int n)
   for (int k = 0; k < be->nnodes; k++) nm += be->nodes[k]->is_master;
   atomic_store(&be->nmasters, nm);
   free(is_master);
+  /* an unchanged map (a periodic check, a master that stays silent) leaves waiters and subscriptions be */
+  changed |= memcmp(be->slots, map, sizeof map) != 0;
   memcpy(be->slots, map, sizeof map);
-  rb_wait_topology_changed(be);
+  be->map_moved = 0;
+  if (changed) rb_wait_topology_changed(be);
 }
 
 static void refresh_done(rcmd_t *cmd, redisReply *r, DBR_Errorcode_t err)
@@ -429,11 +440,12 @@ void rb_topology_refresh(rbe_t *be)
     if (!rio_timer_armed(&be->refresh_timer)) rio_timer_arm(be->io, &be->refresh_timer, next);
     return;
   }
-  /* Ask a node with a working connection, rotating so one bad node cannot pin the refresh. */
+  /* Ask a node with a working connection that answers, rotating so one bad node cannot pin the refresh. */
   int pick = -1;
   for (int k = 0; k < be->nnodes && pick < 0; k++) {
     int i = (int)((rot + (unsigned)k) % (unsigned)be->nnodes);
-    if (rconn_state(be->nodes[i]->cmd) == RC_READY) pick = i;
+    rconn_t *c = be->nodes[i]->cmd;
+    if (rconn_state(c) == RC_READY && rconn_silent_ns(c, now) <= be->op_timeout_ns) pick = i;
   }
   if (pick < 0) pick = (int)(rot % (unsigned)be->nnodes);
   rot++;
@@ -447,4 +459,18 @@ void rb_topology_refresh(rbe_t *be)
   be->refreshing = 1;
   be->last_refresh = now;
   rb_exec(be, cmd);
+}
+
+/* A master that stays silent with commands on the wire (hung, or cut off while its connection stays up) may
+ * have been failed over: nothing else would tell (no MOVED, no broken connection), so ask for the map. */
+void rb_topology_check(rbe_t *be, int64_t now)
+{
+  if (!be->cluster) return;
+  for (int k = 0; k < be->nnodes; k++) {
+    rnode_t *n = be->nodes[k];
+    if (n->is_master && rconn_silent_ns(n->cmd, now) > be->op_timeout_ns) {
+      rb_topology_refresh(be);
+      return;
+    }
+  }
 }

@@ -85,8 +85,12 @@ struct rcmd {
   int in_flight;    /* queued on a connection */
   int finished;     /* done has run */
   rcmd_done_fn done;
+  /* optional: gets (and frees) a reply that comes after done ran with DBR_ERR_TIMEOUT, i.e. the command ran
+   * after all: a pop's owner puts back what it took */
+  void (*late)(rcmd_t *cmd, redisReply *reply);
   void *priv;
   long aux;         /* free for the owner */
+  DBR_Errorcode_t fail_err; /* fail_later's code, until its task runs */
   char errmsg[512]; /* why it failed (with err != 0) */
 };
 
@@ -132,6 +136,7 @@ struct rbe {
   int nnodes, capnodes;
   int16_t slots[CLUSTER_SLOTS];
   int refreshing, refresh_again;
+  int map_moved; /* a MOVED changed the map: the waiters follow at the next refresh */
   int64_t last_refresh;
   rio_timer_t refresh_timer;
 
@@ -212,6 +217,8 @@ rnode_t *rb_master(rbe_t *be, int i);
 int rb_node_of_key(rbe_t *be, const char *key, size_t len);
 rnode_t *rb_node(rbe_t *be, int idx);
 void rb_topology_refresh(rbe_t *be);
+/** Refreshes the slot map if a master has been silent longer than the operation timeout (the safety tick). */
+void rb_topology_check(rbe_t *be, int64_t now);
 /** Loop thread (or before it runs): the index of the node at host:port, added if new; -1 out of memory. */
 int rb_node_get(rbe_t *be, const char *host, int port);
 /** Loop thread: takes a CLUSTER SLOTS map (nodes added as needed). */

@@ -48,6 +48,7 @@ struct rconn {
    * the next one */
   rentry_t *ring;
   size_t cap, head, n, written, woff;
+  int64_t heard_at; /* when the commands on the wire started waiting, or bytes last came back */
 
   rbuf_t hs;         /* the handshake commands */
   int hs_left;       /* handshake replies still expected */

@@ -46,6 +46,7 @@ static void flush_task(rio_task_t *t)
 static void flush(rconn_t *c)
 {
   if (c->state != RC_HANDSHAKE && c->state != RC_READY) return;
+  if (c->written == 0) c->heard_at = rio_now_ns(); /* nothing was waiting: the wait starts now */
   while (c->written < c->n) {
     struct iovec iov[MAX_IOV];
     int k = 0;
@@ -195,6 +196,7 @@ static void do_read(rconn_t *c)
   for (int rounds = 0; rounds < 64; rounds++) {
     ssize_t n = read(c->fd, buf, cap);
     if (n > 0) {
+      c->heard_at = rio_now_ns();
       if (feed_and_dispatch(c, buf, (size_t)n) != 0) return;
       if ((size_t)n < cap) return;
       continue;

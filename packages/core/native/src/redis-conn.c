@@ -53,6 +53,7 @@ const char *rconn_last_error(const rconn_t *c) { return c->last_err; }
 DBR_Errorcode_t rconn_last_code(const rconn_t *c) { return c->last_code; }
 long long rconn_client_id(const rconn_t *c) { return c->client_id; }
 size_t rconn_pending(const rconn_t *c) { return c->n; }
+int64_t rconn_silent_ns(const rconn_t *c, int64_t now) { return c->written > 0 ? now - c->heard_at : 0; }
 uint64_t rconn_session(const rconn_t *c) { return c->session; }
 
 /* ---- the command ring ---- */

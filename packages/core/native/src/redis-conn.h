@@ -67,6 +67,9 @@ DBR_Errorcode_t rconn_last_code(const rconn_t *c);
 long long rconn_client_id(const rconn_t *c);
 /** Commands queued or awaiting a reply. */
 size_t rconn_pending(const rconn_t *c);
+/** How long commands on the wire have waited without a byte coming back (0 if none waits): a node that is
+ *  hung or cut off but whose connection stays up. */
+int64_t rconn_silent_ns(const rconn_t *c, int64_t now);
 /** Bumps when the connection becomes ready, so owners can tell one session from the next. */
 uint64_t rconn_session(const rconn_t *c);
 

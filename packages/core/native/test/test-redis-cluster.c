@@ -2,8 +2,9 @@
  * libdbr on a 3-master Redis Cluster: the namespace hash and its tuples spread over the masters,
  * directory/iterator/stat walk every master, gets woken on every master, move across slots, move-value
  * needing one slot (a clear error otherwise, hash tags to fix it), ASK and MOVED during a slot migration, a
- * SIGSTOPped master (calls to it time out, the others keep working) and a killed master (calls to it fail
- * with NOCONNECT at once, the others keep working, CPU and log stay calm).
+ * SIGSTOPped master (calls to it time out, the others keep working, a cross-slot move whose pop ran late gives
+ * its values back) and a killed master (calls to it fail with NOCONNECT at once, the others keep working, CPU
+ * and log stay calm).
  *
  * The cluster is started by test/redis-servers.sh and stopped even if the test crashes (the checks run in a
  * child process).
@@ -317,11 +318,25 @@ static void test_stopped_master(DBR_Handle_t h)
   name_on("cl", (victim + 1) % 3, "live", on_live, sizeof on_live);
   pid_t pid = pid_of(victim);
   CHECK(pid > 0);
+  /* a list on the victim, to move to a namespace whose key lives on another master */
+  DBR_Handle_t h3 = dbrCreate("cl3", 0, NULL);
+  CHECK(h3 != NULL);
+  char mv[64] = "", src[96], dst[96];
+  for (int i = 0; i < 1000; i++) {
+    snprintf(mv, sizeof mv, "smv%d", i);
+    snprintf(src, sizeof src, "cl::%s", mv);
+    snprintf(dst, sizeof dst, "cl3::%s", mv);
+    if (master_of(src) == victim && master_of(dst) != victim) break;
+  }
+  CHECK_EQ(put_s(h, mv, "a"), DBR_SUCCESS);
+  CHECK_EQ(put_s(h, mv, "b"), DBR_SUCCESS);
   kill(pid, SIGSTOP);
   double t0 = now_ms();
   CHECK_EQ(put_s(h, on_stopped, "x"), DBR_ERR_TIMEOUT); /* DBR_TIMEOUT=1 */
   double el = now_ms() - t0;
   CHECK(el >= 900 && el < 2500);
+  /* the move's pop times out; the server runs it when it wakes up, and the values must not vanish then */
+  CHECK_EQ(dbrMove(h, NULL, mv, NULL, h3, NULL), DBR_ERR_TIMEOUT);
   t0 = now_ms();
   CHECK_EQ(get_s(h, on_stopped, NULL, 300, out), DBR_ERR_TIMEOUT);
   CHECK(now_ms() - t0 < 1500);
@@ -335,6 +350,14 @@ static void test_stopped_master(DBR_Handle_t h)
   /* the late put landed; the late get found nothing then: no value lost either way */
   CHECK_EQ(get_s(h, on_stopped, NULL, 1000, out), DBR_SUCCESS);
   CHECK_STR(out, "x");
+  /* the late pop of the move: its values went back where they were, in order */
+  CHECK_EQ(rq_int(victim, "LLEN %s", src) + rq_int(master_of(dst), "LLEN %s", dst), 2);
+  CHECK_EQ(get_s(h, mv, NULL, 1000, out), DBR_SUCCESS);
+  CHECK_STR(out, "a");
+  CHECK_EQ(get_s(h, mv, NULL, 1000, out), DBR_SUCCESS);
+  CHECK_STR(out, "b");
+  dbrDetach(h3);
+  dbrDelete("cl3");
 }
 
 static void test_killed_master(DBR_Handle_t h)

@@ -1,9 +1,10 @@
 /*
  * libdbr on one Redis server (with a password), the lifetimes around the data: a namespace another client
  * uses cannot be deleted by a process without a handle; a process that dies attached does not make its
- * namespace undeletable; closing a backend completes its waiters, and deleting a namespace fails its
- * waiters; opening fails cleanly: wrong or missing password (NOAUTH, the password never in the message), an
- * unreachable server (NOCONNECT), a malformed address.
+ * namespace undeletable, and one alive but idle whose connection dropped is not taken for dead; closing a
+ * backend completes its waiters, and deleting a namespace fails its waiters; opening fails cleanly: wrong or
+ * missing password (NOAUTH, the password never in the message), an unreachable server (NOCONNECT), a
+ * malformed address.
  *
  * The server is started by test/redis-servers.sh and stopped when the test ends, even if it crashes (the
  * checks run in a child process). DBR_TEST_REDIS=host:port (and DBR_TEST_REDIS_PASSWORD) use a given server
@@ -90,6 +91,46 @@ static void test_dead_attacher(void)
   CHECK_EQ(dbrDetach(h), DBR_SUCCESS);
   CHECK_EQ(rq_int("DBSIZE"), 0); /* no attachment records left behind */
 }
+
+/* The connections of this process's clients named libdbr-<pid>-... on the server. */
+static int conns_of(int pid)
+{
+  char pref[64];
+  snprintf(pref, sizeof pref, " name=libdbr-%d-", pid);
+  redisReply *r = rq("CLIENT LIST");
+  int n = 0;
+  for (const char *p = r->str; p && (p = strstr(p, pref)) != NULL; p++) n++;
+  freeReplyObject(r);
+  return n;
+}
+
+/* A live process stays attached when its connection drops while it is idle (a network blip, the server's
+ * idle timeout, a restart): it reconnects by itself, so a delete does not take it for dead and reap it. */
+static void test_idle_attacher_keeps_its_namespace(void)
+{
+  DBR_Handle_t h = dbrCreate("idler", 0, NULL);
+  CHECK(h != NULL);
+  char cmd[700];
+  snprintf(cmd, sizeof cmd, "exec %s --attach-and-idle idler", g_exe);
+  FILE *child = popen(cmd, "r");
+  char line[32] = "";
+  if (!child || !fgets(line, sizeof line, child)) line[0] = '\0';
+  int pid = atoi(line);
+  CHECK(pid > 0);
+  CHECK_STR(rq_str("HGET idler refcnt"), "2");
+  CHECK(conns_of(pid) > 0);
+  freeReplyObject(rq("CLIENT KILL TYPE normal SKIPME yes")); /* every connection but this inspector's */
+  for (int i = 0; i < 300 && conns_of(pid) == 0; i++) sleep_ms(10);
+  CHECK(conns_of(pid) > 0);
+  CHECK_EQ(dbrDelete("idler"), DBR_ERR_NSBUSY);
+  CHECK_STR(rq_str("HGET idler refcnt"), "2");
+  if (pid > 0) kill(pid, SIGKILL);
+  if (child) pclose(child);
+  CHECK_EQ(dbrDelete("idler"), DBR_SUCCESS); /* now it is dead: released */
+  CHECK_EQ(dbrDetach(h), DBR_SUCCESS);
+  CHECK_EQ(rq_int("DBSIZE"), 0);
+}
+
 /* Closing a backend with requests still waiting completes them (CANCELLED) and frees everything. */
 static void test_destroy_with_waiters(void)
 {
@@ -165,6 +206,7 @@ static int body(void)
   freeReplyObject(rq("FLUSHALL"));
   test_delete_by_an_unattached_process();
   test_dead_attacher();
+  test_idle_attacher_keeps_its_namespace();
   test_destroy_with_waiters();
   test_failures();
   redisFree(g_rc);
@@ -179,6 +221,13 @@ int main(int argc, char **argv)
     /* a child run by test_dead_attacher (the environment is inherited) */
     if (dbrAttach(argv[2]) == NULL) return 1;
     raise(SIGKILL);
+  }
+  if (argc == 3 && strcmp(argv[1], "--attach-and-idle") == 0) {
+    /* a child run by test_idle_attacher_keeps_its_namespace: attached and idle until killed */
+    if (dbrAttach(argv[2]) == NULL) return 1;
+    printf("%d\n", (int)getpid());
+    fflush(stdout);
+    for (;;) pause();
   }
   setenv("DBR_TIMEOUT", "2", 1);
   return run_with_password("test-redis-lifetime", g_pass, sizeof g_pass, &g_port, body);

@@ -261,8 +261,10 @@ static void test_restart(DBR_Handle_t h)
 {
   /* a waiter while the server goes away: it is told (NOCONNECT), not left hanging */
   waiter_t w = {.h = h, .name = "rs", .timeout_ms = 20000};
-  pthread_t th;
+  waiter_t wt = {.h = h, .tmpl = "rs-*", .timeout_ms = 10000}; /* a template waiter too */
+  pthread_t th, tt;
   pthread_create(&th, NULL, waiter_main, &w);
+  pthread_create(&tt, NULL, waiter_main, &wt);
   sleep_ms(100);
   freeReplyObject(redisCommand(g_rc, "SHUTDOWN NOSAVE"));
   redisFree(g_rc);
@@ -270,9 +272,20 @@ static void test_restart(DBR_Handle_t h)
   pthread_join(th, NULL);
   CHECK_EQ(w.rc, DBR_ERR_NOCONNECT);
   CHECK(now_ms() - t0 < 5000);
+  pthread_join(tt, NULL);
+  CHECK_EQ(wt.rc, DBR_ERR_NOCONNECT);
+  CHECK(wt.done_ms - t0 < 5000);
   char out[64];
   int64_t size = sizeof out;
   CHECK_EQ(dbrxGet(h, out, &size, "rs", NULL, 0, 0), DBR_ERR_NOCONNECT);
+  /* a pop-put batch refused at once (the node is backing off) fails cleanly too */
+  unsigned char batch[32] = {0};
+  batch[4] = 2;  /* put_len */
+  batch[16] = 1; /* value_len */
+  memcpy(batch + 24, "pbv", 3);
+  DBR_Tag_t t = dbrxPopPutManyAsync(NULL, h, batch, 27);
+  size = sizeof out;
+  CHECK_EQ(take(t, out, &size), DBR_ERR_NOCONNECT);
   /* back on the same port: calls reconnect by themselves, and waiting works again (notifications re-enabled
    * on the restarted server) */
   char port[32];
