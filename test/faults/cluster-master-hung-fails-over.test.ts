@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startClient } from '../src/client-process.js';
 import { recordFigures } from '../src/results.js';
-import { keySlot, ownerOf, roleOf, signal, slotOwners, startServers, stopAllServers, tupleKey, waitReplicasSynced } from '../src/servers.js';
+import { roleOf, signal, spreadNames, startServers, stopAllServers, waitReplicasSynced } from '../src/servers.js';
 
 const TIMEOUT_MS = 2000;
 const PROMOTION_BOUND_MS = 30_000;
@@ -35,19 +35,7 @@ describe('a Redis Cluster master hangs', () => {
     const servers = await startServers({ clusterMasters: 3, replicas: 1, extraArgs: ['--cluster-require-full-coverage', 'no'] });
     await waitReplicasSynced(servers);
     const namespace = `hung-${randomBytes(4).toString('hex')}`;
-    const owners = await slotOwners(servers, servers.nodes[0]!);
-    const masters = [...new Set(owners.map((o) => o.port))];
-    const names: string[] = [];
-    const portOf: number[] = [];
-    const perMaster = new Map<number, number>();
-    for (let i = 0; names.length < masters.length * NAMES_PER_MASTER; i++) {
-      const name = `hung:${i}`;
-      const port = ownerOf(owners, keySlot(tupleKey(namespace, name)))!;
-      if ((perMaster.get(port) ?? 0) >= NAMES_PER_MASTER) continue;
-      perMaster.set(port, (perMaster.get(port) ?? 0) + 1);
-      names.push(name);
-      portOf.push(port);
-    }
+    const { names, portOf, masters } = await spreadNames(servers, namespace, 'hung', NAMES_PER_MASTER);
     const victimPort = masters.find((p) => p !== servers.nodes[0]!.port)!;
     const victim = servers.nodes.find((n) => n.port === victimPort)!;
     const replicas = servers.nodes.filter((n) => !masters.includes(n.port));

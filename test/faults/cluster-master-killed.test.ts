@@ -26,7 +26,7 @@ import { audit } from '../src/ledger.js';
 import { byMode } from '../src/mode.js';
 import { cpuMeter } from '../src/proc-stat.js';
 import { recordFigures } from '../src/results.js';
-import { keySlot, killNode, restartNode, ownerOf, roleOf, type Servers, slotOwners, startServers, stopAllServers, tupleKey, waitReplicasSynced } from '../src/servers.js';
+import { killNode, restartNode, roleOf, spreadNames, startServers, stopAllServers, waitReplicasSynced } from '../src/servers.js';
 
 const TIMEOUT_MS = 2000;
 const CALL_SLACK_MS = 3000;
@@ -49,24 +49,6 @@ interface Report {
   firstMessage: Record<string, string[]>;
 }
 
-/** Names whose keys spread evenly over the masters, and the master port of each. */
-async function spreadNames(servers: Servers, namespace: string): Promise<{ names: string[]; portOf: number[]; masters: number[] }> {
-  const owners = await slotOwners(servers, servers.nodes[0]!);
-  const masters = [...new Set(owners.map((o) => o.port))];
-  const names: string[] = [];
-  const portOf: number[] = [];
-  const perMaster = new Map<number, number>();
-  for (let i = 0; names.length < masters.length * NAMES_PER_MASTER; i++) {
-    const name = `r3:${i}`;
-    const port = ownerOf(owners, keySlot(tupleKey(namespace, name)))!;
-    if ((perMaster.get(port) ?? 0) >= NAMES_PER_MASTER) continue;
-    perMaster.set(port, (perMaster.get(port) ?? 0) + 1);
-    names.push(name);
-    portOf.push(port);
-  }
-  return { names, portOf, masters };
-}
-
 function stderrLinesBetween(client: ClientProcess, from: number, to: number): string[] {
   return client.stderr.filter((l) => l.at >= from && l.at <= to).map((l) => l.line);
 }
@@ -77,7 +59,7 @@ describe('a Redis Cluster master is killed (R3)', () => {
   it('without replicas: the other masters keep serving, calls to the dead one fail with NOCONNECT in time, CPU and logs stay calm', async () => {
     const servers = await startServers({ clusterMasters: 3, extraArgs: ['--cluster-require-full-coverage', 'no'] });
     const namespace = `r3-${randomBytes(4).toString('hex')}`;
-    const { names, portOf, masters } = await spreadNames(servers, namespace);
+    const { names, portOf, masters } = await spreadNames(servers, namespace, 'r3', NAMES_PER_MASTER);
     const victimPort = masters.find((p) => p !== servers.nodes[0]!.port)!;
     const victim = servers.nodes.find((n) => n.port === victimPort)!;
     const client = startClient('cluster-caller', servers, { DBR_TIMEOUT: String(TIMEOUT_MS / 1000) });
@@ -149,7 +131,7 @@ describe('a Redis Cluster master is killed (R3)', () => {
     const servers = await startServers({ clusterMasters: 3, replicas: 1 });
     await waitReplicasSynced(servers);
     const namespace = `r3r-${randomBytes(4).toString('hex')}`;
-    const { names, portOf, masters } = await spreadNames(servers, namespace);
+    const { names, portOf, masters } = await spreadNames(servers, namespace, 'r3', NAMES_PER_MASTER);
     const victimPort = masters.find((p) => p !== servers.nodes[0]!.port)!;
     const victim = servers.nodes.find((n) => n.port === victimPort)!;
     const client = startClient('cluster-caller', servers, { DBR_TIMEOUT: String(TIMEOUT_MS / 1000) });

@@ -174,3 +174,21 @@ export async function waitReplicasSynced(servers: Servers, ms = 30_000): Promise
     await sleep(100);
   }
 }
+
+/** `perMaster` names (`<prefix>:<i>`) for each master, their keys spread evenly, with the master port of each. */
+export async function spreadNames(servers: Servers, namespace: string, prefix: string, perMaster: number): Promise<{ names: string[]; portOf: number[]; masters: number[] }> {
+  const owners = await slotOwners(servers, servers.nodes[0]!);
+  const masters = [...new Set(owners.map((o) => o.port))];
+  const names: string[] = [];
+  const portOf: number[] = [];
+  const taken = new Map<number, number>();
+  for (let i = 0; names.length < masters.length * perMaster; i++) {
+    const name = `${prefix}:${i}`;
+    const port = ownerOf(owners, keySlot(tupleKey(namespace, name)))!;
+    if ((taken.get(port) ?? 0) >= perMaster) continue;
+    taken.set(port, (taken.get(port) ?? 0) + 1);
+    names.push(name);
+    portOf.push(port);
+  }
+  return { names, portOf, masters };
+}

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Broker, type Namespace } from '@tsdbr/core';
 import type { Logger } from 'pino';
 import { DelayedPromoter } from './delayed.js';
-import { BELL, classify, isJson } from './envelope.js';
+import { classify, isJson } from './envelope.js';
 import { InvalidInputError, InvalidOutputError, InvalidTaskIdError, serializeError, TaskCancelledError, TaskTimeoutError, toError, toIssues, UnknownTaskError, WorkerClosedError, WorkerShutdownError } from './errors.js';
 import { ExpirySweeper } from './expiry.js';
 import type { Execution, QueueState } from './execution.js';
@@ -18,6 +18,7 @@ import { Finisher } from './finisher.js';
 import { AttemptContext } from './attempt-context.js';
 import { Claimer } from './claimer.js';
 import { LazyAbort } from './lazy-abort.js';
+import { Maintenance } from './maintenance.js';
 import { Heartbeat, type HeartbeatTask, LivenessTracker, type QueueStats, type WorkerStats } from './lease.js';
 import { createLogger } from './logger.js';
 import { abortable, isThenable } from './abortable.js';
@@ -81,8 +82,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private stopping = false;
   private startPromise: Promise<void> | undefined;
   private closePromise: Promise<void> | undefined;
-  private maintenance: Promise<void> | undefined;
-  private ticks = 0;
+  private maintenance: Maintenance | undefined;
   private batcher: StepBatcher | undefined;
   private finisher!: Finisher;
   /** Tasks claimed and not yet settled, across queues. */
@@ -172,10 +172,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
       await q.promoter.sweepListed().catch((err) => this.fail(err, 'delayed tasks'));
       this.loops.push(q.claimer.run(), q.promoter.run(this.halt.signal, (err) => this.fail(err, 'delayed tasks')));
     }
-    this.every(o.recoveryMs, () => this.maintain());
+    const maintenance = (this.maintenance = new Maintenance(ns, this.queues, () => this.stopping, (err, where) => this.fail(err, where)));
+    this.every(o.recoveryMs, () => maintenance.run());
     this.log.info({ queues: o.queues, concurrency: o.concurrency, tasks: [...o.tasks.keys()], namespace: ns.name }, 'worker started');
     // recover leftovers of workers that died while nobody was watching, without waiting a whole interval
-    void this.maintain();
+    void maintenance.run();
   }
 
   /**
@@ -210,7 +211,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     await Promise.all(this.loops);
     // a claim that completed as it was withdrawn delivers its task late: requeue that too
     await Promise.all([...this.running.values()].filter((ex) => !ex.released && !ex.started).map((ex) => this.finisher.release(ex)));
-    await this.maintenance?.catch(() => undefined);
+    await this.maintenance?.idle();
     await this.heartbeat?.stop();
     if (this.ownedBroker !== undefined) await this.ownedBroker.close();
     this.log.info({ requeued: left.length, stats: this.stats }, 'worker stopped');
@@ -232,40 +233,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }, ms);
     t.unref();
     this.timers.push(t);
-  }
-
-  private maintain(): Promise<void> {
-    if (this.maintenance !== undefined) return this.maintenance;
-    this.maintenance = (async () => {
-      const ns = this.namespace;
-      this.ticks++;
-      const sweeps = this.ticks % 10 === 1;
-      for (const q of this.queues) {
-        // each chore on its own: one that keeps failing (say, on a value it cannot handle) starves no other
-        const chores: [string, () => Promise<unknown>][] = [
-          ['recovering dead workers\' tasks', () => q.recovery.tick()],
-          ['dropping expired results', () => (sweeps ? q.sweeper.tick().then(() => q.sweeper.sweepListed()) : q.sweeper.tick())],
-          ['promoting delayed tasks', () => (sweeps ? q.promoter.sweepListed() : Promise.resolve())],
-          ['ringing for the hi and lo bands', () => this.ringForBands(ns, q)],
-        ];
-        for (const [what, chore] of chores) {
-          if (this.stopping) return;
-          await chore().catch((err: unknown) => this.fail(err, `maintenance of queue ${q.names.queue}: ${what}`));
-        }
-      }
-    })()
-      .catch((err) => this.fail(err, 'maintenance'))
-      .finally(() => (this.maintenance = undefined));
-    return this.maintenance;
-  }
-
-  /** Wakes a blocked claim if the hi or lo band holds tasks nobody rang for (e.g. after a crash). */
-  private async ringForBands(ns: Namespace, q: QueueState): Promise<void> {
-    for (const band of ['hi', 'lo'] as const) {
-      if ((await ns.count(q.names.pending(band))) > 0 && (await ns.count(q.names.pending('normal'))) === 0) {
-        await ns.put(q.names.pending('normal'), BELL);
-      }
-    }
   }
 
   /** Most tasks claimed ahead of free concurrency. */
