@@ -1,6 +1,7 @@
 /**
- * Heartbeats and dead letters are tuples anyone with access to the namespace can write: a malformed one is
- * sanitized or skipped, and never takes the queue, worker, overview or metrics views down.
+ * Heartbeats and dead letters are tuples anyone with access to the namespace can write: a malformed heartbeat
+ * is skipped (as @tsdbr/worker's own liveness check skips it), a malformed dead letter shown in part, and
+ * neither takes the queue, worker, overview or metrics views down.
  */
 import { Broker, msgpack, type Namespace } from '@tsdbr/core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -48,23 +49,19 @@ describe('malformed worker tuples', () => {
     }
   });
 
-  it('lists the good worker, and the bad ones with their fields sanitized', async () => {
+  it('lists the good worker and leaves out the malformed ones, which workers themselves treat as no heartbeat', async () => {
     const { workers } = (await get('/api/workers')).json() as { workers: WorkerInfo[] };
     const mine = workers.filter((w) => w.namespace === ns.name);
-    expect(mine.find((w) => w.id === 'node1.4242.abc')).toMatchObject({ queues: ['other'], concurrency: 1 });
-    expect(mine.find((w) => w.id === 'evil-2')).toMatchObject({ queues: [], running: [] });
-    expect(mine.find((w) => w.id === 'evil-4')?.running).toEqual([]);
-    expect(mine.find((w) => w.id === 'evil-5')).toMatchObject({ host: null, pid: null, completed: null });
-    expect(mine.find((w) => w.id === 'evil-6')).toMatchObject({ queues: ['render'], running: [{ id: 't9', startedAt: null }] });
-    expect(mine.map((w) => w.id)).not.toContain(undefined);
+    expect(mine.map((w) => w.id)).toEqual(['node1.4242.abc']);
+    expect(mine[0]).toMatchObject({ queues: ['other'], concurrency: 1 });
   });
 
-  it('does not count a worker whose queues is a string as serving a queue it contains', async () => {
+  it('counts no malformed heartbeat as a worker serving a queue, not even one naming it in a list', async () => {
     await vi.waitFor(async () => {
       const { queues } = (await get('/api/queues')).json() as { queues: QueueSummary[] };
       const render = queues.find((x) => x.namespace === ns.name && x.queue === 'render');
-      // evil-6 names render in a list: it counts; evil-2's "render-and-more" is a string, not a list
-      expect(render).toMatchObject({ waiting: 2, failed: 1, workers: 1 });
+      // evil-6 names render in a list, but its other fields are junk: the workers recover its slots as a dead worker's
+      expect(render).toMatchObject({ waiting: 2, failed: 1, workers: 0 });
     }, { timeout: 10_000, interval: 50 });
   });
 
