@@ -44,8 +44,8 @@ describe('hostile or vanished worker tuples in chromium', () => {
   });
 
   it('lists a bounded number of the running tasks a heartbeat names', async () => {
-    const tasks = Array.from({ length: 5000 }, (_, i) => ({ id: `t${i}`, task: 'render-frame', queue: 'render', startedAt: Date.now() }));
-    await ns.put('worker:flood', JSON.stringify({ id: 'flood', host: 'h', pid: 1, startedAt: Date.now(), lastBeat: Date.now(), seq: 1, queues: ['render'], concurrency: 1, tasks, stats: {} }));
+    const tasks = Array.from({ length: 5000 }, (_, i) => ({ id: `t${i}`, task: 'render-frame', queue: 'render', attempt: 1, startedAt: Date.now() }));
+    await ns.put('worker:flood', JSON.stringify({ id: 'flood', host: 'h', pid: 1, startedAt: Date.now(), lastBeat: Date.now(), seq: 1, leaseTtlMs: 30_000, queues: ['render'], concurrency: 1, tasks, stats: { claimed: 5000, completed: 0, failed: 0, retried: 0, dead: 0, cancelled: 0, recovered: 0 } }));
     await page.goto(`${base}#/workers`);
     const card = page.locator('[data-testid=workers] article').filter({ hasText: 'flood' });
     await card.getByText('t0', { exact: true }).waitFor();
