@@ -29,13 +29,17 @@ export class DelayedPromoter {
   /** A promotion failed midway: our promotion slot may hold its task. */
   private interrupted = false;
   private promoting: Promise<unknown> = Promise.resolve();
+  /** Our promotion slot. */
+  private readonly slot: string;
 
   constructor(
     private readonly ns: Namespace,
     private readonly names: QueueNames,
-    private readonly workerId: string,
+    workerId: string,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.slot = names.run(workerId, PROMOTION_SLOT);
+  }
 
   /**
    * Until `signal` aborts: waits (a blocking read, no polling) for the delays list to hold an entry, then walks
@@ -169,13 +173,13 @@ export class DelayedPromoter {
   private async promoteNow(bucket: number): Promise<number> {
     const { ns, names } = this;
     const from = names.delayed(bucket);
-    const slot = names.run(this.workerId, PROMOTION_SLOT);
+    const slot = this.slot;
     let moved = 0;
     try {
       // an earlier promotion that failed midway may have left its task in our slot: it goes on first, so the
       // slot holds one task at a time. Its entry may be taken already: taking none leaves at worst one too many
       if (this.interrupted) {
-        for (let bytes = await ns.tryRead(slot); bytes !== undefined; bytes = await ns.tryRead(slot)) await this.forwardPromoted(bytes, slot, slot, false);
+        for (let bytes = await ns.tryRead(slot); bytes !== undefined; bytes = await ns.tryRead(slot)) await this.forwardPromoted(bytes, slot, false);
         this.interrupted = false;
       }
       for (;;) {
@@ -186,7 +190,7 @@ export class DelayedPromoter {
           if (isDbrError(err, 'DBR_ERR_UNAVAIL')) return moved;
           throw err;
         }
-        if (await this.forwardPromoted(bytes, slot, from, true)) moved++;
+        if (await this.forwardPromoted(bytes, from, true)) moved++;
       }
     } catch (err) {
       this.interrupted = true;
@@ -195,8 +199,8 @@ export class DelayedPromoter {
   }
 
   /** Moves the task held in our promotion slot to its band, taking a delays entry first if `uncount`; false if it was no task (dropped). */
-  private async forwardPromoted(bytes: Buffer, slot: string, from: string, uncount: boolean): Promise<boolean> {
-    const { ns, names } = this;
+  private async forwardPromoted(bytes: Buffer, from: string, uncount: boolean): Promise<boolean> {
+    const { ns, names, slot } = this;
     const stored = classify(bytes);
     // due <= bucket <= now, so a task goes to its band
     const dest = stored.kind === 'task' ? destinationOf(names, { kind: 'task', env: { ...stored.env, due: undefined } }) : destinationOf(names, stored);

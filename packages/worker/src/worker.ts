@@ -294,7 +294,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         if (stored.kind !== 'bell') this.log.error({ queue: q.names.queue, kind: stored.kind }, 'dropping a value that is not a task envelope from the pending list');
         persistently(`emptying ${slot}`, this.giveUp.signal, this.log)(() => batcher.run([{ pop: slot }])).then(
           () => q.claimer.release(index),
-          (err: unknown) => this.fail(err, `emptying ${slot} (kept out of use until restart)`),
+          (err: unknown) => this.fail(err, `emptying ${slot} (it stays there until the worker stops, then another worker recovers it)`),
         );
         continue;
       }
@@ -304,7 +304,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         // a finish step naming its result or cancel marker would fail on every try, and with it the turn's batch
         this.finisher.rejectUnrun(q, slot, q.names.outbox(this.id, index), env, new InvalidTaskIdError(badKey, badKey === 'id' ? env.id : env.ddp)).then(
           () => q.claimer.release(index),
-          (err: unknown) => this.fail(err, `dead-lettering the task in ${slot} (kept out of use until restart)`),
+          (err: unknown) => this.fail(err, `dead-lettering the task in ${slot} (it stays there until the worker stops, then another worker recovers it)`),
         );
         continue;
       }
