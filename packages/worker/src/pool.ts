@@ -50,6 +50,8 @@ interface Member {
   delayMs: number;
   restarts: number;
   exited: Promise<void>;
+  /** Settles once the member's worker has started (its 'ready' message) or it exited. */
+  started: Promise<void>;
 }
 
 /** Where the member entry lives: the compiled .js next to this file, else the .ts source (run through tsx). */
@@ -98,10 +100,16 @@ export class WorkerPool extends EventEmitter {
 
   private spawn(index: number, delayMs: number, restarts: number): void {
     const { path, ts } = entry();
-    const m: Member = { index, startedAt: Date.now(), delayMs, restarts, exited: Promise.resolve() };
+    const m: Member = { index, startedAt: Date.now(), delayMs, restarts, exited: Promise.resolve(), started: Promise.resolve() };
+    let onReady: () => void = () => undefined;
+    m.started = new Promise<void>((resolve) => (onReady = resolve));
+    const onMessage = (msg: { type?: string } | null) => {
+      if (msg?.type === 'ready') onReady();
+    };
     let onExit: (code: number | null) => void = () => undefined;
     m.exited = new Promise<void>((resolve) => {
       onExit = (code) => {
+        onReady();
         resolve();
         this.exited(m, code);
       };
@@ -114,6 +122,7 @@ export class WorkerPool extends EventEmitter {
         stdio: 'inherit',
       });
       m.proc.on('exit', (code, signal) => onExit(signal ? null : code));
+      m.proc.on('message', onMessage);
       // unheard, an 'error' crashes the pool: e.g. the shutdown message written to a member that just died (EPIPE)
       m.proc.on('error', (err) => this.o.log.error({ err, member: index }, 'pool member process error'));
     } else {
@@ -122,6 +131,7 @@ export class WorkerPool extends EventEmitter {
       m.thread = new ThreadWorker(target, { eval: ts, workerData: { ...this.o.member, index }, env: { ...process.env, ...this.o.env } });
       m.thread.on('error', (err) => this.o.log.error({ err, member: index }, 'pool thread crashed'));
       m.thread.on('exit', (code) => onExit(code));
+      m.thread.on('message', onMessage);
     }
     this.members[index] = m;
   }
@@ -138,12 +148,19 @@ export class WorkerPool extends EventEmitter {
     }, delay).unref();
   }
 
-  /** Kills one member abruptly (SIGKILL, or terminate() for a thread); it is restarted. For fault tests. */
+  /**
+   * Kills one member abruptly (SIGKILL, or terminate() for a thread); it is restarted. For fault tests.
+   * A thread is terminated only once it has started: terminated inside koffi's library load, it aborts the
+   * whole process (koffi then throws an error V8 refuses while terminating, which node-addon-api makes fatal).
+   */
   async kill(index: number): Promise<void> {
     const m = this.members[index];
     if (m === undefined) return;
     if (m.proc !== undefined) m.proc.kill('SIGKILL');
-    else await m.thread?.terminate();
+    else if (m.thread !== undefined) {
+      await m.started;
+      await m.thread.terminate();
+    }
     await m.exited;
   }
 
