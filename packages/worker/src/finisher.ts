@@ -13,7 +13,6 @@ import { NonRetryableError, serializeError, TaskCancelledError, toError, Unstora
 import { eventOf, type Execution, type QueueState } from './execution.js';
 import type { QueueStats, WorkerStats } from './lease.js';
 import { deadDelivery, type Delivery, expiryEntry, finishSlot, resultDelivery, storableResult, taskDelivery } from './outcome.js';
-import { expireBucketOf } from './protocol.js';
 import { backoffDelay } from './retry.js';
 import type { StepBatcher } from './step-batcher.js';
 import type { AnyTask } from './task.js';
@@ -68,7 +67,7 @@ export class Finisher {
       const outcome =
         result === undefined
           ? await this.finishWith(ex, { pop: ex.slot, unless: names.cancel(env.id) }) // ignoreResult: nothing to store
-          : await this.finishWith(ex, { pop: ex.slot, put: result.to, value: result.bytes, unless: names.cancel(env.id) }, expires ? [names.expire(expireBucketOf(now + this.host.options.resultTtlMs)), result.to] : undefined);
+          : await this.finishWith(ex, { pop: ex.slot, put: result.to, value: result.bytes, unless: names.cancel(env.id) }, expires ? expiryEntry(names, result.to, this.host.options.resultTtlMs, now) : undefined);
       if (outcome === 'skipped') {
         ex.cancelled = true; // a cancel came before the finish: the marker was taken, the result not written
       } else {
@@ -79,7 +78,7 @@ export class Finisher {
     }
     if (!ok || ex.cancelled) {
       const deliveries: Delivery[] = [];
-      const extra: [string, Uint8Array][] = [];
+      const extra: [string, Uint8Array | string][] = [];
       const err = ex.cancelled ? new TaskCancelledError(env.id) : toError(error);
       const max = env.max ?? task?.maxAttempts ?? 1;
       const retryable = !ex.cancelled && !(err instanceof NonRetryableError) && env.att < max && task !== undefined;

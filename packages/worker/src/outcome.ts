@@ -84,9 +84,18 @@ export function deadDelivery(names: QueueNames, env: DeadLetter): Delivery {
   return { bytes: encode(env), to: names.dead(), bell: false, delayed: false };
 }
 
-/** The expiry-index entry for a result (or any name) that may be dropped `ttlMs` from now. */
-export function expiryEntry(names: QueueNames, name: string, ttlMs: number, now = Date.now()): [string, Uint8Array] {
-  return [names.expire(expireBucketOf(now + ttlMs)), Buffer.from(name, 'utf8')];
+/**
+ * The expiry-index entry for a result or cancel marker that may be dropped `ttlMs` after `writtenAt`, the time
+ * stamped in its value (a result's finishedAt, a marker's at): the sweep then drops only that value, not one
+ * written under the same name since (the result of a dead letter retried with the same id).
+ */
+export function expiryEntry(names: QueueNames, name: string, ttlMs: number, writtenAt: number): [string, string] {
+  return [names.expire(expireBucketOf(writtenAt + ttlMs)), expiryLine(name, writtenAt)];
+}
+
+/** One line of an expiry bucket: the name, a space, and the stamp of the value to drop (see ExpirySweeper). */
+export function expiryLine(name: string, writtenAt: number): string {
+  return `${name} ${writtenAt}`;
 }
 
 /**
@@ -98,14 +107,14 @@ export function expiryEntry(names: QueueNames, name: string, ttlMs: number, now 
  * was lost: the outbox values go in one RPUSH, so a repeat first counts them; the slot holds one task, so
  * popping it twice pops nothing more; a repeated forward reads each value again from the outbox's head.
  */
-export async function finishSlot(ns: Namespace, names: QueueNames, slot: string | undefined, outbox: string, deliveries: Delivery[], extra: [string, Uint8Array][] = [], retry: Retry = once): Promise<void> {
+export async function finishSlot(ns: Namespace, names: QueueNames, slot: string | undefined, outbox: string, deliveries: Delivery[], extra: [string, Uint8Array | string][] = [], retry: Retry = once): Promise<void> {
   if (deliveries.length > 0 || extra.length > 0) {
     let unsure = false;
     await retry(async () => {
       const staged = unsure && deliveries.length > 0 && (await ns.count(outbox)) >= deliveries.length;
       unsure = true;
       // extra entries only schedule a cleanup: one put twice does no harm
-      await ns.putMany<Uint8Array>(staged ? extra : [...deliveries.map((d): [string, Uint8Array] => [outbox, d.bytes]), ...extra]);
+      await ns.putMany<Uint8Array | string>(staged ? extra : [...deliveries.map((d): [string, Uint8Array] => [outbox, d.bytes]), ...extra]);
     });
   }
   if (slot !== undefined) await retry(() => ns.tryGet(slot));

@@ -141,13 +141,14 @@ export class Recovery {
     if (started) env.rec = (env.rec ?? 0) + 1;
     const asJson = isJson(bytes);
     const deliveries: Delivery[] = [];
-    const extra: [string, Uint8Array][] = [];
+    const extra: [string, Uint8Array | string][] = [];
     const dead = (env.rec ?? 0) > this.c.maxRecoveries;
     if (dead) {
       const error = { name: 'LeaseExpiredError', message: `Task was running on workers that died ${env.rec} times (last: ${worker}); it may crash its worker. Raise maxRecoveries if that is expected.` };
-      const result: ResultEnvelope = { k: 'r', id: env.id, task: env.task, ok: false, error, attempts: env.att, finishedAt: Date.now() };
-      deliveries.push(deadDelivery(names, { k: 'd', id: env.id, task: env.task, queue: names.queue, error, attempts: env.att, failedAt: Date.now(), env }), resultDelivery(names, result, asJson));
-      if (Number.isFinite(this.c.resultTtlMs)) extra.push(expiryEntry(names, names.result(env.id), this.c.resultTtlMs)); // 'infinite': none
+      const now = Date.now();
+      const result: ResultEnvelope = { k: 'r', id: env.id, task: env.task, ok: false, error, attempts: env.att, finishedAt: now };
+      deliveries.push(deadDelivery(names, { k: 'd', id: env.id, task: env.task, queue: names.queue, error, attempts: env.att, failedAt: now, env }), resultDelivery(names, result, asJson));
+      if (Number.isFinite(this.c.resultTtlMs)) extra.push(expiryEntry(names, names.result(env.id), this.c.resultTtlMs, now)); // 'infinite': none
     } else deliveries.push(taskDelivery(names, env, asJson));
     await finishSlot(ns, names, myRun, myOut, deliveries, extra);
     if (dead && env.ddp !== undefined) await releaseDedupKey(ns, names.dedup(env.ddp), env.id);

@@ -212,5 +212,5 @@ export async function cancelTask(ns: Namespace, names: QueueNames, id: string): 
   if ((await ns.count(names.delays())) > 0) {
     for (const name of await ns.list(names.delayedPattern())) ttlMs = Math.max(ttlMs, (names.parseBucket(name, 'delayed') ?? 0) - now + CANCEL_MARKER_TTL_MS);
   }
-  await ns.putMany<Uint8Array>([[marker, encode({ at: now })], expiryEntry(names, marker, ttlMs, now)]);
+  await ns.putMany<Uint8Array | string>([[marker, encode({ at: now })], expiryEntry(names, marker, ttlMs, now)]);
 }
