@@ -23,18 +23,21 @@ export const DEFAULT_QUEUE = 'default';
 const QUEUE_RE = /^[A-Za-z0-9_.-]{1,100}$/;
 const ID_RE = /^[A-Za-z0-9_.@-]{1,200}$/;
 
+/** "." and "..": a URL path reads them as "this folder" and "the parent", so the dashboard could not link to them. */
+const isDotSegment = (s: string) => s === '.' || s === '..';
+
 /** Throws a ConfigError unless `queue` is a valid queue name. */
 export function checkQueue(queue: string): string {
-  if (typeof queue !== 'string' || !QUEUE_RE.test(queue)) {
-    throw new ConfigError(`Queue name ${JSON.stringify(queue)} is invalid: use 1-100 characters from A-Z a-z 0-9 _ . - (it becomes a Redis Cluster hash tag).`);
+  if (typeof queue !== 'string' || !QUEUE_RE.test(queue) || isDotSegment(queue)) {
+    throw new ConfigError(`Queue name ${JSON.stringify(queue)} is invalid: use 1-100 characters from A-Z a-z 0-9 _ . - (it becomes a Redis Cluster hash tag), other than "." and "..".`);
   }
   return queue;
 }
 
 /** Throws a ConfigError unless `id` is a valid task or worker id. */
 export function checkId(id: string, what = 'Task id'): string {
-  if (typeof id !== 'string' || !ID_RE.test(id)) {
-    throw new ConfigError(`${what} ${JSON.stringify(id)} is invalid: use 1-200 characters from A-Z a-z 0-9 _ . @ -.`);
+  if (typeof id !== 'string' || !ID_RE.test(id) || isDotSegment(id)) {
+    throw new ConfigError(`${what} ${JSON.stringify(id)} is invalid: use 1-200 characters from A-Z a-z 0-9 _ . @ -, other than "." and "..".`);
   }
   return id;
 }

@@ -109,6 +109,15 @@ describe('values accepted then misbehaving', () => {
     await expect(c.submit(echo, 1, { delay: 'infinite' })).rejects.toThrow(/more than a year ahead/);
   });
 
+  it('queue names and task ids "." and ".." are refused (the dashboard links to them by URL path)', async () => {
+    expect(() => defineTask({ ...base, queue: '.' })).toThrow(/Queue name "\." is invalid.*other than "\." and "\.\."/);
+    expect(() => defineTask({ ...base, queue: '..' })).toThrow(/Queue name "\.\." is invalid/);
+    expect(() => defineTask({ ...base, queue: '...' })).not.toThrow();
+    const { ns } = await freshNamespace('dots');
+    await expect(clientOn(ns).submit(echo, 1, { id: '..' })).rejects.toThrow(/Task id "\.\." is invalid/);
+    await expect(clientOn(ns).submit(echo, 1, { dedupKey: '.' })).rejects.toThrow(/Dedup key "\." is invalid/);
+  });
+
   it('backoff types other than exponential and fixed are rejected', () => {
     expect(() => defineTask({ ...base, backoff: { type: any('linear') } })).toThrow(/backoff.type must be 'exponential' or 'fixed'/);
     expect(() => defineTask({ ...base, backoff: any(null) })).toThrow(/backoff must be/);
