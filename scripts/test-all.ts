@@ -1,6 +1,7 @@
 /**
  * `pnpm test`: builds, runs every package's tests one package at a time, and ends with a recap of the
  * failed tests (package, backend, test and first error line), so a long log's last lines say what broke.
+ * Extra arguments go to `turbo run test`: `npx tsx scripts/test-all.ts --filter @tsdbr/worker`.
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -53,7 +54,7 @@ function scan(raw: string): void {
 
 const built = await run(['run', 'build']);
 if (built !== 0) process.exit(built);
-const code = await run(['run', 'test', '--concurrency=1', '--continue'], scan);
+const code = await run(['run', 'test', '--concurrency=1', '--continue', ...process.argv.slice(2)], scan);
 if (failures.length > 0) {
   console.log(`\n=== ${failures.length} failed test${failures.length === 1 ? '' : 's'}:`);
   for (const f of failures) console.log(`- ${f.where}: ${f.test}${f.error ? `\n    ${f.error}` : ''}`);
