@@ -58,7 +58,9 @@ describe('usage mistakes exit 2 and name what was typed', () => {
     await expectRefusal(['submit', 'add', '--wait', '{"a":1,"b":2}'], 2, ['--wait "{"a":1,"b":2}" is not a duration', 'put --wait after the input']);
     await expectRefusal(['submit', 'add', '{"a":1,"b":2}', '--delay', 'bogus'], 2, ['--delay "bogus" is not a duration']);
     await expectRefusal(['submit', 'add', '{"a":1,"b":2}', '--id', 'bad id!'], 2, ['--id "bad id!" is invalid']);
-    await expectRefusal(['submit', 'add', '{"a":1,"b":2}', '--priority', 'high'], 2, ['--priority must be a number, got "high"']);
+    await expectRefusal(['submit', 'add', '{"a":1,"b":2}', '--priority', 'high'], 2, ['--priority must be an integer from -1000000 to 1000000, got "high"']);
+    await expectRefusal(['submit', 'add', '{"a":1,"b":2}', '--priority', '1.5'], 2, ['--priority must be an integer', '"1.5"']);
+    await expectRefusal(['submit', 'add', '{"a":1,"b":2}', '--delay', '999999999999'], 2, ['--delay "999999999999" is more than a year']);
   });
 
   it('tasks commands check the queue and the id', async () => {

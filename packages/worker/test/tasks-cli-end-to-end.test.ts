@@ -138,6 +138,8 @@ describe.skipIf(!onRedis)('dbr tasks on Redis', () => {
   it('submit --tasks takes Maps and Sets in their JSON wire form and --wait prints them so', async () => {
     const r = await dbr(['submit', 'ops-tally', '{"counts":[["a",2],["b",0],["c",1]]}', '--tasks', tasksModule, '--wait', '30s', '-n', fx.name]);
     expect(r).toMatchObject({ code: 0, stdout: '["a","c"]\n' });
+    const none = await dbr(['submit', 'ops-nothing', '{}', '-Q', 'ops', '--wait', '30s', '-n', fx.name]);
+    expect(none).toMatchObject({ code: 0, stdout: 'null\n' }); // JSON, where JSON.stringify(undefined) is no text
     const wrong = await dbr(['submit', 'ops-tally', '{"counts":{"a":2}}', '--tasks', tasksModule, '-n', fx.name]);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain('counts');

@@ -12,7 +12,8 @@ import { locateTask, peekResult } from '../inspect.js';
 import { loadTasks } from '../load-module.js';
 import { type AnyTask, defineTask } from '../task.js';
 import { fromWire, toWire } from '../wire-shape.js';
-import { durationOption, loadingModule, namespaceOption, parseJson, queueArg, sharedNamespace, taskIdArg } from './common.js';
+import { MAX_SCHEDULE_AHEAD_MS, PRIORITY_LIMIT } from '../validate.js';
+import { durationOption, intInRange, loadingModule, namespaceOption, parseJson, queueArg, sharedNamespace, taskIdArg } from './common.js';
 
 interface SubmitCommandOptions {
   queue?: string;
@@ -50,11 +51,11 @@ function waitSetting(wait: string | boolean | undefined): number | undefined {
 }
 
 function submitSettings(opts: SubmitCommandOptions): SubmitSettings {
-  const priority = opts.priority === undefined ? undefined : Number(opts.priority);
-  if (priority !== undefined && (opts.priority!.trim() === '' || !Number.isFinite(priority))) throw new UsageError(`--priority must be a number, got "${opts.priority}".`);
+  const delayMs = opts.delay === undefined ? undefined : durationOption(opts.delay, '--delay');
+  if (delayMs !== undefined && delayMs > MAX_SCHEDULE_AHEAD_MS) throw new UsageError(`--delay "${opts.delay}" is more than a year: such a task would sit in the queue for good; schedule it nearer (or submit it later).`);
   return {
-    priority,
-    delayMs: opts.delay === undefined ? undefined : durationOption(opts.delay, '--delay'),
+    priority: opts.priority === undefined ? undefined : intInRange(opts.priority, '--priority', -PRIORITY_LIMIT, PRIORITY_LIMIT),
+    delayMs,
     dedupKey: opts.dedupKey === undefined ? undefined : taskIdArg(opts.dedupKey, '--dedup-key'),
     id: opts.id === undefined ? undefined : taskIdArg(opts.id, '--id'),
     queue: opts.queue === undefined ? undefined : queueArg(opts.queue, '-Q/--queue'),
@@ -139,7 +140,7 @@ export function registerSubmitCommand(program: Command, globals: () => GlobalOpt
       }
       try {
         const out = await handle.result({ timeout: s.waitMs === Infinity ? 'infinite' : s.waitMs });
-        process.stdout.write(`${JSON.stringify(toWire(task.output, 'output', out))}\n`); // JSON prints Maps and Sets in their wire form
+        process.stdout.write(`${JSON.stringify(toWire(task.output, 'output', out)) ?? 'null'}\n`); // JSON prints Maps and Sets in their wire form, and no output as null
       } catch (err) {
         process.stderr.write(`dbr: ${(err as Error).message}\n`);
         process.exitCode = err instanceof ResultTimeoutError ? ExitCode.TIMEOUT : ExitCode.FAILURE;
