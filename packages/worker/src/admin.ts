@@ -40,7 +40,7 @@ export async function retryDeadLetter(ns: Namespace, queue: string, id: string):
         await ns.moveValue(scratch, ns, dead, { timeout: 0 });
         continue;
       }
-      taken = { env: letter.env.env, json: isJson(bytes) };
+      taken = { env: letter.env.env, json: letter.env.json === 1 || isJson(bytes) };
     } else {
       await ns.moveValue(dead, ns, dead, { timeout: 0 });
     }

@@ -68,6 +68,8 @@ export interface DeadLetter {
   failedAt: number;
   /** The task envelope of the last attempt (for `dbr tasks retry`). */
   env: TaskEnvelope;
+  /** Set when the task was submitted as JSON: the letter itself is always msgpack, so a retry needs this to requeue it as JSON. */
+  json?: 1;
 }
 
 /** A doorbell in the normal band: it wakes a blocked worker to look at the `hi` and `lo` bands. */
@@ -88,6 +90,11 @@ export function encode(value: unknown, asJson = false): Uint8Array {
 /** True if the bytes hold JSON text rather than msgpack (JSON values written by other programs start with `{`). */
 export function isJson(bytes: Uint8Array): boolean {
   return bytes.length > 0 && bytes[0] === 0x7b;
+}
+
+/** The dead letter's `json` field for a task whose envelope was (or was not) JSON. */
+export function jsonMark(json: boolean): { json?: 1 } {
+  return json ? { json: 1 } : {};
 }
 
 /** Decodes msgpack or JSON bytes. */

@@ -8,7 +8,7 @@ import type { EventEmitter } from 'node:events';
 import type { Namespace, PopPutStep, StepOutcome } from '@tsdbr/core';
 import type { Logger } from 'pino';
 import { releaseDedupKey } from './dedup.js';
-import type { DeadLetter, ResultEnvelope, TaskEnvelope } from './envelope.js';
+import { type DeadLetter, jsonMark, type ResultEnvelope, type TaskEnvelope } from './envelope.js';
 import { NonRetryableError, serializeError, TaskCancelledError, toError, UnstorableOutputError, WorkerShutdownError } from './errors.js';
 import { eventOf, type Execution, type QueueState } from './execution.js';
 import type { QueueStats, WorkerStats } from './lease.js';
@@ -99,7 +99,7 @@ export class Finisher {
         if (ex.cancelled) r.cancelled = true;
         // the dead letter first: once result() rejects, the letter is there
         if (!ex.cancelled) {
-          const dead: DeadLetter = { k: 'd', id: env.id, task: env.task, queue: names.queue, error: serialized, attempts: env.att, failedAt: now, env };
+          const dead: DeadLetter = { k: 'd', id: env.id, task: env.task, queue: names.queue, error: serialized, attempts: env.att, failedAt: now, env, ...jsonMark(json) };
           deliveries.push(deadDelivery(names, dead));
         }
         if (env.nr !== 1) {
@@ -151,9 +151,9 @@ export class Finisher {
    * Dead-letters a claimed task without running it: its id (or dedup key) cannot be part of a tuple name, so
    * it gets no result, and its cancel marker is not looked at (a finish step naming either would fail).
    */
-  async rejectUnrun(q: QueueState, slot: string, outbox: string, env: TaskEnvelope, err: Error): Promise<void> {
+  async rejectUnrun(q: QueueState, slot: string, outbox: string, env: TaskEnvelope, json: boolean, err: Error): Promise<void> {
     const names = q.names;
-    const dead: DeadLetter = { k: 'd', id: env.id, task: env.task, queue: names.queue, error: serializeError(err), attempts: env.att, failedAt: Date.now(), env };
+    const dead: DeadLetter = { k: 'd', id: env.id, task: env.task, queue: names.queue, error: serializeError(err), attempts: env.att, failedAt: Date.now(), env, ...jsonMark(json) };
     this.host.stats.failed++;
     this.host.stats.dead++;
     this.host.queueStats(names.queue).failed++;

@@ -10,7 +10,7 @@
  */
 import { isDbrError, type Namespace } from '@tsdbr/core';
 import type { Logger } from 'pino';
-import { classify, type ResultEnvelope, type TaskEnvelope } from './envelope.js';
+import { classify, jsonMark, type ResultEnvelope, type TaskEnvelope } from './envelope.js';
 import { releaseDedupKey } from './dedup.js';
 import { type LivenessTracker } from './lease.js';
 import { deadDelivery, type Delivery, destinationOf, drainOutbox, expiryEntry, finishSlot, forward, resultDelivery, taskDelivery } from './outcome.js';
@@ -147,7 +147,7 @@ export class Recovery {
       const error = { name: 'LeaseExpiredError', message: `Task was running on workers that died ${env.rec} times (last: ${worker}); it may crash its worker. Raise maxRecoveries if that is expected.` };
       const now = Date.now();
       const result: ResultEnvelope = { k: 'r', id: env.id, task: env.task, ok: false, error, attempts: env.att, finishedAt: now };
-      deliveries.push(deadDelivery(names, { k: 'd', id: env.id, task: env.task, queue: names.queue, error, attempts: env.att, failedAt: now, env }), resultDelivery(names, result, asJson));
+      deliveries.push(deadDelivery(names, { k: 'd', id: env.id, task: env.task, queue: names.queue, error, attempts: env.att, failedAt: now, env, ...jsonMark(asJson) }), resultDelivery(names, result, asJson));
       if (Number.isFinite(this.c.resultTtlMs)) extra.push(expiryEntry(names, names.result(env.id), this.c.resultTtlMs, now)); // 'infinite': none
     } else deliveries.push(taskDelivery(names, env, asJson));
     await finishSlot(ns, names, myRun, myOut, deliveries, extra);

@@ -302,7 +302,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       const badKey = !q.names.fits(env.id) ? 'id' : env.ddp !== undefined && !q.names.fits(String(env.ddp)) ? 'dedup key' : undefined;
       if (badKey !== undefined) {
         // a finish step naming its result or cancel marker would fail on every try, and with it the turn's batch
-        this.finisher.rejectUnrun(q, slot, q.names.outbox(this.id, index), env, new InvalidTaskIdError(badKey, badKey === 'id' ? env.id : env.ddp)).then(
+        this.finisher.rejectUnrun(q, slot, q.names.outbox(this.id, index), env, isJson(bytes), new InvalidTaskIdError(badKey, badKey === 'id' ? env.id : env.ddp)).then(
           () => q.claimer.release(index),
           (err: unknown) => this.fail(err, `dead-lettering the task in ${slot} (it stays there until the worker stops, then another worker recovers it)`),
         );

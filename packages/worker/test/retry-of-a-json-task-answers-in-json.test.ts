@@ -1,0 +1,43 @@
+/**
+ * A C or Python program submits tasks as JSON and reads JSON results. Dead letters are always msgpack, so the
+ * letter records that its task was JSON (`json: 1`), and retrying it requeues the task as JSON: its new result
+ * is JSON again.
+ */
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { classify, isJson } from '../src/envelope.js';
+import { defineTask, NonRetryableError, retryDeadLetter } from '../src/index.js';
+import { QueueNames } from '../src/protocol.js';
+import { freshNamespace, startWorker } from './support/harness.js';
+
+const names = new QueueNames('json-retry');
+
+const failsUntilAllowed = defineTask({
+  name: 'json-fails-until-allowed',
+  queue: 'json-retry',
+  retries: 0,
+  input: z.object({}),
+  output: z.string(),
+  async run(_input, ctx) {
+    if (!(await ctx.ns.has('allowed'))) throw new NonRetryableError('not yet');
+    return 'done';
+  },
+});
+
+describe('retrying a dead letter of a JSON task', () => {
+  it('marks the letter as JSON and answers the retried run in JSON', async () => {
+    const { ns } = await freshNamespace('json-retry');
+    await startWorker(ns, { tasks: [failsUntilAllowed] });
+    await ns.put(names.pending(), '{"id":"c-1","task":"json-fails-until-allowed","input":{}}');
+    const failed = await ns.get(names.result('c-1'), { timeout: 20_000 });
+    expect(isJson(failed)).toBe(true);
+    const letter = classify(await ns.read(names.dead(), { timeout: 0 }));
+    expect(letter).toMatchObject({ kind: 'dead', env: { id: 'c-1', json: 1 } });
+
+    await ns.put('allowed', '1');
+    expect(await retryDeadLetter(ns, 'json-retry', 'c-1')).toBeDefined();
+    const retried = await ns.get(names.result('c-1'), { timeout: 20_000 });
+    expect(isJson(retried)).toBe(true);
+    expect(JSON.parse(retried.toString('utf8'))).toMatchObject({ k: 'r', id: 'c-1', ok: true, output: 'done' });
+  });
+});
