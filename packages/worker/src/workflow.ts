@@ -9,7 +9,7 @@
  * output.
  * @module
  */
-import { ConfigError, type Duration, type Namespace, printableText } from '@tsdbr/core';
+import { ConfigError, type Duration, type Namespace, parseDuration, printableText } from '@tsdbr/core';
 import type { output as zOutput, ZodType } from 'zod';
 import type { TaskClient } from './client.js';
 import { decode, encode } from './envelope.js';
@@ -142,6 +142,8 @@ class WorkflowRun<A, R> {
   private readonly contentCounters = new Map<string, number>();
   /** Each step's state key (see executeStep), by its key. */
   private readonly stateKeys = new Map<string, string>();
+  /** Keys of the wf.waitFor steps, which wait for a tuple and have no task to cancel. */
+  private readonly outsideWaits = new Set<string>();
   private readonly controller = new AbortController();
   private readonly abortFromCaller = () => this.controller.abort(this.o.signal!.reason);
   private readonly names: WorkflowNames;
@@ -159,8 +161,10 @@ class WorkflowRun<A, R> {
     this.runId = o.runId ?? def.name;
     if (!/^[A-Za-z0-9_.-]{1,100}$/.test(this.runId)) throw new TypeError(`Run id ${JSON.stringify(this.runId)} is invalid: use 1-100 characters from A-Z a-z 0-9 _ . -.`);
     this.names = new WorkflowNames(def.name, this.runId);
-    o.signal?.addEventListener('abort', this.abortFromCaller, { once: true });
     this.controller.signal.addEventListener('abort', () => this.track0(this.cancelUnstarted()), { once: true });
+    // an 'abort' event never fires for a signal that was aborted before the run started
+    if (o.signal?.aborted) this.controller.abort(o.signal.reason);
+    else o.signal?.addEventListener('abort', this.abortFromCaller, { once: true });
   }
 
   async execute(): Promise<WorkflowReport<R>> {
@@ -214,11 +218,13 @@ class WorkflowRun<A, R> {
         return inputs.map((input, i) => self.step(task, input, `${base}.${i}`, options.key !== undefined, options.priority));
       },
       waitFor(tupleName, schema, options = {}) {
+        const { timeout } = checkWaitForArgs(tupleName, schema, options);
         const key = options.key ?? self.nextKey(`waitFor.${tupleName.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60)}`);
+        self.outsideWaits.add(key);
         return self.track(key, 'waitFor', async (report) => {
           report.state = 'queued';
           self.changed(report);
-          const bytes = await self.ns.read(tupleName, { timeout: options.timeout ?? 'infinite', signal: self.controller.signal });
+          const bytes = await self.ns.read(tupleName, { timeout, signal: self.controller.signal });
           const parsed = schema.safeParse(decodeLoose(bytes));
           if (!parsed.success) throw new InvalidTupleError(self.ns.name, tupleName, toIssues(parsed.error.issues));
           return parsed.data;
@@ -355,7 +361,7 @@ class WorkflowRun<A, R> {
    */
   private async cancelUnstarted(): Promise<void> {
     if (this.ns === undefined) return;
-    const unfinished = [...this.steps.values()].filter((s) => s.taskId !== undefined && s.task !== 'waitFor' && s.state !== 'done' && s.state !== 'cached');
+    const unfinished = [...this.steps.values()].filter((s) => s.taskId !== undefined && !this.outsideWaits.has(s.key) && s.state !== 'done' && s.state !== 'cached');
     const claimed = new Map<string, Set<string>>();
     for (const s of unfinished) {
       const state = this.stateKeys.get(s.key);
@@ -417,6 +423,19 @@ class WorkflowRun<A, R> {
     await this.ns.put(name, JSON.stringify(info));
     while ((await this.ns.count(name)) > 1) await this.ns.tryGet(name);
   }
+}
+
+/**
+ * Checks wf.waitFor's arguments when it is called, not when the tuple arrives (which may be never); returns
+ * the read's timeout.
+ */
+function checkWaitForArgs(tupleName: unknown, schema: unknown, options: { key?: unknown; timeout?: Duration } | undefined): { timeout: number | 'infinite' } {
+  if (typeof tupleName !== 'string' || tupleName.length === 0) throw new ConfigError(`wf.waitFor(tupleName, schema) needs the tuple name as a non-empty string, got ${tupleName === '' ? 'an empty string' : typeof tupleName}.`);
+  if (typeof (schema as Partial<ZodType> | null)?.safeParse !== 'function') throw new ConfigError(`wf.waitFor("${tupleName}", schema) needs a zod schema to validate the value with (e.g. z.object({...})), got ${schema === null ? 'null' : typeof schema}.`);
+  const o = optionsObject(options, `wf.waitFor("${tupleName}") options`);
+  if (o.key !== undefined && typeof o.key !== 'string') throw new ConfigError(`wf.waitFor("${tupleName}") options: key must be a string, got ${typeof o.key}.`);
+  const ms = parseDuration(o.timeout ?? 'infinite', `wf.waitFor("${tupleName}") timeout`);
+  return { timeout: ms === Infinity ? 'infinite' : ms };
 }
 
 /** Every value under `name`, as UTF-8 text, oldest first. */
