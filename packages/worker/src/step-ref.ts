@@ -33,9 +33,13 @@ export function isStepRef(value: unknown): value is StepRef<unknown> {
 }
 
 /** A value in which any part may be a StepRef (or another promise) to that part. */
-export type Refs<T> = T | StepRef<T> | PromiseLike<T> | (T extends readonly (infer E)[] ? readonly Refs<E>[] : T extends object ? { [K in keyof T]: Refs<T[K]> } : never);
+export type Refs<T> =
+  | T
+  | StepRef<T>
+  | PromiseLike<T>
+  | (T extends readonly (infer E)[] ? readonly Refs<E>[] : T extends Map<infer K, infer V> ? Map<Refs<K>, Refs<V>> : T extends Set<infer E> ? Set<Refs<E>> : T extends object ? { [K in keyof T]: Refs<T[K]> } : never);
 
-/** Replaces every StepRef inside value with its output (deeply, in arrays and plain objects). */
+/** Replaces every StepRef inside value with its output (deeply, in arrays, plain objects, Maps and Sets). */
 export async function resolveRefs(value: unknown, step: string): Promise<unknown> {
   if (isStepRef(value) || (typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function')) {
     try {
@@ -45,6 +49,9 @@ export async function resolveRefs(value: unknown, step: string): Promise<unknown
     }
   }
   if (Array.isArray(value)) return Promise.all(value.map((v) => resolveRefs(v, step)));
+  // z.map and z.set inputs are supported, so a reference may sit in a Map's keys or values or in a Set
+  if (value instanceof Map) return new Map(await Promise.all([...value].map(async ([k, v]) => [await resolveRefs(k, step), await resolveRefs(v, step)] as const)));
+  if (value instanceof Set) return new Set(await Promise.all([...value].map((v) => resolveRefs(v, step))));
   if (typeof value === 'object' && value !== null) {
     const proto = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) return value;
