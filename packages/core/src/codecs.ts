@@ -64,9 +64,15 @@ export function json<T = unknown>(): Codec<T> {
   };
 }
 
-const packr = new Packr({ useRecords: false, mapsAsObjects: true });
+// undefined as JSON writes it (a property dropped, nil elsewhere): msgpackr's own undefined is an extension
+// type that other msgpack libraries hand back as an opaque value
+// (skipValues is a msgpackr option its typings leave out; the codec tests check the bytes)
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, encodeUndefinedAsNil: true, ...{ skipValues: [undefined] } });
 
-/** MessagePack, readable by any msgpack library (no msgpackr record extension). */
+/**
+ * MessagePack, readable by any msgpack library: no msgpackr record or undefined extension (undefined is
+ * written as JSON writes it: an object property that is undefined is left out, and elsewhere it is nil).
+ */
 export function msgpack<T = unknown>(): Codec<T> {
   return {
     name: 'msgpack',

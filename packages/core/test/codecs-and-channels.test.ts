@@ -16,6 +16,15 @@ describe('codecs', () => {
     });
   });
 
+  it('msgpack writes undefined as JSON does, without an extension type other libraries cannot read', () => {
+    const codec = msgpack<unknown>();
+    const bytes = Buffer.from(codec.encode({ a: undefined, b: [1, undefined], c: 'x' }));
+    // {b: [1, nil], c: 'x'}, with no 0xd4 (msgpackr's undefined extension)
+    expect(bytes.toString('hex')).toBe('82a1629201c0a163a178');
+    expect(codec.decode(bytes)).toEqual({ b: [1, null], c: 'x' });
+    expect(Buffer.from(codec.encode(undefined)).toString('hex')).toBe('c0');
+  });
+
   it('strings are stored as plain UTF-8 bytes (PyDBR interop)', async () => {
     await withNamespace(async (ns) => {
       await ns.put('s', 'Hello World!');
