@@ -307,3 +307,17 @@ export class UnstorableOutputError extends NonRetryableError {
 export function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(describeThrown(err));
 }
+
+/**
+ * A workflow step was cancelled because another step failed and the run fails fast (failurePolicy
+ * 'fail-fast'): `failedStep` names the step whose failure stopped the run.
+ */
+export class FailedFastError extends TsdbrError {
+  /** The step whose failure stopped the run. */
+  readonly failedStep: string;
+
+  constructor(failedStep: string, cause: unknown) {
+    super(`Workflow step cancelled: step "${failedStep}" failed and the run fails fast (${(cause as Error)?.message ?? String(cause)})`, { cause });
+    this.failedStep = failedStep;
+  }
+}

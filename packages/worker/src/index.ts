@@ -45,11 +45,13 @@ export {
   type WorkflowRunSummary,
   type WorkflowStepState,
 } from './inspect.js';
-export { cancelTask, purgeQueue, retryDeadLetter } from './admin.js';
+export { cancelTask, purgeQueue, type RetriedTask, retryDeadLetter } from './admin.js';
+export { TaskStillFinishingError } from './task-still-finishing-error.js';
 export {
   ClientClosedError,
   DependencyFailedError,
   ExecError,
+  FailedFastError,
   InvalidInputError,
   InvalidOutputError,
   InvalidTaskIdError,

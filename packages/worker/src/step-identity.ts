@@ -17,10 +17,15 @@ export function inputDigest(task: AnyTask, wireInput: unknown): string {
 }
 
 /**
- * The deterministic task id of a step, so a resumed run finds its tasks. `submission` counts the step's
- * abandoned submissions: each resubmission has an id of its own.
+ * The task id of a step's submission. `submission` counts the step's abandoned submissions, and
+ * `generation` (a driver's random tag) tells runs with the same run id apart: each submission has an id of
+ * its own, and none reuses an id whose result or cancel marker may linger. A resumed run finds its tasks
+ * through the submitted markers, which record the ids.
  */
-export function stepTaskId(workflow: string, runId: string, key: string, submission = 0): string {
-  const h = createHash('sha1').update(`${workflow}\0${runId}\0${key}`).digest('hex').slice(0, 24);
+export function stepTaskId(workflow: string, runId: string, key: string, submission = 0, generation = ''): string {
+  const h = createHash('sha1')
+    .update(`${workflow}\0${runId}\0${key}${generation === '' ? '' : `\0${generation}`}`)
+    .digest('hex')
+    .slice(0, 24);
   return submission === 0 ? `wf-${h}` : `wf-${h}.${submission}`;
 }

@@ -9,19 +9,34 @@
  * output.
  * @module
  */
+import { randomBytes } from 'node:crypto';
 import { ConfigError, type Duration, type Namespace, parseDuration, printableText } from '@tsdbr/core';
 import type { output as zOutput, ZodType } from 'zod';
 import type { TaskClient } from './client.js';
 import { decode, encode } from './envelope.js';
 import { cancelTask } from './admin.js';
-import { DependencyFailedError, InvalidTupleError, StepInputChangedError, TaskCancelledError, TaskFailedError, toIssues, WorkflowFailedError } from './errors.js';
+import { DependencyFailedError, FailedFastError, InvalidTupleError, ResultTimeoutError, StepInputChangedError, TaskCancelledError, TaskFailedError, toIssues, WorkflowFailedError } from './errors.js';
 import { WorkflowNames } from './protocol.js';
 import { type AnyTask, isTask, type TaskInput, type TaskOutput } from './task.js';
 import { optionsObject } from './validate.js';
 import { inputDigest, stepTaskId } from './step-identity.js';
 import { type Refs, resolveRefs, StepRef } from './step-ref.js';
-import { claimedTaskIds, type WorkflowRunInfo } from './inspect.js';
+import { claimedTaskIds, findFailedTask, locateTask, peekResult, type WorkflowRunInfo } from './inspect.js';
 import { fromWire, toWire } from './wire-shape.js';
+
+/** A step's submitted marker (`wf:<name>:<run>:sub:<step>`): its task's id and queue, its input digest, when it was claimed. */
+interface Submission {
+  id: string;
+  queue: string;
+  digest?: string;
+  at?: number;
+}
+
+/** How long a step first waits for its result before it looks for its task; the wait doubles up to the last. */
+const FIRST_SLICE_MS = 2_000;
+const LAST_SLICE_MS = 60_000;
+/** How long, after a step fails fast, the others' tasks may take to report outcomes they had already reached. */
+const SAME_MOMENT_MS = 500;
 
 /** What happens when a step fails. */
 export type FailurePolicy = 'fail-fast' | 'continue';
@@ -144,6 +159,10 @@ class WorkflowRun<A, R> {
   private readonly stateKeys = new Map<string, string>();
   /** Keys of the wf.waitFor steps, which wait for a tuple and have no task to cancel. */
   private readonly outsideWaits = new Set<string>();
+  /** Keys of the steps whose submission is in flight. */
+  private readonly submitting = new Set<string>();
+  /** Part of every task id this driver makes: no run reuses an id of an earlier run (see submission()). */
+  private readonly generation = randomBytes(6).toString('hex');
   private readonly controller = new AbortController();
   private readonly abortFromCaller = () => this.controller.abort(this.o.signal!.reason);
   private readonly names: WorkflowNames;
@@ -261,13 +280,15 @@ class WorkflowRun<A, R> {
         this.changed(report);
         return out;
       } catch (err) {
-        report.state = err instanceof DependencyFailedError || (this.failed && this.controller.signal.aborted) ? 'skipped' : 'failed';
+        // a task failure read after a fail-fast abort is a failure of its own, not a cancellation
+        const cancelled = err instanceof DependencyFailedError || err instanceof FailedFastError || (this.failed && this.controller.signal.aborted && !(err instanceof TaskFailedError));
+        report.state = cancelled ? 'skipped' : 'failed';
         report.error = (err as Error)?.message ?? String(err);
         report.finishedAt = Date.now();
         this.changed(report);
         if (report.state === 'failed' && this.def.options.failurePolicy === 'fail-fast' && !this.failed) {
           this.failed = true;
-          this.controller.abort(new DependencyFailedError(key, err)); // which cancels the steps not started yet
+          this.controller.abort(new FailedFastError(key, err)); // which cancels the steps not started yet
         }
         throw err;
       }
@@ -282,8 +303,7 @@ class WorkflowRun<A, R> {
 
   private async executeStep(task: AnyTask, input: unknown, key: string, named: boolean, priority: number | undefined, report: StepReport): Promise<unknown> {
     const ns = this.ns;
-    const client = this.o.client;
-    const digest = inputDigest(task, client.envelope(task, input, {}, 0).input); // validates the input, as submit would
+    const digest = inputDigest(task, this.o.client.envelope(task, input, {}, 0).input); // validates the input, as submit would
     const state = named ? key : this.contentKey(task.name, digest);
     this.stateKeys.set(key, state);
     // saved outputs are in their wire form, as results are (Maps and Sets as arrays)
@@ -295,35 +315,127 @@ class WorkflowRun<A, R> {
       this.resumed++;
       return fromWire(task.output, 'output', output);
     }
-    const { id, submitted, digest: submittedDigest } = await this.submission(state);
-    if (submitted && submittedDigest !== undefined && submittedDigest !== digest) throw new StepInputChangedError(this.def.name, this.runId, key);
+    for (;;) {
+      const sub = await this.submitStep(task, input, key, state, digest, priority, report);
+      const outcome = await this.awaitOutput(task, sub, state, report);
+      if (outcome === 'lost') {
+        // its result expired or its task was purged: nothing will ever answer under this id
+        await this.abandon(state, sub.id);
+        continue;
+      }
+      await ns.put(this.names.output(state), encode({ output: toWire(task.output, 'output', outcome.output), digest }));
+      await ns.remove(this.o.client.names(sub.queue).result(sub.id));
+      return outcome.output;
+    }
+  }
+
+  /**
+   * The step's submission: the one its marker records (made by an earlier driver of the run, or by another
+   * driver running it now), else a new one. A new one claims the marker first, with putIfAbsent, and is
+   * submitted only if it won it: a second driver adopts the first's submission instead of running the step
+   * again, and an abort arriving meanwhile finds the marker and so the task to cancel.
+   */
+  private async submitStep(task: AnyTask, input: unknown, key: string, state: string, digest: string, priority: number | undefined, report: StepReport): Promise<Submission> {
+    for (;;) {
+      const found = await this.submission(state);
+      if (found.submitted) {
+        if (found.sub.digest !== undefined && found.sub.digest !== digest) throw new StepInputChangedError(this.def.name, this.runId, key);
+        this.markSubmitted(report, found.sub.id);
+        return found.sub;
+      }
+      if (this.controller.signal.aborted) throw this.controller.signal.reason;
+      const sub: Submission = { id: found.id, queue: task.queue, digest, at: Date.now() };
+      const marker = JSON.stringify(sub);
+      // cancelUnstarted leaves a step to itself while its submission is in flight: see below
+      this.submitting.add(key);
+      try {
+        if (!(await this.ns.putIfAbsent(this.names.submitted(state), marker))) continue; // another driver's: adopt it
+        this.markSubmitted(report, sub.id);
+        try {
+          // a step needs its output, whatever the task's ignoreResult says
+          await this.o.client.submit(task, input as never, { id: sub.id, ignoreResult: false, ...(priority !== undefined ? { priority } : {}) });
+        } catch (err) {
+          // it may have been stored all the same (the reply was lost): a resumed run must not wait for it
+          await this.cancelSubmission(state, sub.id, sub.queue, Buffer.from(marker)).catch(() => undefined);
+          throw err;
+        }
+      } finally {
+        this.submitting.delete(key);
+      }
+      if (this.controller.signal.aborted) {
+        await this.cancelSubmission(state, sub.id, sub.queue, Buffer.from(marker));
+        throw this.controller.signal.reason;
+      }
+      return sub;
+    }
+  }
+
+  private markSubmitted(report: StepReport, id: string): void {
     report.taskId = id;
     report.startedAt = Date.now();
-    const names = client.names(task.queue);
-    const handle = await client.handle(task, id, { keep: true });
-    if (!submitted) {
-      if (this.controller.signal.aborted) throw this.controller.signal.reason;
-      // a step needs its output, whatever the task's ignoreResult says
-      await client.submit(task, input as never, { id, ignoreResult: false, ...(priority !== undefined ? { priority } : {}) });
-      await ns.put(this.names.submitted(state), JSON.stringify({ id, queue: task.queue, digest }));
-    }
     report.state = 'queued';
     this.changed(report);
-    let output: unknown;
+  }
+
+  /**
+   * Waits for the step's task's output, in slices: when a slice ends, the task is looked for, and if it is
+   * found nowhere twice in a row (its result expired while no driver waited, or the queue was purged) the
+   * submission is 'lost'. A failure (or a cancel the run did not make) abandons the submission and removes its
+   * result, so a resumed run submits the step again; so does a failure read after the run was aborted, which
+   * stays a failure. An output that arrived as the run aborted is kept.
+   */
+  private async awaitOutput(task: AnyTask, sub: Submission, state: string, report: StepReport): Promise<{ output: unknown } | 'lost'> {
+    const ns = this.ns;
+    const names = this.o.client.names(sub.queue);
+    // the queue recorded at submission, not the task's current one (the task may have moved since)
+    const handle = await this.o.client.handle({ ...task, queue: sub.queue } as AnyTask, sub.id, { keep: true });
+    let sliceMs = FIRST_SLICE_MS;
+    let missing = 0;
     try {
-      output = await handle.result({ signal: this.controller.signal }); // core keeps one listener per signal, however many steps wait
-    } catch (err) {
-      // a task that failed or was cancelled runs again when the run resumes; one the driver stopped waiting for
-      // (its client closed, the backend failed) is still submitted, and a resumed run waits for it
-      if (!this.controller.signal.aborted && (err instanceof TaskFailedError || err instanceof TaskCancelledError)) {
-        await this.abandon(state, id);
-        await ns.remove(names.result(id));
+      for (;;) {
+        try {
+          return { output: await handle.result({ signal: this.controller.signal, timeout: sliceMs }) }; // core keeps one listener per signal, however many steps wait
+        } catch (err) {
+          if (!(err instanceof ResultTimeoutError) || this.controller.signal.aborted) throw err;
+        }
+        // another driver of the run may have saved the output and removed the result
+        const saved = await ns.tryRead(this.names.output(state));
+        if (saved !== undefined) return { output: fromWire(task.output, 'output', (decode(saved) as { output: unknown }).output) };
+        const seen = await this.lookFor(task, sub);
+        if (seen === 'missing' && ++missing >= 2) return 'lost';
+        if (seen !== 'missing') missing = 0;
+        if (seen instanceof TaskFailedError) throw seen;
+        sliceMs = Math.min(2 * sliceMs, LAST_SLICE_MS);
       }
-      throw err;
+    } catch (err) {
+      let failure = err;
+      if (this.controller.signal.aborted && !(err instanceof TaskFailedError) && !(err instanceof TaskCancelledError)) {
+        // the wait was cut short: the task may have ended at about the time the step that stopped the run
+        // failed (a worker forwards each failure on its own), so a fail-fast run gives it a moment
+        try {
+          return { output: await handle.result({ timeout: this.failed ? SAME_MOMENT_MS : 0 }) };
+        } catch (late) {
+          if (late instanceof TaskFailedError) failure = late;
+        }
+      }
+      // one the driver stopped waiting for (its client closed, the backend failed) is still submitted, and a
+      // resumed run waits for it
+      if (failure instanceof TaskFailedError || (failure instanceof TaskCancelledError && !this.controller.signal.aborted)) {
+        report.taskId = sub.id;
+        await this.abandon(state, sub.id);
+        await ns.remove(names.result(sub.id));
+      }
+      throw failure;
     }
-    await ns.put(this.names.output(state), encode({ output: toWire(task.output, 'output', output), digest }));
-    await ns.remove(names.result(id));
-    return output;
+  }
+
+  /** Where the step's task is when no result came within a slice: 'alive', its failure (a dead letter whose result is gone), or 'missing'. */
+  private async lookFor(task: AnyTask, sub: Submission): Promise<'alive' | 'missing' | TaskFailedError> {
+    if ((await locateTask(this.ns, sub.queue, sub.id)) !== undefined) return 'alive';
+    if ((await peekResult(this.ns, sub.queue, sub.id)) !== undefined) return 'alive'; // the next slice reads it
+    const dead = await findFailedTask(this.ns, sub.queue, sub.id);
+    if (dead !== undefined) return new TaskFailedError(sub.id, dead.task ?? task.name, dead.attempts, dead.error);
+    return 'missing';
   }
 
   /**
@@ -338,54 +450,68 @@ class WorkflowRun<A, R> {
   }
 
   /**
-   * The step's task id, and whether it was submitted (with the input digest it was submitted with, if
-   * recorded). A step submitted again (after a failure or a cancel) takes a fresh id, since the old one's
-   * result or cancel marker may linger. A submission listed as abandoned whose marker is still there (the
-   * driver died in between) is abandoned now.
+   * The step's recorded submission, if it stands; else the task id for a new one. A submission listed as
+   * abandoned whose marker is still there (the driver died in between) is abandoned now. Ids carry this
+   * driver's generation, so no run ever takes an id an earlier run used, whose result or cancel marker may
+   * linger; the abandoned count keeps one driver's resubmissions apart.
    */
-  private async submission(state: string): Promise<{ id: string; submitted: boolean; digest?: string }> {
+  private async submission(state: string): Promise<{ submitted: true; sub: Submission } | { submitted: false; id: string }> {
     const gone = await readAllText(this.ns, this.names.abandoned(state));
-    const sub = await this.ns.tryRead(this.names.submitted(state));
-    if (sub !== undefined) {
-      const { id, digest } = JSON.parse(sub.toString('utf8')) as { id: string; digest?: string };
-      if (!gone.includes(id)) return { id, submitted: true, ...(digest !== undefined ? { digest } : {}) };
-      await this.ns.remove(this.names.submitted(state));
+    const bytes = await this.ns.tryRead(this.names.submitted(state));
+    if (bytes !== undefined) {
+      const sub = JSON.parse(bytes.toString('utf8')) as Submission;
+      if (!gone.includes(sub.id)) return { submitted: true, sub };
+      await this.removeMarkerOf(state, sub.id);
     }
-    return { id: stepTaskId(this.def.name, this.runId, state, gone.length), submitted: false };
+    return { submitted: false, id: stepTaskId(this.def.name, this.runId, state, gone.length, this.generation) };
   }
 
   /**
    * On abort (the caller's signal, or fail-fast), cancels the task of every step that is not finished and not
    * claimed by a worker. Looking at step states would miss most of them: the abort has already turned waiting
    * steps 'failed' or 'skipped'. Claimed (running) tasks are left to finish, so a resumed run waits for them.
+   * A step whose submission is in flight cancels its own once it is stored (see submitStep).
    */
   private async cancelUnstarted(): Promise<void> {
     if (this.ns === undefined) return;
-    const unfinished = [...this.steps.values()].filter((s) => s.taskId !== undefined && !this.outsideWaits.has(s.key) && s.state !== 'done' && s.state !== 'cached');
-    const claimed = new Map<string, Set<string>>();
+    const unfinished = [...this.steps.values()].filter((s) => s.taskId !== undefined && !this.outsideWaits.has(s.key) && !this.submitting.has(s.key) && s.state !== 'done' && s.state !== 'cached');
     for (const s of unfinished) {
       const state = this.stateKeys.get(s.key);
       const sub = state === undefined ? undefined : await this.ns.tryRead(this.names.submitted(state));
       if (state === undefined || sub === undefined) continue;
       const { queue } = JSON.parse(sub.toString('utf8')) as { queue: string };
-      if (!claimed.has(queue)) claimed.set(queue, await claimedTaskIds(this.ns, queue).catch(() => new Set<string>()));
-      if (claimed.get(queue)!.has(s.taskId!)) continue;
-      // abandoned first: a driver dying in between leaves a task that still runs, never a resumed step whose
-      // id carries a cancel marker. Cancelled through the namespace, not the client, which may be closed; a
-      // cancel that fails is unabandoned, so the resumed run waits for the task instead of running it again.
-      try {
-        await this.abandon(state, s.taskId!);
-      } catch {
-        continue;
-      }
-      await cancelTask(this.ns, queue, s.taskId!).catch(() => this.unabandon(state, s.taskId!, sub).catch(() => undefined));
+      await this.cancelSubmission(state, s.taskId!, queue, sub);
     }
+  }
+
+  /**
+   * Cancels a step's task unless a worker has claimed it. Abandoned first: a driver dying in between leaves a
+   * task that still runs, never a resumed step whose id carries a cancel marker. Cancelled through the
+   * namespace, not the client, which may be closed; a cancel that fails is unabandoned, so the resumed run
+   * waits for the task instead of running it again.
+   */
+  private async cancelSubmission(state: string, id: string, queue: string, sub: Buffer): Promise<void> {
+    const claimed = await claimedTaskIds(this.ns, queue).catch(() => new Set<string>());
+    if (claimed.has(id)) return;
+    try {
+      await this.abandon(state, id);
+    } catch {
+      return;
+    }
+    await cancelTask(this.ns, queue, id).catch(() => this.unabandon(state, id, sub).catch(() => undefined));
   }
 
   /** Forgets the step's submission, so a resumed run submits it again, under a fresh task id. */
   private async abandon(state: string, id: string): Promise<void> {
-    await this.ns.put(this.names.abandoned(state), id);
-    await this.ns.remove(this.names.submitted(state));
+    const gone = await readAllText(this.ns, this.names.abandoned(state));
+    if (!gone.includes(id)) await this.ns.put(this.names.abandoned(state), id);
+    await this.removeMarkerOf(state, id);
+  }
+
+  /** Removes the step's submitted marker if it still records `id` (another driver may have put a new one). */
+  private async removeMarkerOf(state: string, id: string): Promise<void> {
+    const bytes = await this.ns.tryRead(this.names.submitted(state));
+    if (bytes !== undefined && (JSON.parse(bytes.toString('utf8')) as Submission).id === id) await this.ns.remove(this.names.submitted(state));
   }
 
   /** Undoes abandon(): the submission (its marker `sub`) stands again, and `id` is off the abandoned list. */

@@ -1,7 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { runWorkflow, workflow, WorkflowFailedError } from '../src/index.js';
-import { double, explode, plus, runs, tasks } from './fixtures/workflow-tasks.js';
+import { z } from 'zod';
+import { defineTask, NonRetryableError } from '../src/index.js';
+import { double, explode, plus, runs, slowDouble, tasks } from './fixtures/workflow-tasks.js';
 import { clientOn, freshNamespace, startWorker, until } from './support/harness.js';
+
+const slowFail = defineTask({
+  name: 'wf-slow-fail',
+  input: z.object({ x: z.number(), ms: z.number() }),
+  output: z.number(),
+  retries: 0,
+  run: async ({ x, ms }) => {
+    await new Promise((r) => setTimeout(r, ms));
+    throw new NonRetryableError(`slow boom ${x}`);
+  },
+});
 
 const mixed = (policy: 'fail-fast' | 'continue') =>
   workflow(
@@ -54,5 +67,30 @@ describe('workflow failure policy', () => {
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+
+  it('fail-fast: two steps failing at about the same time are both failed, each with its own error, and leave no result', async () => {
+    const { ns } = await freshNamespace('failfast-two');
+    await startWorker(ns, { tasks: [...tasks, slowFail], concurrency: 2 });
+    const wf = workflow('two-failures', (w) => [w.run(slowFail, { x: 1, ms: 200 }), w.run(slowFail, { x: 2, ms: 200 })]);
+    const err = (await runWorkflow(wf, { client: clientOn(ns), runId: 'r' }).catch((e: unknown) => e)) as WorkflowFailedError & { report: { steps: { key: string; state: string; error?: string }[] } };
+    expect(err.report.steps.map((s) => [s.state, s.error?.match(/slow boom \d/)?.[0]])).toEqual([
+      ['failed', 'slow boom 1'],
+      ['failed', 'slow boom 2'],
+    ]);
+    expect(await ns.list('q:{default}:result:*')).toEqual([]);
+  });
+
+  it('fail-fast: a sibling that succeeds just after the failure is recorded as done; a waiting step cancelled says which step failed', async () => {
+    const { ns } = await freshNamespace('failfast-sibling');
+    await startWorker(ns, { tasks: [...tasks, slowFail], concurrency: 2, prefetch: 0 });
+    const wf = workflow('sibling', (w) => [w.run(slowFail, { x: 1, ms: 200 }, { key: 'bad' }), w.run(slowDouble, { x: 2, ms: 260 }, { key: 'ok' }), w.waitFor('never', z.number(), { key: 'later' })]);
+    const err = (await runWorkflow(wf, { client: clientOn(ns), runId: 'r' }).catch((e: unknown) => e)) as WorkflowFailedError & { report: { steps: { key: string; state: string; error?: string }[] } };
+    const byKey = Object.fromEntries(err.report.steps.map((s) => [s.key, s]));
+    expect(byKey.bad!.state).toBe('failed');
+    expect(byKey.ok!.state).toBe('done');
+    expect(await ns.tryRead('wf:sibling:r:out:ok')).toBeDefined();
+    expect(byKey.later!.state).toBe('skipped');
+    expect(byKey.later!.error).toMatch(/^Workflow step cancelled: step "bad" failed and the run fails fast/);
   });
 });

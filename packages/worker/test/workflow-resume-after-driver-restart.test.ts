@@ -56,11 +56,13 @@ describe('workflow resume', () => {
     // the queued steps were cancelled: their markers live on (24 h) under the ids of their first submission
     const cancelled = (await ns.list('q:{default}:cancel:*')).map((n) => n.slice('q:{default}:cancel:'.length));
     expect(cancelled.length).toBeGreaterThanOrEqual(2);
-    const state = (await ns.list('wf:resume-cancelled:r:gone:*'))[0]!.slice('wf:resume-cancelled:r:gone:'.length);
-    expect(cancelled).toContain(stepTaskId('resume-cancelled', 'r', state));
+    const goneId = (await ns.tryRead((await ns.list('wf:resume-cancelled:r:gone:*'))[0]!))!.toString('utf8');
+    expect(cancelled).toContain(goneId);
     const report = await runWorkflow(wf, { client: clientOn(ns), runId: 'r' });
     expect(report.output).toEqual([2, 4, 6, 8]);
-    expect(report.steps.map((s) => s.taskId)).toContain(stepTaskId('resume-cancelled', 'r', state, 1));
+    const ids = report.steps.map((s) => s.taskId!);
+    expect(ids).not.toContain(goneId);
+    expect(ids.filter((id) => id.endsWith('.1'))).toHaveLength(cancelled.length);
     await worker.close();
   });
 
@@ -93,7 +95,8 @@ describe('workflow resume', () => {
       new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the resumed run waited for the abandoned task')), 10_000)),
     ]);
     expect(report.output).toBe(10);
-    expect(report.steps[0]?.taskId).toBe(stepTaskId('half-abandoned', 'r', 'd', 1));
+    expect(report.steps[0]?.taskId).not.toBe(oldId);
+    expect(report.steps[0]?.taskId).toMatch(/\.1$/);
   });
   it('steps called in another order on resume (await inside async callbacks) each get their own saved output', async () => {
     const { ns } = await freshNamespace('resume-order');
@@ -160,7 +163,8 @@ describe('workflow resume', () => {
     const gone = await ns.list('wf:closed-queued:r:gone:*');
     expect(gone).toHaveLength(2);
     const cancelled = await ns.list('q:{default}:cancel:*');
-    expect(cancelled.map((n) => n.slice('q:{default}:cancel:'.length)).sort()).toEqual(gone.map((g) => stepTaskId('closed-queued', 'r', g.slice('wf:closed-queued:r:gone:'.length))).sort());
+    const goneIds = await Promise.all(gone.map(async (g) => (await ns.tryRead(g))!.toString('utf8')));
+    expect(cancelled.map((n) => n.slice('q:{default}:cancel:'.length)).sort()).toEqual(goneIds.sort());
     const report = await runWorkflow(wf, { client: clientOn(ns), runId: 'r' });
     expect(report.output).toEqual([2, 4, 6]);
   });
