@@ -5,25 +5,60 @@
  * @module
  */
 import type { Namespace } from '@tsdbr/core';
-import { classify, encode, isJson, type TaskEnvelope } from './envelope.js';
-import { taskArrival, taskDestination } from './outcome.js';
+import { claimDedupKey } from './dedup.js';
+import { BELL, classify, type DeadLetter, encode, isJson, type Stored, type TaskEnvelope } from './envelope.js';
+import { findFinishing } from './inspect.js';
+import { taskDestination } from './outcome.js';
 import { BANDS, checkId, QueueNames } from './protocol.js';
 import { cancelTask as putCancelMarker } from './task-handle.js';
+import { TaskStillFinishingError } from './task-still-finishing-error.js';
+
+/** What {@link retryDeadLetter} requeued. */
+export interface RetriedTask {
+  /** The envelope as requeued (attempt 1; without its dedup key if `dedupKeyTakenBy` is set). */
+  env: TaskEnvelope;
+  /**
+   * The id of the live task that owns the retried task's dedup key now (submitted after the key was released
+   * when this one died): the task was requeued without its key, so the two do not share a result.
+   */
+  dedupKeyTakenBy?: string;
+}
 
 /**
- * Puts a dead-lettered task back on its queue with fresh attempts, and drops its failed result (it would
- * answer `result()` first). The dead-letter list is rotated once, each step one atomic move, so the other
- * letters keep their order and none is lost if this process dies. The letter being retried sits in
- * `q:{Q}:retrying:<id>` until the task is requeued.
- * @returns the requeued envelope, or undefined if the queue holds no dead letter of that id.
+ * Puts a dead-lettered task back on its queue with fresh attempts: drops its failed result (it would answer
+ * `result()` first) and its cancel marker (left by a cancel of the finished task, it would cancel the new run),
+ * and claims its dedup key again (released when it died; if another live task owns it by now, the task goes
+ * back without it: see {@link RetriedTask}).
+ *
+ * The letter is taken from the dead-letter list by rotating the list once, each step one atomic move, so the
+ * other letters keep their order and none is lost if this process dies. A letter appended meanwhile (a task
+ * failing during the rotation) lands before the letters rotated after it, so the list is then not strictly
+ * oldest-first and a trim may drop that newer letter before older ones: there is no atomic primitive to take
+ * a value from the middle of a list.
+ *
+ * The taken letter waits in `q:{Q}:retrying:<id>` until one atomic step pops it and puts the task in its band.
+ * A retry interrupted before that step (a crash, a lost connection) leaves the letter there, and the next retry
+ * of the same id requeues it first.
+ *
+ * @returns what was requeued, or undefined if the queue holds no dead letter of that id.
+ * @throws TaskStillFinishingError while a worker's outbox still holds an outcome of the task: its failed result
+ *   would arrive after the retry and answer `result()` in place of the new run's.
  */
-export async function retryDeadLetter(ns: Namespace, queue: string, id: string): Promise<TaskEnvelope | undefined> {
+export async function retryDeadLetter(ns: Namespace, queue: string, id: string): Promise<RetriedTask | undefined> {
   const names = new QueueNames(queue);
   checkId(id);
+  if ((await ns.tryRead(names.retrying(id))) !== undefined) return requeueFromScratch(ns, names, id);
+  if ((await findFinishing(ns, names, id)) !== undefined) throw new TaskStillFinishingError(queue, id);
+  if (!(await takeDeadLetter(ns, names, id))) return undefined;
+  return requeueFromScratch(ns, names, id);
+}
+
+/** Moves the dead letter of `id` into `q:{Q}:retrying:<id>`, rotating the list once. False if there is none. */
+async function takeDeadLetter(ns: Namespace, names: QueueNames, id: string): Promise<boolean> {
   const dead = names.dead();
-  const n = await ns.count(dead);
-  let taken: { env: TaskEnvelope; json: boolean } | undefined;
   const scratch = names.retrying(id);
+  const n = await ns.count(dead);
+  let taken = false;
   for (let i = 0; i < n; i++) {
     let head: Buffer;
     try {
@@ -31,28 +66,57 @@ export async function retryDeadLetter(ns: Namespace, queue: string, id: string):
     } catch {
       break; // emptied meanwhile (trimmed)
     }
-    const s = classify(head);
-    if (taken === undefined && s.kind === 'dead' && s.env.id === id && typeof s.env.env === 'object' && s.env.env !== null) {
+    if (!taken && isRetryableLetter(classify(head), id)) {
       const bytes = await ns.moveValue(dead, ns, scratch, { timeout: 0 });
-      const letter = classify(bytes);
-      if (letter.kind !== 'dead' || letter.env.id !== id) {
+      if (!isRetryableLetter(classify(bytes), id)) {
         // the head changed between read and move (a trim): put it back at the tail and go on
         await ns.moveValue(scratch, ns, dead, { timeout: 0 });
         continue;
       }
-      taken = { env: letter.env.env, json: letter.env.json === 1 || isJson(bytes) };
+      taken = true;
     } else {
       await ns.moveValue(dead, ns, dead, { timeout: 0 });
     }
   }
-  if (taken === undefined) return undefined;
-  const env: TaskEnvelope = { ...taken.env, att: 1 };
+  return taken;
+}
+
+function isRetryableLetter(s: Stored, id: string): s is { kind: 'dead'; env: DeadLetter } {
+  return s.kind === 'dead' && s.env.id === id && typeof s.env.env === 'object' && s.env.env !== null;
+}
+
+/**
+ * Requeues the task of the letter in `q:{Q}:retrying:<id>`. Each step can be repeated after an interruption,
+ * and the last one, which pops the letter and puts the task in its band, is one atomic step: of two retries of
+ * the id racing, one requeues it.
+ */
+async function requeueFromScratch(ns: Namespace, names: QueueNames, id: string): Promise<RetriedTask | undefined> {
+  const scratch = names.retrying(id);
+  const head = await ns.tryRead(scratch);
+  if (head === undefined) return undefined; // a concurrent retry of the id requeued it
+  const stored = classify(head);
+  if (!isRetryableLetter(stored, id)) {
+    await ns.tryGet(scratch); // not a letter a retry took: nothing to requeue
+    return undefined;
+  }
+  const letter = stored.env;
+  const env: TaskEnvelope = { ...letter.env, att: 1 };
   delete env.due;
   delete env.rec;
+  const retried: RetriedTask = { env };
+  if (env.ddp !== undefined && names.fits(String(env.ddp))) {
+    const owner = await claimDedupKey(ns, names.dedup(env.ddp), id);
+    if (owner !== id) {
+      delete env.ddp;
+      retried.dedupKeyTakenBy = owner;
+    }
+  }
   await ns.remove(names.result(id));
-  await ns.putMany(taskArrival(names, taskDestination(names, env), encode(env, taken.json)));
-  await ns.remove(scratch);
-  return env;
+  await ns.remove(names.cancel(id));
+  const dest = taskDestination(names, env);
+  if (!(await ns.popPut(scratch, dest.to, encode(env, letter.json === 1 || isJson(head))))) return undefined;
+  if (dest.bell) await ns.put(names.pending('normal'), BELL);
+  return retried;
 }
 
 /**

@@ -177,6 +177,23 @@ export async function locateTask(ns: Namespace, queue: string, id: string): Prom
 }
 
 /**
+ * Finds a task whose outcome (or retry) a worker's outbox still holds: it is being delivered. A recoverer moves
+ * a dead worker's outcomes through an outbox of its own, perhaps one not there when the outboxes were listed:
+ * so a search that finds nothing is made twice. O(outbox values) reads.
+ */
+export async function findFinishing(ns: Namespace, names: QueueNames, id: string): Promise<{ where: 'finishing'; worker: string } | undefined> {
+  return (await outboxHolding(ns, names, id)) ?? (await outboxHolding(ns, names, id));
+}
+
+async function outboxHolding(ns: Namespace, names: QueueNames, id: string): Promise<{ where: 'finishing'; worker: string } | undefined> {
+  for (const outbox of await ns.list(names.outboxPattern())) {
+    const parsed = names.parseSlot(outbox);
+    if (parsed !== undefined && (await holdsTask(ns, outbox, id))) return { where: 'finishing', worker: parsed.worker };
+  }
+  return undefined;
+}
+
+/**
  * Finds a task a worker holds: in a worker's heartbeat (running, with its progress), else in a claim slot
  * (claimed since the worker's last heartbeat: running, or prefetched to run next; or held by a worker that
  * died, until it is recovered) or an outbox (its outcome being delivered). A retry being requeued through the

@@ -12,6 +12,7 @@ import { failedTasks, findFailedTask, listQueues, locateTask, peekResult, queueC
 import { table } from '../progress.js';
 import { QueueNames } from '../protocol.js';
 import { TaskHandle } from '../task-handle.js';
+import { TaskStillFinishingError } from '../task-still-finishing-error.js';
 import { namespaceOption, queueArg, sharedNamespace, taskIdArg } from './common.js';
 
 /** Queue names found in a namespace (any queue with a tuple). */
@@ -39,7 +40,7 @@ function describeLocation(place: TaskLocation): Record<string, unknown> {
     case 'delayed':
       return { state: 'queued', delayedUntil: new Date(place.dueAt).toISOString() };
     case 'retrying':
-      return { state: 'queued', note: 'being requeued from the dead letters' };
+      return { state: 'queued', note: 'being requeued from the dead letters (if it stays so, a retry was interrupted: `dbr tasks retry` it again)' };
   }
 }
 
@@ -130,7 +131,7 @@ export function registerTasksCommand(program: Command, globals: () => GlobalOpti
   namespaceOption(
     tasks
       .command('retry')
-      .description('Requeue a dead-lettered task with fresh attempts (its failed result is dropped)')
+      .description('Requeue a dead-lettered task with fresh attempts (its failed result is dropped); exit 6 while its outcome is still being delivered (try again)')
       .argument('<id>', 'task id')
       .option('-Q, --queue <name>', 'queue', 'default'),
   ).action(async (id: string, opts: { queue: string; namespace?: string }) => {
@@ -138,13 +139,18 @@ export function registerTasksCommand(program: Command, globals: () => GlobalOpti
     taskIdArg(id);
     const { broker, ns } = await sharedNamespace(globals(), opts.namespace, 'tasks retry', { create: false });
     try {
-      const env = await retryDeadLetter(ns, queue, id);
-      if (env === undefined) {
+      const retried = await retryDeadLetter(ns, queue, id);
+      if (retried === undefined) {
         process.stderr.write(`dbr: no dead letter for task ${id} in queue ${queue}: list them with \`dbr tasks ls --dead -Q ${queue}\`.\n`);
         process.exitCode = ExitCode.NOT_FOUND;
         return;
       }
-      process.stdout.write(`requeued ${id}\n`);
+      const without = retried.dedupKeyTakenBy === undefined ? '' : ` without its dedup key (task ${retried.dedupKeyTakenBy} owns it now)`;
+      process.stdout.write(`requeued ${id}${without}\n`);
+    } catch (err) {
+      if (!(err instanceof TaskStillFinishingError)) throw err;
+      process.stderr.write(`dbr: ${err.message}\n`);
+      process.exitCode = ExitCode.CONFLICT;
     } finally {
       await broker.close();
     }
@@ -161,7 +167,12 @@ export function registerTasksCommand(program: Command, globals: () => GlobalOpti
     taskIdArg(id);
     const { broker, ns } = await sharedNamespace(globals(), opts.namespace, 'tasks cancel', { create: false });
     try {
-      if ((await locateTask(ns, queue, id)) !== undefined) {
+      const place = await locateTask(ns, queue, id);
+      if (place?.where === 'finishing') {
+        process.stdout.write(`${id} already finished (its outcome is being delivered): nothing to cancel\n`);
+        return;
+      }
+      if (place !== undefined) {
         await cancelTask(ns, queue, id);
         process.stdout.write(`cancel requested for ${id}\n`);
         return;
