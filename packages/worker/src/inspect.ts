@@ -156,10 +156,24 @@ export type TaskLocation =
  * and dead letters are not looked at: see {@link peekResult} and {@link findFailedTask}.
  *
  * The places are read in the order a task moves through them, so a task moving on during the search is
- * still found. It reads every waiting task of the queue: O(waiting) reads, for operators, not hot loops.
+ * still found. A task can also move back (from an outbox or a claim slot to a band: a retry, a release, a
+ * recovery), past a place already read: so a search that finds nothing is made again, up to
+ * {@link LOCATE_PASSES} times, before the answer is "nowhere". Each pass reads every waiting task of the
+ * queue: O(waiting) reads, for operators, not hot loops.
  */
 export async function locateTask(ns: Namespace, queue: string, id: string): Promise<TaskLocation | undefined> {
   const names = new QueueNames(queue);
+  for (let pass = 0; pass < LOCATE_PASSES; pass++) {
+    const place = await locateOnce(ns, names, id);
+    if (place !== undefined) return place;
+  }
+  return undefined;
+}
+
+/** How many times {@link locateTask} searches before it says a task is nowhere. */
+export const LOCATE_PASSES = 3;
+
+async function locateOnce(ns: Namespace, names: QueueNames, id: string): Promise<TaskLocation | undefined> {
   if ((await ns.tryRead(names.retrying(id))) !== undefined) return { where: 'retrying' };
   for (const bucket of await ns.list(names.delayedPattern())) {
     if (await holdsTask(ns, bucket, id)) return { where: 'delayed', dueAt: names.parseBucket(bucket, 'delayed') ?? 0 };
@@ -169,11 +183,7 @@ export async function locateTask(ns: Namespace, queue: string, id: string): Prom
     const parsed = names.parseSlot(slot);
     if (parsed !== undefined && (await holdsTask(ns, slot, id))) return { where: 'claimed', worker: parsed.worker, slot: parsed.slot };
   }
-  for (const outbox of await ns.list(names.outboxPattern())) {
-    const parsed = names.parseSlot(outbox);
-    if (parsed !== undefined && (await holdsTask(ns, outbox, id))) return { where: 'finishing', worker: parsed.worker };
-  }
-  return undefined;
+  return outboxHolding(ns, names, id);
 }
 
 /**
