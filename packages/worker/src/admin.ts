@@ -5,7 +5,7 @@
  * @module
  */
 import type { Namespace } from '@tsdbr/core';
-import { claimDedupKey } from './dedup.js';
+import { claimDedupKey, releaseDedupKey } from './dedup.js';
 import { BELL, classify, type DeadLetter, encode, isJson, type Stored, type TaskEnvelope } from './envelope.js';
 import { findFinishing } from './inspect.js';
 import { taskDestination } from './outcome.js';
@@ -127,20 +127,32 @@ export async function cancelTask(ns: Namespace, queue: string, id: string): Prom
   await putCancelMarker(ns, new QueueNames(queue), checkId(id));
 }
 
-/** Removes every waiting and delayed task of a queue (running tasks and dead letters stay). Returns how many. */
+/**
+ * Removes every waiting and delayed task of a queue (running tasks and dead letters stay), and ends the dedup
+ * window of each (a later submit with its key would otherwise get a handle on a task that no longer exists).
+ * Takes the values there are when it looks, one at a time. Returns how many tasks it removed (bells are none).
+ */
 export async function purgeQueue(ns: Namespace, queue: string): Promise<number> {
   const names = new QueueNames(queue);
   let removed = 0;
   // their count first: a delayed submit racing the purge then leaves an entry too many, never a task uncounted
   await ns.remove(names.delays());
-  for (const band of BANDS) {
-    const name = names.pending(band);
-    removed += await ns.count(name);
-    await ns.remove(name);
-  }
-  for (const bucket of await ns.list(names.delayedPattern())) {
-    removed += await ns.count(bucket);
-    await ns.remove(bucket);
-  }
+  for (const band of BANDS) removed += await takeTasks(ns, names, names.pending(band));
+  for (const bucket of await ns.list(names.delayedPattern())) removed += await takeTasks(ns, names, bucket);
   return removed;
+}
+
+/** Takes the values `name` holds now, releasing each task's dedup key; returns how many were tasks. */
+async function takeTasks(ns: Namespace, names: QueueNames, name: string): Promise<number> {
+  let tasks = 0;
+  for (let left = await ns.count(name); left > 0; left--) {
+    const bytes = await ns.tryGet(name);
+    if (bytes === undefined) break; // claimed or promoted meanwhile
+    const stored = classify(bytes);
+    if (stored.kind !== 'task') continue;
+    tasks++;
+    const key = stored.env.ddp;
+    if (key !== undefined && names.fits(String(key))) await releaseDedupKey(ns, names.dedup(key), stored.env.id);
+  }
+  return tasks;
 }

@@ -50,7 +50,7 @@ export async function listQueues(ns: Namespace, options: ListQueuesOptions = {})
 export interface QueueCounts {
   /** The queue. */
   queue: string;
-  /** Values in each waiting band (doorbells included). */
+  /** Values in each waiting band (doorbells included: see `bells`). */
   pending: Record<Band, number>;
   /** Sum of the bands. */
   waiting: number;
@@ -62,11 +62,23 @@ export interface QueueCounts {
   running?: number;
   /** Unread results (only with `detail: true`). */
   results?: number;
+  /**
+   * Bells among the values of the normal band, counted in `pending.normal` and `waiting` (only with `detail: true`,
+   * and only when the band holds at most {@link BELL_SCAN_LIMIT} values).
+   */
+  bells?: number;
 }
+
+/** The most values of a normal band that `queueCounts` reads to tell its bells from its tasks. */
+export const BELL_SCAN_LIMIT = 100_000;
+
+/** Bells and tasks are told apart by their first bytes: a bell is a few bytes, any larger value is no bell. */
+const BELL_PEEK_BYTES = 32;
 
 /**
  * Counts of a queue. Without `detail` it costs four O(1) calls; with it, also a glob walk each for the
- * delayed buckets, the claim slots and the results.
+ * delayed buckets, the claim slots and the results, and a peek at a few bytes of each value of the normal band
+ * (the bells a hi or lo task rings there are not tasks).
  */
 export async function queueCounts(ns: Namespace, queue: string, options: { detail?: boolean } = {}): Promise<QueueCounts> {
   const names = new QueueNames(queue);
@@ -81,8 +93,23 @@ export async function queueCounts(ns: Namespace, queue: string, options: { detai
     counts.delayed = delayed;
     counts.running = running;
     counts.results = (await ns.list(names.resultPattern())).length;
+    const bells = await bellsIn(ns, names.pending('normal'));
+    if (bells !== undefined) counts.bells = bells;
   }
   return counts;
+}
+
+/** How many of the values under `name` are bells, or undefined if it holds more than BELL_SCAN_LIMIT values. */
+async function bellsIn(ns: Namespace, name: string): Promise<number | undefined> {
+  const n = await ns.count(name);
+  if (n > BELL_SCAN_LIMIT) return undefined;
+  let bells = 0;
+  for (let i = 0; i < n; i++) {
+    const head = await ns.peek(name, { index: i, maxBytes: BELL_PEEK_BYTES });
+    if (head === undefined) break; // taken meanwhile
+    if (head.size <= BELL_PEEK_BYTES && classify(head.bytes).kind === 'bell') bells++;
+  }
+  return bells;
 }
 
 /** One dead letter as {@link failedTasks} returns it. */

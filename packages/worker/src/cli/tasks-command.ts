@@ -99,7 +99,9 @@ export function registerTasksCommand(program: Command, globals: () => GlobalOpti
       const counts = [];
       for (const q of queues) {
         const c = await queueCounts(ns, q, { detail: true });
-        counts.push({ queue: c.queue, pending: c.pending, delayed: c.delayed ?? 0, running: c.running ?? 0, dead: c.dead, results: c.results ?? 0 });
+        // the normal band also holds the bells hi and lo tasks ring: they are no tasks
+        const pending = { ...c.pending, normal: c.pending.normal - (c.bells ?? 0) };
+        counts.push({ queue: c.queue, pending, delayed: c.delayed ?? 0, running: c.running ?? 0, dead: c.dead, results: c.results ?? 0 });
       }
       if (opts.json) process.stdout.write(`${JSON.stringify(counts)}\n`);
       else process.stdout.write(`${table(['queue', 'pending hi', 'pending', 'pending lo', 'delayed', 'running', 'dead', 'results'], counts.map((c) => [c.queue, String(c.pending.hi), String(c.pending.normal), String(c.pending.lo), String(c.delayed), String(c.running), String(c.dead), String(c.results)]))}\n`);
