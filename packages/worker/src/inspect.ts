@@ -25,23 +25,27 @@ export function queueOf(name: string): string | undefined {
 export interface ListQueuesOptions {
   /**
    * `'active'` (default): queues with a waiting band or dead letters (a few globs). `'all'`: every queue with
-   * any tuple, including only delayed tasks or unread results (one glob over all queue tuples: slower).
+   * any tuple, including only delayed tasks or unread results (a walk over every queue tuple: slower, but no
+   * queue is left out however many tuples the others hold).
    */
   scope?: 'active' | 'all';
-  /** At most this many names per glob (default 10,000). */
+  /** With scope `'active'`: at most this many names per glob (default 10,000). */
   limit?: number;
 }
 
 /** Names of the queues found in a namespace, sorted. Queues named only by workers' heartbeats are not included. */
 export async function listQueues(ns: Namespace, options: ListQueuesOptions = {}): Promise<string[]> {
-  const limit = options.limit ?? 10_000;
-  const patterns = options.scope === 'all' ? ['q:{*}:*'] : QUEUE_DISCOVERY_PATTERNS;
   const found = new Set<string>();
-  for (const pattern of patterns) {
-    for (const name of await ns.list(pattern, { limit })) {
-      const q = queueOf(name);
-      if (q !== undefined) found.add(q);
-    }
+  const note = (name: string) => {
+    const q = queueOf(name);
+    if (q !== undefined) found.add(q);
+  };
+  if (options.scope === 'all') {
+    // walked, not listed: a capped listing of a namespace where one queue holds many results would hide others
+    for await (const name of ns.keys('q:{*}:*')) note(name);
+  } else {
+    const limit = options.limit ?? 10_000;
+    for (const pattern of QUEUE_DISCOVERY_PATTERNS) for (const name of await ns.list(pattern, { limit })) note(name);
   }
   return [...found].sort();
 }
@@ -231,15 +235,15 @@ async function outboxHolding(ns: Namespace, names: QueueNames, id: string): Prom
 }
 
 /**
- * Finds a task a worker holds: in a worker's heartbeat (running, with its progress), else in a claim slot
- * (claimed since the worker's last heartbeat: running, or prefetched to run next; or held by a worker that
- * died, until it is recovered) or an outbox (its outcome being delivered). A retry being requeued through the
- * outbox is not held.
+ * Finds a task a worker holds: in a worker's heartbeat (running, with its progress; the task of that id in
+ * this queue), else in a claim slot (claimed since the worker's last heartbeat: running, or prefetched to run
+ * next; or held by a worker that died, until it is recovered) or an outbox (its outcome being delivered). A
+ * retry being requeued through the outbox is not held.
  */
 export async function findRunning(ns: Namespace, names: QueueNames, id: string): Promise<{ worker: string; attempt: number; progress?: unknown } | undefined> {
   for (const name of await ns.list(WORKER_PATTERN)) {
     const hb = parseHeartbeat(await ns.tryRead(name));
-    const t = hb?.tasks.find((x) => x.id === id);
+    const t = hb?.tasks.find((x) => x.id === id && x.queue === names.queue); // ids are unique per queue only
     if (t) return { worker: hb!.id, attempt: t.attempt, ...(t.progress !== undefined ? { progress: t.progress } : {}) };
   }
   for (const pattern of [names.runPattern(), names.outboxPattern()]) {
