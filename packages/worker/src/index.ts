@@ -70,6 +70,7 @@ export {
   WorkflowFailedError,
 } from './errors.js';
 export { isStepRef, type Refs, StepRef } from './step-ref.js';
+export { pruneWorkflowRuns, type PruneWorkflowRunsOptions } from './workflow-prune.js';
 export { stepTaskId } from './step-identity.js';
 export {
   type FailurePolicy,

@@ -213,7 +213,8 @@ class WorkflowRun<A, R> {
     if (status === 'completed') {
       await this.ns.remove({ template: `${this.names.prefix}out:*` });
       await this.ns.remove({ template: `${this.names.prefix}sub:*` });
-      // gone:* stays: a later run with this run id must not reuse an id whose cancel marker may still live
+      // a later run with this run id takes ids of its own generation, so the abandoned ones need not be kept
+      await this.ns.remove({ template: `${this.names.prefix}gone:*` });
     }
     await this.writeInfo(status);
     const rep: WorkflowReport<R> = { workflow: this.def.name, runId: this.runId, status, steps: [...this.steps.values()], failures, resumed: this.resumed, durationMs: Date.now() - this.started };
