@@ -21,6 +21,7 @@ import {
   purgeQueue,
   queueCounts,
   retryDeadLetter,
+  TaskStillFinishingError,
   workers as readHeartbeats,
   workflowRun,
   type WorkflowInfoStep,
@@ -153,7 +154,10 @@ export class WorkerTaskModel implements TaskModel {
   }
 
   async retry(namespace: string, queue: string, id: string): Promise<void> {
-    const env = await this.handles.use(namespace, (ns) => retryDeadLetter(ns, queue, id));
+    const env = await this.handles.use(namespace, (ns) => retryDeadLetter(ns, queue, id)).catch((err: unknown) => {
+      if (err instanceof TaskStillFinishingError) throw new DashboardHttpError(409, 'TASK_STILL_FINISHING', err.message);
+      throw err;
+    });
     if (env === undefined) {
       throw new DashboardHttpError(404, 'TASK_NOT_FOUND', `No failed task "${id}" in queue "${queue}": it may have been retried or trimmed meanwhile. Refresh the list.`);
     }
