@@ -6,9 +6,9 @@
  */
 import type { Namespace } from '@tsdbr/core';
 import { claimDedupKey, releaseDedupKey } from './dedup.js';
-import { BELL, classify, type DeadLetter, encode, isJson, type Stored, type TaskEnvelope } from './envelope.js';
+import { BELL, classify, type DeadLetter, encode, isJson, type ResultEnvelope, type Stored, type TaskEnvelope } from './envelope.js';
 import { findFinishing } from './inspect.js';
-import { taskDestination } from './outcome.js';
+import { expiryEntry, taskDestination } from './outcome.js';
 import { BANDS, checkId, QueueNames } from './protocol.js';
 import { cancelTask as putCancelMarker } from './task-handle.js';
 import { TaskStillFinishingError } from './task-still-finishing-error.js';
@@ -128,9 +128,10 @@ export async function cancelTask(ns: Namespace, queue: string, id: string): Prom
 }
 
 /**
- * Removes every waiting and delayed task of a queue (running tasks and dead letters stay), and ends the dedup
- * window of each (a later submit with its key would otherwise get a handle on a task that no longer exists).
- * Takes the values there are when it looks, one at a time. Returns how many tasks it removed (bells are none).
+ * Removes every waiting and delayed task of a queue (running tasks and dead letters stay). Each ends as a
+ * cancelled task: its result says so (result() rejects with TaskCancelledError instead of waiting for good; a
+ * workflow step submits it again when its run resumes), and its dedup window ends. Takes the values there are
+ * when it looks, one at a time. Returns how many tasks it removed (bells are none).
  */
 export async function purgeQueue(ns: Namespace, queue: string): Promise<number> {
   const names = new QueueNames(queue);
@@ -142,7 +143,7 @@ export async function purgeQueue(ns: Namespace, queue: string): Promise<number> 
   return removed;
 }
 
-/** Takes the values `name` holds now, releasing each task's dedup key; returns how many were tasks. */
+/** Takes the values `name` holds now, ending each task as cancelled (see purgeQueue); returns how many were tasks. */
 async function takeTasks(ns: Namespace, names: QueueNames, name: string): Promise<number> {
   let tasks = 0;
   for (let left = await ns.count(name); left > 0; left--) {
@@ -151,8 +152,16 @@ async function takeTasks(ns: Namespace, names: QueueNames, name: string): Promis
     const stored = classify(bytes);
     if (stored.kind !== 'task') continue;
     tasks++;
-    const key = stored.env.ddp;
-    if (key !== undefined && names.fits(String(key))) await releaseDedupKey(ns, names.dedup(key), stored.env.id);
+    const env = stored.env;
+    if (env.nr !== 1 && names.fits(env.id)) {
+      const now = Date.now();
+      const result: ResultEnvelope = { k: 'r', id: env.id, task: env.task, ok: false, cancelled: true, error: { name: 'TaskCancelledError', message: `Task ${env.id} was purged from queue ${names.queue} before it ran.` }, attempts: env.att - 1, finishedAt: now };
+      await ns.putMany<Uint8Array | string>([[names.result(env.id), encode(result, isJson(bytes))], expiryEntry(names, names.result(env.id), PURGED_RESULT_TTL_MS, now)]);
+    }
+    if (env.ddp !== undefined && names.fits(String(env.ddp))) await releaseDedupKey(ns, names.dedup(env.ddp), env.id);
   }
   return tasks;
 }
+
+/** How long the result a purge leaves for each task waits to be read (the workers' default resultTtl). */
+const PURGED_RESULT_TTL_MS = 24 * 3_600_000;

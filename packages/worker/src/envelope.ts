@@ -50,6 +50,8 @@ export interface ResultEnvelope {
   error?: SerializedError;
   /** True when the task was cancelled. */
   cancelled?: boolean;
+  /** True for the tombstone an unread result leaves when it expires: the outcome is unknown. */
+  expired?: boolean;
   /** Attempts made. */
   attempts: number;
   /** When it finished (epoch ms). */

@@ -78,6 +78,20 @@ export class TaskCancelledError extends TsdbrError {
   }
 }
 
+/**
+ * What result() rejects with when the task's result expired unread (after the workers' resultTtl): the task
+ * finished, but how is no longer known.
+ */
+export class ResultExpiredError extends TsdbrError {
+  /** The task's id. */
+  readonly taskId: string;
+
+  constructor(taskId: string) {
+    super(`The result of task ${taskId} expired unread (after the workers' resultTtl): the task finished, but its outcome is gone. Read results sooner, or raise resultTtl.`);
+    this.taskId = taskId;
+  }
+}
+
 /** What result() rejects with when a task failed for good: the remote error's name, message and stack. */
 export class TaskFailedError extends TsdbrError {
   /** The task's id. */

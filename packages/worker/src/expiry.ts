@@ -1,11 +1,13 @@
 /**
  * Bounded storage: names that may be dropped after a time (unread results, stale cancel markers) are listed in
  * expiry buckets `q:{Q}:expire:<ms>`; workers remove the names of buckets whose time has passed. A line may
- * carry the stamp of the value it was written for (`<name> <ms>`): then only that value is dropped.
+ * carry the stamp of the value it was written for (`<name> <ms>`): then only that value is dropped, and an
+ * unread result leaves a tombstone for as long again.
  * @module
  */
 import type { Namespace } from '@tsdbr/core';
-import { decode } from './envelope.js';
+import { classify, decode, encode, isJson, type ResultEnvelope } from './envelope.js';
+import { expiryEntry } from './outcome.js';
 import { EXPIRE_BUCKET_MS, type QueueNames } from './protocol.js';
 
 /** When a value that expires was written: a result's finishedAt, a cancel marker's at. */
@@ -51,16 +53,6 @@ export class ExpirySweeper {
     return dropped;
   }
 
-  /**
-   * True if the value under `name` is the one its entry was written for: a value written since under the same
-   * name (a retried dead letter's new result) is left to its own entry. A value replaced between this read and
-   * the remove that follows is dropped all the same; a retry takes a claim and a run, not one round trip.
-   */
-  private async holdsStamp(name: string, stamp: number): Promise<boolean> {
-    const bytes = await this.ns.tryRead(name);
-    return bytes !== undefined && stampOf(bytes) === stamp;
-  }
-
   private async sweep(bucket: number): Promise<number> {
     let dropped = 0;
     for (;;) {
@@ -70,10 +62,34 @@ export class ExpirySweeper {
       for (const line of v.toString('utf8').split('\n')) {
         const [name = '', stamp] = line.split(' ');
         if (!name.startsWith(this.names.prefix) || name.includes('*')) continue;
-        if (stamp !== undefined && !(await this.holdsStamp(name, Number(stamp)))) continue;
-        await this.ns.remove(name);
+        if (stamp === undefined) await this.ns.remove(name);
+        else if (!(await this.expire(name, Number(stamp), bucket))) continue;
         dropped++;
       }
     }
+  }
+
+  /**
+   * Expires the value under `name` if it is the one its entry was written for (stamped `stamp`): a value
+   * written since under the same name (a retried dead letter's new result) is left to its own entry. An
+   * unread result is replaced by a tombstone that lives as long again, so a result() still waiting, or a
+   * workflow resumed later, learns that the outcome is gone (ResultExpiredError) instead of waiting for good;
+   * anything else (a tombstone, a cancel marker) is removed.
+   */
+  private async expire(name: string, stamp: number, bucket: number): Promise<boolean> {
+    const bytes = await this.ns.tryRead(name);
+    if (bytes === undefined || stampOf(bytes) !== stamp) return false;
+    const stored = classify(bytes);
+    if (stored.kind !== 'result' || stored.env.expired === true) {
+      await this.ns.remove(name); // a value replaced between the read and this remove goes too: a retry takes a claim and a run, not one round trip
+      return true;
+    }
+    const now = Date.now();
+    const r = stored.env;
+    const tombstone: ResultEnvelope = { k: 'r', id: r.id, task: r.task, ok: false, expired: true, error: { name: 'ResultExpiredError', message: `The result of task ${r.id} expired unread; its outcome is unknown.` }, attempts: r.attempts, finishedAt: now };
+    // the tombstone's entry first: a crash in between leaves an entry that names nothing
+    await this.ns.put(...expiryEntry(this.names, name, Math.max(bucket - stamp, EXPIRE_BUCKET_MS), now));
+    await this.ns.popPut(name, name, encode(tombstone, isJson(bytes))); // nothing if result() took it meanwhile
+    return true;
   }
 }

@@ -58,6 +58,7 @@ export {
   InvalidTupleError,
   type Issue,
   NonRetryableError,
+  ResultExpiredError,
   ResultNotStoredError,
   ResultTimeoutError,
   StepInputChangedError,

@@ -4,7 +4,7 @@
  */
 import { type Duration, isDbrError, type Namespace, parseDuration } from '@tsdbr/core';
 import { classify, encode, type ResultEnvelope } from './envelope.js';
-import { ResultNotStoredError, ResultTimeoutError, TaskCancelledError, TaskFailedError } from './errors.js';
+import { ResultExpiredError, ResultNotStoredError, ResultTimeoutError, TaskCancelledError, TaskFailedError } from './errors.js';
 import { findRunning } from './inspect.js';
 import type { QueueNames } from './protocol.js';
 import { expiryEntry } from './outcome.js';
@@ -195,6 +195,7 @@ export class TaskHandle<O = unknown> {
     const r: ResultEnvelope = stored.env;
     if (r.ok) this.settled = { ok: true, output: (this.outputSchema === undefined ? r.output : fromWire(this.outputSchema, 'output', r.output)) as O };
     else if (r.cancelled) this.settled = { ok: false, error: new TaskCancelledError(this.id) };
+    else if (r.expired) this.settled = { ok: false, error: new ResultExpiredError(this.id) };
     else this.settled = { ok: false, error: new TaskFailedError(this.id, r.task, r.attempts, r.error ?? { name: 'Error', message: 'unknown error' }) };
   }
 }

@@ -15,13 +15,13 @@ import type { output as zOutput, ZodType } from 'zod';
 import type { TaskClient } from './client.js';
 import { decode, encode } from './envelope.js';
 import { cancelTask } from './admin.js';
-import { DependencyFailedError, FailedFastError, InvalidTupleError, ResultTimeoutError, StepInputChangedError, TaskCancelledError, TaskFailedError, toIssues, WorkflowFailedError } from './errors.js';
+import { DependencyFailedError, FailedFastError, InvalidTupleError, ResultExpiredError, ResultTimeoutError, StepInputChangedError, TaskCancelledError, TaskFailedError, toIssues, WorkflowFailedError } from './errors.js';
 import { WorkflowNames } from './protocol.js';
 import { type AnyTask, isTask, type TaskInput, type TaskOutput } from './task.js';
 import { optionsObject } from './validate.js';
 import { inputDigest, stepTaskId } from './step-identity.js';
 import { type Refs, resolveRefs, StepRef } from './step-ref.js';
-import { claimedTaskIds, findFailedTask, locateTask, peekResult, type WorkflowRunInfo } from './inspect.js';
+import { claimedTaskIds, type WorkflowRunInfo } from './inspect.js';
 import { fromWire, toWire } from './wire-shape.js';
 
 /** A step's submitted marker (`wf:<name>:<run>:sub:<step>`): its task's id and queue, its input digest, when it was claimed. */
@@ -379,9 +379,9 @@ class WorkflowRun<A, R> {
   }
 
   /**
-   * Waits for the step's task's output, in slices: when a slice ends, the task is looked for, and if it is
-   * found nowhere twice in a row (its result expired while no driver waited, or the queue was purged) the
-   * submission is 'lost'. A failure (or a cancel the run did not make) abandons the submission and removes its
+   * Waits for the step's task's output, in slices: when a slice ends, the driver looks whether another driver
+   * of the run saved the output meanwhile. A result that expired unread (while no driver waited) makes the
+   * submission 'lost': the step is submitted again. A purged task's result is a cancel. A failure (or a cancel the run did not make) abandons the submission and removes its
    * result, so a resumed run submits the step again; so does a failure read after the run was aborted, which
    * stays a failure. An output that arrived as the run aborted is kept.
    */
@@ -391,21 +391,17 @@ class WorkflowRun<A, R> {
     // the queue recorded at submission, not the task's current one (the task may have moved since)
     const handle = await this.o.client.handle({ ...task, queue: sub.queue } as AnyTask, sub.id, { keep: true });
     let sliceMs = FIRST_SLICE_MS;
-    let missing = 0;
     try {
       for (;;) {
         try {
           return { output: await handle.result({ signal: this.controller.signal, timeout: sliceMs }) }; // core keeps one listener per signal, however many steps wait
         } catch (err) {
+          if (err instanceof ResultExpiredError) return 'lost';
           if (!(err instanceof ResultTimeoutError) || this.controller.signal.aborted) throw err;
         }
         // another driver of the run may have saved the output and removed the result
         const saved = await ns.tryRead(this.names.output(state));
         if (saved !== undefined) return { output: fromWire(task.output, 'output', (decode(saved) as { output: unknown }).output) };
-        const seen = await this.lookFor(task, sub);
-        if (seen === 'missing' && ++missing >= 2) return 'lost';
-        if (seen !== 'missing') missing = 0;
-        if (seen instanceof TaskFailedError) throw seen;
         sliceMs = Math.min(2 * sliceMs, LAST_SLICE_MS);
       }
     } catch (err) {
@@ -428,15 +424,6 @@ class WorkflowRun<A, R> {
       }
       throw failure;
     }
-  }
-
-  /** Where the step's task is when no result came within a slice: 'alive', its failure (a dead letter whose result is gone), or 'missing'. */
-  private async lookFor(task: AnyTask, sub: Submission): Promise<'alive' | 'missing' | TaskFailedError> {
-    if ((await locateTask(this.ns, sub.queue, sub.id)) !== undefined) return 'alive';
-    if ((await peekResult(this.ns, sub.queue, sub.id)) !== undefined) return 'alive'; // the next slice reads it
-    const dead = await findFailedTask(this.ns, sub.queue, sub.id);
-    if (dead !== undefined) return new TaskFailedError(sub.id, dead.task ?? task.name, dead.attempts, dead.error);
-    return 'missing';
   }
 
   /**
