@@ -32,8 +32,11 @@ interface Submission {
   at?: number;
 }
 
-/** How long a step first waits for its result before it looks for its task; the wait doubles up to the last. */
-const FIRST_SLICE_MS = 2_000;
+/**
+ * How long a step first waits for its result before it looks whether another driver of the run saved the
+ * output (and removed the result); the wait doubles up to the last. Each look is one read per waiting step.
+ */
+const FIRST_SLICE_MS = 10_000;
 const LAST_SLICE_MS = 60_000;
 /** How long, after a step fails fast, the others' tasks may take to report outcomes they had already reached. */
 const SAME_MOMENT_MS = 500;
