@@ -10,6 +10,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, type Duration, type Namespace, parseDuration, printableText } from '@tsdbr/core';
 import type { output as zOutput, ZodType } from 'zod';
 import type { TaskClient } from './client.js';
@@ -24,13 +25,20 @@ import { type Refs, resolveRefs, StepRef } from './step-ref.js';
 import { claimedTaskIds, type WorkflowRunInfo } from './inspect.js';
 import { fromWire, toWire } from './wire-shape.js';
 
-/** A step's submitted marker (`wf:<name>:<run>:sub:<step>`): its task's id and queue, its input digest, when it was claimed. */
+/**
+ * A step's submitted marker (`wf:<name>:<run>:sub:<step>`): its task's id and queue, its input digest, when it
+ * was claimed, and `ok` once the task was stored (a marker without `at` predates `ok` and counts as stored).
+ */
 interface Submission {
   id: string;
   queue: string;
   digest?: string;
   at?: number;
+  ok?: 1;
 }
+
+/** How long a marker claimed by another driver may wait for its submit to be confirmed before it is redone. */
+const UNCONFIRMED_GRACE_MS = 30_000;
 
 /**
  * How long a step first waits for its result before it looks whether another driver of the run saved the
@@ -337,15 +345,24 @@ class WorkflowRun<A, R> {
    * The step's submission: the one its marker records (made by an earlier driver of the run, or by another
    * driver running it now), else a new one. A new one claims the marker first, with putIfAbsent, and is
    * submitted only if it won it: a second driver adopts the first's submission instead of running the step
-   * again, and an abort arriving meanwhile finds the marker and so the task to cancel.
+   * again, and an abort arriving meanwhile finds the marker and so the task to cancel. A marker whose submit
+   * was never confirmed (its driver died in between) is submitted again under its id: at worst the task runs
+   * twice, as any task may.
    */
   private async submitStep(task: AnyTask, input: unknown, key: string, state: string, digest: string, priority: number | undefined, report: StepReport): Promise<Submission> {
+    const submitOptions = (id: string) => ({ id, ignoreResult: false, ...(priority !== undefined ? { priority } : {}) });
     for (;;) {
       const found = await this.submission(state);
       if (found.submitted) {
-        if (found.sub.digest !== undefined && found.sub.digest !== digest) throw new StepInputChangedError(this.def.name, this.runId, key);
-        this.markSubmitted(report, found.sub.id);
-        return found.sub;
+        const sub = found.sub;
+        if (sub.digest !== undefined && sub.digest !== digest) throw new StepInputChangedError(this.def.name, this.runId, key);
+        if (!(await this.confirmedSoon(state, sub))) {
+          if (this.controller.signal.aborted) throw this.controller.signal.reason;
+          await this.o.client.submit({ ...task, queue: sub.queue } as AnyTask, input as never, submitOptions(sub.id));
+          await this.confirm(state, sub);
+        }
+        this.markSubmitted(report, sub.id);
+        return sub;
       }
       if (this.controller.signal.aborted) throw this.controller.signal.reason;
       const sub: Submission = { id: found.id, queue: task.queue, digest, at: Date.now() };
@@ -357,7 +374,8 @@ class WorkflowRun<A, R> {
         this.markSubmitted(report, sub.id);
         try {
           // a step needs its output, whatever the task's ignoreResult says
-          await this.o.client.submit(task, input as never, { id: sub.id, ignoreResult: false, ...(priority !== undefined ? { priority } : {}) });
+          await this.o.client.submit(task, input as never, submitOptions(sub.id));
+          await this.confirm(state, sub);
         } catch (err) {
           // it may have been stored all the same (the reply was lost): a resumed run must not wait for it
           await this.cancelSubmission(state, sub.id, sub.queue, Buffer.from(marker)).catch(() => undefined);
@@ -367,11 +385,29 @@ class WorkflowRun<A, R> {
         this.submitting.delete(key);
       }
       if (this.controller.signal.aborted) {
-        await this.cancelSubmission(state, sub.id, sub.queue, Buffer.from(marker));
+        await this.cancelSubmission(state, sub.id, sub.queue, Buffer.from(JSON.stringify({ ...sub, ok: 1 })));
         throw this.controller.signal.reason;
       }
       return sub;
     }
+  }
+
+  /** Marks the submission's task as stored, replacing its marker in one atomic step (nothing if it is gone). */
+  private async confirm(state: string, sub: Submission): Promise<void> {
+    const name = this.names.submitted(state);
+    await this.ns.popPut(name, name, JSON.stringify({ ...sub, ok: 1 }));
+  }
+
+  /** True once the marker says its task was stored, waiting a little while another driver may still be submitting it. */
+  private async confirmedSoon(state: string, sub: Submission): Promise<boolean> {
+    for (let s: Submission | undefined = sub; s !== undefined && s.id === sub.id; ) {
+      if (s.ok === 1 || s.at === undefined) return true;
+      if (Date.now() - s.at >= UNCONFIRMED_GRACE_MS || this.controller.signal.aborted) return false;
+      await sleep(200);
+      const bytes = await this.ns.tryRead(this.names.submitted(state));
+      s = bytes === undefined ? undefined : (JSON.parse(bytes.toString('utf8')) as Submission);
+    }
+    return true; // its driver abandoned or replaced it meanwhile: the wait that follows sees to it
   }
 
   private markSubmitted(report: StepReport, id: string): void {
