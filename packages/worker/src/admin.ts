@@ -11,7 +11,7 @@ import { findFinishing } from './inspect.js';
 import { expiryEntry, taskDestination } from './outcome.js';
 import { BANDS, checkId, QueueNames } from './protocol.js';
 import { cancelTask as putCancelMarker } from './task-handle.js';
-import { TaskStillFinishingError } from './task-still-finishing-error.js';
+import { TaskStillFinishingError } from './errors.js';
 
 /** What {@link retryDeadLetter} requeued. */
 export interface RetriedTask {

@@ -46,7 +46,6 @@ export {
   type WorkflowStepState,
 } from './inspect.js';
 export { cancelTask, purgeQueue, type RetriedTask, retryDeadLetter } from './admin.js';
-export { TaskStillFinishingError } from './task-still-finishing-error.js';
 export {
   ClientClosedError,
   DependencyFailedError,
@@ -64,6 +63,7 @@ export {
   StepInputChangedError,
   TaskCancelledError,
   TaskFailedError,
+  TaskStillFinishingError,
   TaskTimeoutError,
   UnknownTaskError,
   WorkerClosedError,

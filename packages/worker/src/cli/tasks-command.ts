@@ -12,7 +12,7 @@ import { failedTasks, findFailedTask, listQueues, locateTask, peekResult, queueC
 import { table } from '../progress.js';
 import { QueueNames } from '../protocol.js';
 import { TaskHandle } from '../task-handle.js';
-import { TaskStillFinishingError } from '../task-still-finishing-error.js';
+import { TaskStillFinishingError } from '../errors.js';
 import { namespaceOption, queueArg, sharedNamespace, taskIdArg } from './common.js';
 
 /** Queue names found in a namespace (any queue with a tuple). */
