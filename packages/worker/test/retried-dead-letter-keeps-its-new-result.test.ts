@@ -4,30 +4,21 @@
  * new one when it comes due: each entry names the value it was written for.
  */
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { decode } from '../src/envelope.js';
 import { expireBucketOf, QueueNames } from '../src/protocol.js';
-import { defineTask, retryDeadLetter, TaskFailedError } from '../src/index.js';
+import { retryDeadLetter, TaskFailedError } from '../src/index.js';
+import { failsUntilAllowed } from './fixtures/behaviour-tasks.js';
 import { clientOn, freshNamespace, startWorker, until } from './support/harness.js';
 
 const names = new QueueNames('default');
 
-const failsUntilAllowed = defineTask({
-  name: 'fails-until-allowed',
-  input: z.object({}),
-  output: z.string(),
-  retries: 0,
-  async run(_input, ctx) {
-    if (!(await ctx.ns.has('allowed'))) throw new Error('not yet');
-    return 'done';
-  },
-});
+const task = failsUntilAllowed('fails-until-allowed', 'default');
 
 describe('expiry of a retried dead letter\'s results', () => {
   it('the failed result\'s expiry entry leaves the new result alone, and still drops what it was written for', async () => {
     const { ns } = await freshNamespace('retry-expiry');
-    await startWorker(ns, { tasks: [failsUntilAllowed], recoveryInterval: '50ms' });
-    const handle = await clientOn(ns).submit(failsUntilAllowed, {});
+    await startWorker(ns, { tasks: [task], recoveryInterval: '50ms' });
+    const handle = await clientOn(ns).submit(task, {});
     await expect(handle.result()).rejects.toBeInstanceOf(TaskFailedError);
     const resultName = names.result(handle.id);
 
@@ -56,6 +47,6 @@ describe('expiry of a retried dead letter\'s results', () => {
     expect(await ns.has(resultName)).toBe(true);
     // the stamped one was an unread result: a tombstone says it expired
     expect(decode((await ns.read(stamped, { timeout: 0 })) as Buffer)).toMatchObject({ k: 'r', id: 'stamped', ok: false, expired: true });
-    expect(await (await clientOn(ns).handle(failsUntilAllowed, handle.id)).result()).toBe('done');
+    expect(await (await clientOn(ns).handle(task, handle.id)).result()).toBe('done');
   });
 });

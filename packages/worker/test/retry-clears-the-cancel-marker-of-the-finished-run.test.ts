@@ -4,37 +4,27 @@
  * once: so the retry removes the marker before it requeues the task.
  */
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { cancelTask, defineTask, NonRetryableError, retryDeadLetter, TaskFailedError } from '../src/index.js';
+import { cancelTask, retryDeadLetter, TaskFailedError } from '../src/index.js';
 import { QueueNames } from '../src/protocol.js';
+import { failsUntilAllowed } from './fixtures/behaviour-tasks.js';
 import { clientOn, freshNamespace, startWorker } from './support/harness.js';
 
 const names = new QueueNames('cancel-then-retry');
 
-const failsUntilAllowed = defineTask({
-  name: 'cancel-then-retry-task',
-  queue: 'cancel-then-retry',
-  retries: 0,
-  input: z.object({}),
-  output: z.string(),
-  async run(_input, ctx) {
-    if (!(await ctx.ns.has('allowed'))) throw new NonRetryableError('not yet');
-    return 'done';
-  },
-});
+const task = failsUntilAllowed('cancel-then-retry-task', 'cancel-then-retry');
 
 describe('retrying a dead letter whose task was cancelled after it failed', () => {
   it('runs the retried task to completion', async () => {
     const { ns } = await freshNamespace('cancel-then-retry');
-    await startWorker(ns, { tasks: [failsUntilAllowed] });
+    await startWorker(ns, { tasks: [task] });
     const client = clientOn(ns);
-    const handle = await client.submit(failsUntilAllowed, {});
+    const handle = await client.submit(task, {});
     await expect(handle.result()).rejects.toBeInstanceOf(TaskFailedError);
     await cancelTask(ns, 'cancel-then-retry', handle.id);
     expect(await ns.has(names.cancel(handle.id))).toBe(true);
 
     await ns.put('allowed', '1');
     expect(await retryDeadLetter(ns, 'cancel-then-retry', handle.id)).toBeDefined();
-    expect(await (await client.handle(failsUntilAllowed, handle.id)).result({ timeout: '20s' })).toBe('done');
+    expect(await (await client.handle(task, handle.id)).result({ timeout: '20s' })).toBe('done');
   });
 });

@@ -4,30 +4,20 @@
  * is JSON again.
  */
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { classify, isJson } from '../src/envelope.js';
-import { defineTask, NonRetryableError, retryDeadLetter } from '../src/index.js';
+import { retryDeadLetter } from '../src/index.js';
 import { QueueNames } from '../src/protocol.js';
+import { failsUntilAllowed } from './fixtures/behaviour-tasks.js';
 import { freshNamespace, startWorker } from './support/harness.js';
 
 const names = new QueueNames('json-retry');
 
-const failsUntilAllowed = defineTask({
-  name: 'json-fails-until-allowed',
-  queue: 'json-retry',
-  retries: 0,
-  input: z.object({}),
-  output: z.string(),
-  async run(_input, ctx) {
-    if (!(await ctx.ns.has('allowed'))) throw new NonRetryableError('not yet');
-    return 'done';
-  },
-});
+const task = failsUntilAllowed('json-fails-until-allowed', 'json-retry');
 
 describe('retrying a dead letter of a JSON task', () => {
   it('marks the letter as JSON and answers the retried run in JSON', async () => {
     const { ns } = await freshNamespace('json-retry');
-    await startWorker(ns, { tasks: [failsUntilAllowed] });
+    await startWorker(ns, { tasks: [task] });
     await ns.put(names.pending(), '{"id":"c-1","task":"json-fails-until-allowed","input":{}}');
     const failed = await ns.get(names.result('c-1'), { timeout: 20_000 });
     expect(isJson(failed)).toBe(true);
