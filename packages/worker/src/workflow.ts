@@ -10,35 +10,21 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { ConfigError, type Duration, type Namespace, parseDuration, printableText } from '@tsdbr/core';
-import type { output as zOutput, ZodType } from 'zod';
+import { ConfigError, type Namespace } from '@tsdbr/core';
 import type { TaskClient } from './client.js';
 import { decode, encode } from './envelope.js';
 import { cancelTask } from './admin.js';
 import { DependencyFailedError, FailedFastError, InvalidTupleError, ResultExpiredError, ResultTimeoutError, StepInputChangedError, TaskCancelledError, TaskFailedError, toIssues, WorkflowFailedError } from './errors.js';
 import { WorkflowNames } from './protocol.js';
-import { type AnyTask, isTask, type TaskInput, type TaskOutput } from './task.js';
+import { type AnyTask, isTask, type TaskOutput } from './task.js';
+import type { RunWorkflowOptions, StepReport, Workflow, WorkflowContext, WorkflowOptions, WorkflowReport } from './workflow-types.js';
 import { optionsObject } from './validate.js';
-import { inputDigest, stepTaskId } from './step-identity.js';
+import { inputDigest } from './step-identity.js';
+import { StepMarkers, type Submission } from './step-markers.js';
+import { checkWaitForArgs, decodeLoose } from './wait-for.js';
 import { type Refs, resolveRefs, StepRef } from './step-ref.js';
 import { claimedTaskIds, type WorkflowRunInfo } from './inspect.js';
 import { fromWire, toWire } from './wire-shape.js';
-
-/**
- * A step's submitted marker (`wf:<name>:<run>:sub:<step>`): its task's id and queue, its input digest, when it
- * was claimed, and `ok` once the task was stored (a marker without `at` predates `ok` and counts as stored).
- */
-interface Submission {
-  id: string;
-  queue: string;
-  digest?: string;
-  at?: number;
-  ok?: 1;
-}
-
-/** How long a marker claimed by another driver may wait for its submit to be confirmed before it is redone. */
-const UNCONFIRMED_GRACE_MS = 30_000;
 
 /**
  * How long a step first waits for its result before it looks whether another driver of the run saved the
@@ -49,61 +35,7 @@ const LAST_SLICE_MS = 60_000;
 /** How long, after a step fails fast, the others' tasks may take to report outcomes they had already reached. */
 const SAME_MOMENT_MS = 500;
 
-/** What happens when a step fails. */
-export type FailurePolicy = 'fail-fast' | 'continue';
-
-/** Options of workflow(). */
-export interface WorkflowOptions {
-  /** 'fail-fast' (default): the first failure cancels the rest. 'continue': independent steps go on; dependents are skipped; the run reports every failure. */
-  failurePolicy?: FailurePolicy;
-}
-
-/** State of a step. */
-export type StepState = 'waiting' | 'queued' | 'done' | 'cached' | 'failed' | 'skipped';
-
-/** A step as reported by a run. */
-export interface StepReport {
-  key: string;
-  task: string;
-  state: StepState;
-  /** Task id (steps that were submitted). */
-  taskId?: string;
-  startedAt?: number;
-  finishedAt?: number;
-  error?: string;
-}
-
-/** What the workflow function gets. */
-export interface WorkflowContext {
-  /** The workflow's name. */
-  readonly name: string;
-  /** This run's id. */
-  readonly runId: string;
-  /** The namespace the run lives in. */
-  readonly ns: Namespace;
-  /** Aborts when the run fails fast or is aborted. */
-  readonly signal: AbortSignal;
-  /**
-   * Adds a step: runs `task` once the references in `input` resolve. `key` names the step (default task name +
-   * index); a named step's saved state is reused on resume only for the same input.
-   */
-  run<T extends AnyTask>(task: T, input: Refs<TaskInput<T>>, options?: { key?: string; priority?: number }): StepRef<TaskOutput<T>>;
-  /** Fan-out: one step per input (keys `<key>.<i>`). Pass the returned array inside another step's input to fan in. */
-  map<T extends AnyTask>(task: T, inputs: readonly Refs<TaskInput<T>>[], options?: { key?: string; priority?: number }): StepRef<TaskOutput<T>>[];
-  /**
-   * Waits until any program puts a value under `tupleName` in the namespace (it is read, not consumed), parses
-   * it (JSON; else printable UTF-8 text; else msgpack) and validates it with `schema`.
-   */
-  waitFor<S extends ZodType>(tupleName: string, schema: S, options?: { key?: string; timeout?: Duration }): StepRef<zOutput<S>>;
-}
-
-/** A workflow definition. */
-export interface Workflow<A = void, R = unknown> {
-  readonly kind: 'tsdbr.workflow';
-  readonly name: string;
-  readonly options: Required<WorkflowOptions>;
-  readonly fn: (wf: WorkflowContext, args: A) => Promise<Refs<R>> | Refs<R>;
-}
+export type { FailurePolicy, RunWorkflowOptions, StepReport, StepState, Workflow, WorkflowContext, WorkflowOptions, WorkflowReport } from './workflow-types.js';
 
 /** Defines a workflow. */
 export function workflow<R, A = void>(name: string, fn: (wf: WorkflowContext, args: A) => Promise<Refs<R>> | Refs<R>, options: WorkflowOptions = {}): Workflow<A, R> {
@@ -118,33 +50,6 @@ export function workflow<R, A = void>(name: string, fn: (wf: WorkflowContext, ar
 /** True if value is a workflow made by workflow(). */
 export function isWorkflow(value: unknown): value is Workflow<unknown, unknown> {
   return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'tsdbr.workflow';
-}
-
-/** Options of runWorkflow. */
-export interface RunWorkflowOptions<A> {
-  /** Client whose namespace holds the run and to which steps are submitted. */
-  client: TaskClient;
-  /** Run id (default: the workflow's name). The same id resumes an unfinished run. */
-  runId?: string;
-  /** Arguments of the workflow function. */
-  args?: A;
-  /** Called whenever a step changes state. */
-  onStep?: (step: StepReport, all: readonly StepReport[]) => void;
-  /** Aborting cancels every step not finished yet (queued or running) and the run reports failure. */
-  signal?: AbortSignal;
-}
-
-/** The outcome of a run. */
-export interface WorkflowReport<R> {
-  workflow: string;
-  runId: string;
-  status: 'completed' | 'failed';
-  output?: R;
-  steps: StepReport[];
-  failures: { step: string; error: string }[];
-  /** Steps whose saved outputs were reused (resume). */
-  resumed: number;
-  durationMs: number;
 }
 
 /** Runs (or resumes) a workflow. Resolves with the report; rejects with WorkflowFailedError when it failed. */
@@ -172,12 +77,11 @@ class WorkflowRun<A, R> {
   private readonly outsideWaits = new Set<string>();
   /** Keys of the steps whose submission is in flight. */
   private readonly submitting = new Set<string>();
-  /** Part of every task id this driver makes: no run reuses an id of an earlier run (see submission()). */
-  private readonly generation = randomBytes(6).toString('hex');
   private readonly controller = new AbortController();
   private readonly abortFromCaller = () => this.controller.abort(this.o.signal!.reason);
   private readonly names: WorkflowNames;
   private readonly runId: string;
+  private markers!: StepMarkers;
   private readonly started = Date.now();
   private ns!: Namespace;
   private resumed = 0;
@@ -207,6 +111,8 @@ class WorkflowRun<A, R> {
 
   private async executeRun(): Promise<WorkflowReport<R>> {
     this.ns = await this.o.client.namespace();
+    // ids carry a random generation of this driver: no run reuses an id of an earlier run
+    this.markers = new StepMarkers(this.ns, this.names, this.def.name, this.runId, randomBytes(6).toString('hex'));
     const ctx = this.context();
     let output: R | undefined;
     let fnError: unknown;
@@ -332,7 +238,7 @@ class WorkflowRun<A, R> {
       const outcome = await this.awaitOutput(task, sub, state, report);
       if (outcome === 'lost') {
         // its result expired or its task was purged: nothing will ever answer under this id
-        await this.abandon(state, sub.id);
+        await this.markers.abandon(state, sub.id);
         continue;
       }
       await ns.put(this.names.output(state), encode({ output: toWire(task.output, 'output', outcome.output), digest }));
@@ -352,62 +258,43 @@ class WorkflowRun<A, R> {
   private async submitStep(task: AnyTask, input: unknown, key: string, state: string, digest: string, priority: number | undefined, report: StepReport): Promise<Submission> {
     const submitOptions = (id: string) => ({ id, ignoreResult: false, ...(priority !== undefined ? { priority } : {}) });
     for (;;) {
-      const found = await this.submission(state);
+      const found = await this.markers.submission(state);
       if (found.submitted) {
         const sub = found.sub;
         if (sub.digest !== undefined && sub.digest !== digest) throw new StepInputChangedError(this.def.name, this.runId, key);
-        if (!(await this.confirmedSoon(state, sub))) {
+        if (!(await this.markers.confirmedSoon(state, sub, this.controller.signal))) {
           if (this.controller.signal.aborted) throw this.controller.signal.reason;
           await this.o.client.submit({ ...task, queue: sub.queue } as AnyTask, input as never, submitOptions(sub.id));
-          await this.confirm(state, sub);
+          await this.markers.confirm(state, sub);
         }
         this.markSubmitted(report, sub.id);
         return sub;
       }
       if (this.controller.signal.aborted) throw this.controller.signal.reason;
       const sub: Submission = { id: found.id, queue: task.queue, digest, at: Date.now() };
-      const marker = JSON.stringify(sub);
       // cancelUnstarted leaves a step to itself while its submission is in flight: see below
       this.submitting.add(key);
       try {
-        if (!(await this.ns.putIfAbsent(this.names.submitted(state), marker))) continue; // another driver's: adopt it
+        if (!(await this.markers.claim(state, sub))) continue; // another driver's: adopt it
         this.markSubmitted(report, sub.id);
         try {
           // a step needs its output, whatever the task's ignoreResult says
           await this.o.client.submit(task, input as never, submitOptions(sub.id));
-          await this.confirm(state, sub);
+          await this.markers.confirm(state, sub);
         } catch (err) {
           // it may have been stored all the same (the reply was lost): a resumed run must not wait for it
-          await this.cancelSubmission(state, sub.id, sub.queue, Buffer.from(marker)).catch(() => undefined);
+          await this.cancelSubmission(state, sub).catch(() => undefined);
           throw err;
         }
       } finally {
         this.submitting.delete(key);
       }
       if (this.controller.signal.aborted) {
-        await this.cancelSubmission(state, sub.id, sub.queue, Buffer.from(JSON.stringify({ ...sub, ok: 1 })));
+        await this.cancelSubmission(state, { ...sub, ok: 1 });
         throw this.controller.signal.reason;
       }
       return sub;
     }
-  }
-
-  /** Marks the submission's task as stored, replacing its marker in one atomic step (nothing if it is gone). */
-  private async confirm(state: string, sub: Submission): Promise<void> {
-    const name = this.names.submitted(state);
-    await this.ns.popPut(name, name, JSON.stringify({ ...sub, ok: 1 }));
-  }
-
-  /** True once the marker says its task was stored, waiting a little while another driver may still be submitting it. */
-  private async confirmedSoon(state: string, sub: Submission): Promise<boolean> {
-    for (let s: Submission | undefined = sub; s !== undefined && s.id === sub.id; ) {
-      if (s.ok === 1 || s.at === undefined) return true;
-      if (Date.now() - s.at >= UNCONFIRMED_GRACE_MS || this.controller.signal.aborted) return false;
-      await sleep(200);
-      const bytes = await this.ns.tryRead(this.names.submitted(state));
-      s = bytes === undefined ? undefined : (JSON.parse(bytes.toString('utf8')) as Submission);
-    }
-    return true; // its driver abandoned or replaced it meanwhile: the wait that follows sees to it
   }
 
   private markSubmitted(report: StepReport, id: string): void {
@@ -458,7 +345,7 @@ class WorkflowRun<A, R> {
       // resumed run waits for it
       if (failure instanceof TaskFailedError || (failure instanceof TaskCancelledError && !this.controller.signal.aborted)) {
         report.taskId = sub.id;
-        await this.abandon(state, sub.id);
+        await this.markers.abandon(state, sub.id);
         await ns.remove(names.result(sub.id));
       }
       throw failure;
@@ -477,23 +364,6 @@ class WorkflowRun<A, R> {
   }
 
   /**
-   * The step's recorded submission, if it stands; else the task id for a new one. A submission listed as
-   * abandoned whose marker is still there (the driver died in between) is abandoned now. Ids carry this
-   * driver's generation, so no run ever takes an id an earlier run used, whose result or cancel marker may
-   * linger; the abandoned count keeps one driver's resubmissions apart.
-   */
-  private async submission(state: string): Promise<{ submitted: true; sub: Submission } | { submitted: false; id: string }> {
-    const gone = await readAllText(this.ns, this.names.abandoned(state));
-    const bytes = await this.ns.tryRead(this.names.submitted(state));
-    if (bytes !== undefined) {
-      const sub = JSON.parse(bytes.toString('utf8')) as Submission;
-      if (!gone.includes(sub.id)) return { submitted: true, sub };
-      await this.removeMarkerOf(state, sub.id);
-    }
-    return { submitted: false, id: stepTaskId(this.def.name, this.runId, state, gone.length, this.generation) };
-  }
-
-  /**
    * On abort (the caller's signal, or fail-fast), cancels the task of every step that is not finished and not
    * claimed by a worker. Looking at step states would miss most of them: the abort has already turned waiting
    * steps 'failed' or 'skipped'. Claimed (running) tasks are left to finish, so a resumed run waits for them.
@@ -504,10 +374,10 @@ class WorkflowRun<A, R> {
     const unfinished = [...this.steps.values()].filter((s) => s.taskId !== undefined && !this.outsideWaits.has(s.key) && !this.submitting.has(s.key) && s.state !== 'done' && s.state !== 'cached');
     for (const s of unfinished) {
       const state = this.stateKeys.get(s.key);
-      const sub = state === undefined ? undefined : await this.ns.tryRead(this.names.submitted(state));
-      if (state === undefined || sub === undefined) continue;
-      const { queue } = JSON.parse(sub.toString('utf8')) as { queue: string };
-      await this.cancelSubmission(state, s.taskId!, queue, sub);
+      const sub = state === undefined ? undefined : await this.markers.read(state);
+      // a marker of another submission (another driver's, made since) is not this run's to cancel
+      if (state === undefined || sub?.id !== s.taskId) continue;
+      await this.cancelSubmission(state, sub as Submission);
     }
   }
 
@@ -517,37 +387,15 @@ class WorkflowRun<A, R> {
    * namespace, not the client, which may be closed; a cancel that fails is unabandoned, so the resumed run
    * waits for the task instead of running it again.
    */
-  private async cancelSubmission(state: string, id: string, queue: string, sub: Buffer): Promise<void> {
-    const claimed = await claimedTaskIds(this.ns, queue).catch(() => new Set<string>());
-    if (claimed.has(id)) return;
+  private async cancelSubmission(state: string, sub: Submission): Promise<void> {
+    const claimed = await claimedTaskIds(this.ns, sub.queue).catch(() => new Set<string>());
+    if (claimed.has(sub.id)) return;
     try {
-      await this.abandon(state, id);
+      await this.markers.abandon(state, sub.id);
     } catch {
       return;
     }
-    await cancelTask(this.ns, queue, id).catch(() => this.unabandon(state, id, sub).catch(() => undefined));
-  }
-
-  /** Forgets the step's submission, so a resumed run submits it again, under a fresh task id. */
-  private async abandon(state: string, id: string): Promise<void> {
-    const gone = await readAllText(this.ns, this.names.abandoned(state));
-    if (!gone.includes(id)) await this.ns.put(this.names.abandoned(state), id);
-    await this.removeMarkerOf(state, id);
-  }
-
-  /** Removes the step's submitted marker if it still records `id` (another driver may have put a new one). */
-  private async removeMarkerOf(state: string, id: string): Promise<void> {
-    const bytes = await this.ns.tryRead(this.names.submitted(state));
-    if (bytes !== undefined && (JSON.parse(bytes.toString('utf8')) as Submission).id === id) await this.ns.remove(this.names.submitted(state));
-  }
-
-  /** Undoes abandon(): the submission (its marker `sub`) stands again, and `id` is off the abandoned list. */
-  private async unabandon(state: string, id: string, sub: Buffer): Promise<void> {
-    await this.ns.put(this.names.submitted(state), sub);
-    const gone = await readAllText(this.ns, this.names.abandoned(state));
-    gone.splice(gone.lastIndexOf(id), 1);
-    await this.ns.remove(this.names.abandoned(state));
-    for (const g of gone) await this.ns.put(this.names.abandoned(state), g);
+    await cancelTask(this.ns, sub.queue, sub.id).catch(() => this.markers.unabandon(state, sub).catch(() => undefined));
   }
 
   /** Keeps the run open until `p` settles. */
@@ -578,46 +426,3 @@ class WorkflowRun<A, R> {
   }
 }
 
-/**
- * Checks wf.waitFor's arguments when it is called, not when the tuple arrives (which may be never); returns
- * the read's timeout.
- */
-function checkWaitForArgs(tupleName: unknown, schema: unknown, options: { key?: unknown; timeout?: Duration } | undefined): { timeout: number | 'infinite' } {
-  if (typeof tupleName !== 'string' || tupleName.length === 0) throw new ConfigError(`wf.waitFor(tupleName, schema) needs the tuple name as a non-empty string, got ${tupleName === '' ? 'an empty string' : typeof tupleName}.`);
-  if (typeof (schema as Partial<ZodType> | null)?.safeParse !== 'function') throw new ConfigError(`wf.waitFor("${tupleName}", schema) needs a zod schema to validate the value with (e.g. z.object({...})), got ${schema === null ? 'null' : typeof schema}.`);
-  const o = optionsObject(options, `wf.waitFor("${tupleName}") options`);
-  if (o.key !== undefined && typeof o.key !== 'string') throw new ConfigError(`wf.waitFor("${tupleName}") options: key must be a string, got ${typeof o.key}.`);
-  const ms = parseDuration(o.timeout ?? 'infinite', `wf.waitFor("${tupleName}") timeout`);
-  return { timeout: ms === Infinity ? 'infinite' : ms };
-}
-
-/** Every value under `name`, as UTF-8 text, oldest first. */
-async function readAllText(ns: Namespace, name: string): Promise<string[]> {
-  const out: string[] = [];
-  for (let i = 0, n = await ns.count(name); i < n; i++) {
-    const v = await ns.tryRead(name, { index: i });
-    if (v === undefined) break;
-    out.push(v.toString('utf8'));
-  }
-  return out;
-}
-
-/**
- * JSON, else text, else msgpack: how values put by other programs are read. Printable UTF-8 is text (a lone
- * "y" is not the msgpack number 121); msgpack maps, arrays and strings start with bytes that UTF-8 text cannot.
- */
-function decodeLoose(bytes: Buffer): unknown {
-  const text = printableText(bytes, '\n\t\r');
-  if (text !== undefined) {
-    try {
-      return JSON.parse(text);
-    } catch {
-      return text;
-    }
-  }
-  try {
-    return decode(bytes);
-  } catch {
-    return bytes.toString('utf8');
-  }
-}
