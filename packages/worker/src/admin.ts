@@ -4,7 +4,7 @@
  * moves atomically inside the tuple space, so a crash mid-way loses no task.
  * @module
  */
-import type { Namespace } from '@tsdbr/core';
+import { type Namespace, parseDuration } from '@tsdbr/core';
 import { claimDedupKey, releaseDedupKey } from './dedup.js';
 import { BELL, classify, type DeadLetter, encode, isJson, type ResultEnvelope, type Stored, type TaskEnvelope } from './envelope.js';
 import { findFinishing } from './inspect.js';
@@ -12,6 +12,7 @@ import { expiryEntry, taskDestination } from './outcome.js';
 import { BANDS, checkId, QueueNames } from './protocol.js';
 import { cancelTask as putCancelMarker } from './task-handle.js';
 import { TaskStillFinishingError } from './errors.js';
+import { DEFAULT_RESULT_TTL } from './worker-options.js';
 
 /** What {@link retryDeadLetter} requeued. */
 export interface RetriedTask {
@@ -156,12 +157,11 @@ async function takeTasks(ns: Namespace, names: QueueNames, name: string): Promis
     if (env.nr !== 1 && names.fits(env.id)) {
       const now = Date.now();
       const result: ResultEnvelope = { k: 'r', id: env.id, task: env.task, ok: false, cancelled: true, error: { name: 'TaskCancelledError', message: `Task ${env.id} was purged from queue ${names.queue} before it ran.` }, attempts: env.att - 1, finishedAt: now };
-      await ns.putMany<Uint8Array | string>([[names.result(env.id), encode(result, isJson(bytes))], expiryEntry(names, names.result(env.id), PURGED_RESULT_TTL_MS, now)]);
+      // with the workers' default time to live: purge knows nothing of theirs
+      await ns.putMany<Uint8Array | string>([[names.result(env.id), encode(result, isJson(bytes))], expiryEntry(names, names.result(env.id), parseDuration(DEFAULT_RESULT_TTL, 'resultTtl'), now)]);
     }
     if (env.ddp !== undefined && names.fits(String(env.ddp))) await releaseDedupKey(ns, names.dedup(env.ddp), env.id);
   }
   return tasks;
 }
 
-/** How long the result a purge leaves for each task waits to be read (the workers' default resultTtl). */
-const PURGED_RESULT_TTL_MS = 24 * 3_600_000;

@@ -6,19 +6,14 @@
  * @module
  */
 import type { Namespace } from '@tsdbr/core';
-import { classify, decode, encode, isJson, type ResultEnvelope } from './envelope.js';
+import { classify, encode, isJson, type ResultEnvelope, type Stored } from './envelope.js';
 import { expiryEntry } from './outcome.js';
 import { EXPIRE_BUCKET_MS, type QueueNames } from './protocol.js';
 
 /** When a value that expires was written: a result's finishedAt, a cancel marker's at. */
-function stampOf(bytes: Buffer): number | undefined {
-  try {
-    const v = decode(bytes) as { k?: unknown; finishedAt?: unknown; at?: unknown } | null;
-    const stamp = v?.k === 'r' ? v.finishedAt : v?.at;
-    return typeof stamp === 'number' ? stamp : undefined;
-  } catch {
-    return undefined;
-  }
+function stampOf(stored: Stored): number | undefined {
+  const v = stored.kind === 'result' ? stored.env.finishedAt : stored.kind === 'unknown' ? (stored.value as { at?: unknown } | null)?.at : undefined;
+  return typeof v === 'number' ? v : undefined;
 }
 
 /** Drops expired names of one queue. */
@@ -78,8 +73,9 @@ export class ExpirySweeper {
    */
   private async expire(name: string, stamp: number, bucket: number): Promise<boolean> {
     const bytes = await this.ns.tryRead(name);
-    if (bytes === undefined || stampOf(bytes) !== stamp) return false;
+    if (bytes === undefined) return false;
     const stored = classify(bytes);
+    if (stampOf(stored) !== stamp) return false;
     if (stored.kind !== 'result' || stored.env.expired === true) {
       await this.ns.remove(name); // a value replaced between the read and this remove goes too: a retry takes a claim and a run, not one round trip
       return true;

@@ -90,12 +90,8 @@ export function deadDelivery(names: QueueNames, env: DeadLetter): Delivery {
  * written under the same name since (the result of a dead letter retried with the same id).
  */
 export function expiryEntry(names: QueueNames, name: string, ttlMs: number, writtenAt: number): [string, string] {
-  return [names.expire(expireBucketOf(writtenAt + ttlMs)), expiryLine(name, writtenAt)];
-}
-
-/** One line of an expiry bucket: the name, a space, and the stamp of the value to drop (see ExpirySweeper). */
-export function expiryLine(name: string, writtenAt: number): string {
-  return `${name} ${writtenAt}`;
+  // a line of the bucket: the name, a space, and the stamp of the value to drop (see ExpirySweeper)
+  return [names.expire(expireBucketOf(writtenAt + ttlMs)), `${name} ${writtenAt}`];
 }
 
 /**

@@ -17,6 +17,9 @@ export const MAX_CONCURRENCY = 10_000;
 /** The shortest heartbeat and recovery intervals: shorter ones only load the tuple space. */
 export const MIN_INTERVAL_MS = 10;
 
+/** How long a result nobody reads is kept by default. */
+export const DEFAULT_RESULT_TTL = '24h';
+
 /** What `new Worker()` takes. */
 export interface WorkerOptions {
   /** The tasks this worker runs. It serves their queues (plus `queues`). */
@@ -44,7 +47,7 @@ export interface WorkerOptions {
   recoveryInterval?: Duration;
   /** How long close() lets running tasks finish before requeueing them (default: DBR_SHUTDOWN_GRACE, else '30s'). */
   shutdownGrace?: Duration;
-  /** Results nobody reads are dropped after this (default '24h'; 'infinite' keeps them). */
+  /** Results nobody reads are dropped after this (default DEFAULT_RESULT_TTL, '24h'; 'infinite' keeps them). */
   resultTtl?: Duration;
   /** At most this many dead letters are kept per queue; older ones are dropped (default 10,000). */
   maxDeadLetters?: number;
@@ -121,7 +124,7 @@ export function withDefaults(options: WorkerOptions): WorkerOptions & Required<P
     concurrency: options.concurrency ?? (env('DBR_WORKER_CONCURRENCY') !== undefined ? Number(env('DBR_WORKER_CONCURRENCY')) : 1),
     leaseTtl: options.leaseTtl ?? (env('DBR_LEASE_TTL') as Duration | undefined) ?? '30s',
     shutdownGrace: options.shutdownGrace ?? (env('DBR_SHUTDOWN_GRACE') as Duration | undefined) ?? '30s',
-    resultTtl: options.resultTtl ?? '24h',
+    resultTtl: options.resultTtl ?? DEFAULT_RESULT_TTL,
     maxDeadLetters: options.maxDeadLetters ?? 10_000,
     maxRecoveries: options.maxRecoveries ?? 5,
   };

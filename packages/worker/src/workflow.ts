@@ -307,9 +307,10 @@ class WorkflowRun<A, R> {
   /**
    * Waits for the step's task's output, in slices: when a slice ends, the driver looks whether another driver
    * of the run saved the output meanwhile. A result that expired unread (while no driver waited) makes the
-   * submission 'lost': the step is submitted again. A purged task's result is a cancel. A failure (or a cancel the run did not make) abandons the submission and removes its
-   * result, so a resumed run submits the step again; so does a failure read after the run was aborted, which
-   * stays a failure. An output that arrived as the run aborted is kept.
+   * submission 'lost': the step is submitted again. A purged task's result is a cancel. A failure (or a cancel
+   * the run did not make) abandons the submission and removes its result, so a resumed run submits the step
+   * again; so does a failure read after the run was aborted, which stays a failure. An output that arrived as
+   * the run aborted is kept.
    */
   private async awaitOutput(task: AnyTask, sub: Submission, state: string, report: StepReport): Promise<{ output: unknown } | 'lost'> {
     const ns = this.ns;
