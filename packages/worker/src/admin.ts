@@ -105,15 +105,16 @@ async function requeueFromScratch(ns: Namespace, names: QueueNames, id: string):
   delete env.due;
   delete env.rec;
   const retried: RetriedTask = { env };
+  // the old result goes first: a submit that found it beside the key's new claim would take the key over
+  await ns.remove(names.result(id));
+  await ns.remove(names.cancel(id));
   if (env.ddp !== undefined && names.fits(String(env.ddp))) {
-    const owner = await claimDedupKey(ns, names.dedup(env.ddp), id);
+    const owner = await claimDedupKey(ns, names, String(env.ddp), id);
     if (owner !== id) {
       delete env.ddp;
       retried.dedupKeyTakenBy = owner;
     }
   }
-  await ns.remove(names.result(id));
-  await ns.remove(names.cancel(id));
   const dest = taskDestination(names, env);
   if (!(await ns.popPut(scratch, dest.to, encode(env, letter.json === 1 || isJson(head))))) return undefined;
   if (dest.bell) await ns.put(names.pending('normal'), BELL);

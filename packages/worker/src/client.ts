@@ -116,7 +116,7 @@ export class TaskClient implements AsyncDisposable {
     if (dedupKey === undefined) await putTask(ns, puts);
     else {
       const key = names.dedup(dedupKey);
-      const owner = await claimDedupKey(ns, key, env.id);
+      const owner = await claimDedupKey(ns, names, dedupKey, env.id);
       if (owner !== env.id) return new TaskHandle(ns, names, owner, true, false, this.closed.signal, task.output);
       try {
         await putTask(ns, puts);

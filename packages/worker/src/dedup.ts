@@ -3,21 +3,23 @@
  * key's tuple name.
  * @module
  */
-import { isDbrError, type Namespace } from '@tsdbr/core';
+import type { Namespace } from '@tsdbr/core';
+import type { QueueNames } from './protocol.js';
 
 /**
- * Claims `name` for task `id` and returns the id of the task that owns it: `id` if this call won, else the
- * live task's.
+ * Claims dedup key `key` of the queue for task `id` and returns the id of the task that owns it: `id` if this
+ * call won, else the live task's. A key whose owner has a result is taken over: that task ended, and its
+ * worker died before it released the key (a stored result is what every submitter of the key would read, so
+ * the key's window is over).
  */
-export async function claimDedupKey(ns: Namespace, name: string, id: string): Promise<string> {
+export async function claimDedupKey(ns: Namespace, names: QueueNames, key: string, id: string): Promise<string> {
+  const name = names.dedup(key);
   for (let attempt = 0; attempt < 10; attempt++) {
     if (await ns.putIfAbsent(name, id)) return id;
-    try {
-      return (await ns.read(name, { timeout: 0 })).toString('utf8');
-    } catch (err) {
-      // released between our attempt and the read (the owner finished): claim again
-      if (!isDbrError(err, 'DBR_ERR_UNAVAIL')) throw err;
-    }
+    const owner = (await ns.tryRead(name))?.toString('utf8');
+    if (owner === undefined) continue; // released between our attempt and the read (the owner finished)
+    if (owner === id || !(await ns.has(names.result(owner)))) return owner;
+    await releaseDedupKey(ns, name, owner);
   }
   throw new Error(`Could not claim dedup key ${name}: it was released 10 times in a row while claiming; retry the submit.`);
 }
