@@ -5,8 +5,12 @@
 import type { Namespace } from '@tsdbr/core';
 import type { Logger } from 'pino';
 import { type ExecOptions, type ExecResult, execProgram } from './exec.js';
+import type { Execution } from './execution.js';
 import type { LazyAbort } from './lazy-abort.js';
 import type { Progress, TaskContext } from './task.js';
+
+/** The worker's record of the running task that a context reports to and reads. */
+type AttemptRecord = Pick<Execution, 'progress' | 'cancelChecked' | 'cancelCheckWaiters'>;
 
 /**
  * One attempt's context. A class rather than an object literal: V8 builds a literal with getters in the
@@ -18,7 +22,7 @@ export class AttemptContext implements TaskContext {
   #logger: Logger | undefined;
   readonly #abort: LazyAbort;
   readonly #parentLog: Logger;
-  readonly #reports: { progress?: Progress };
+  readonly #record: AttemptRecord;
 
   constructor(
     readonly id: string,
@@ -29,12 +33,12 @@ export class AttemptContext implements TaskContext {
     readonly ns: Namespace,
     abort: LazyAbort,
     parentLog: Logger,
-    /** Where progress() reports go (the worker's record of the running task, read by its heartbeat). */
-    reports: { progress?: Progress },
+    /** Where progress() reports go (read by the worker's heartbeat), and whether a cancel may still be unseen. */
+    record: AttemptRecord,
   ) {
     this.#abort = abort;
     this.#parentLog = parentLog;
-    this.#reports = reports;
+    this.#record = record;
   }
 
   get signal(): AbortSignal {
@@ -46,11 +50,23 @@ export class AttemptContext implements TaskContext {
   }
 
   progress(value: Progress): void {
-    this.#reports.progress = checkedProgress(value);
+    this.#record.progress = checkedProgress(value);
   }
 
-  exec(command: string, args: readonly string[] = [], options: ExecOptions = {}): Promise<ExecResult> {
-    return execProgram(command, args, options, this.log, this.#abort.signal);
+  /**
+   * Starts no program before the worker's look for a cancel marker (made right after the claim, one round trip)
+   * came back: a task cancelled while queued is aborted instead, so its program never runs.
+   */
+  async exec(command: string, args: readonly string[] = [], options: ExecOptions = {}): Promise<ExecResult> {
+    const signal = this.#abort.signal;
+    const record = this.#record;
+    if (!record.cancelChecked && !signal.aborted) {
+      await new Promise<void>((wake) => {
+        (record.cancelCheckWaiters ??= []).push(wake);
+        signal.addEventListener('abort', () => wake(), { once: true });
+      });
+    }
+    return execProgram(command, args, options, this.log, signal);
   }
 }
 

@@ -25,8 +25,10 @@ export interface Execution {
   startedAt: number;
   /** The attempt started (claimed tasks may wait in the scheduler first: prefetch). */
   started: boolean;
-  /** The claim-time look for a cancel marker came back (a marker found aborts the task at once). */
+  /** The claim-time look for a cancel marker came back (a marker found aborts the task at once): see markCancelChecked. */
   cancelChecked: boolean;
+  /** Who waits for that look: ctx.exec starts no program for a task that may have been cancelled while queued. */
+  cancelCheckWaiters?: (() => void)[];
   /** The attempt is running: set when it starts, cleared when it ends. */
   attempting: boolean;
   /** The blocking get on the cancel marker of a long-running attempt (see watchCancels). */
@@ -57,4 +59,12 @@ export interface QueueState {
 /** The fields every task event carries. */
 export function eventOf(ex: Execution): { id: string; task: string; queue: string; attempt: number } {
   return { id: ex.env.id, task: ex.env.task, queue: ex.queue.names.queue, attempt: ex.env.att };
+}
+
+/** The claim-time look for the task's cancel marker came back (or the task ended first): wakes who waits for it. */
+export function markCancelChecked(ex: Execution): void {
+  ex.cancelChecked = true;
+  const waiters = ex.cancelCheckWaiters;
+  ex.cancelCheckWaiters = undefined;
+  if (waiters !== undefined) for (const wake of waiters) wake();
 }

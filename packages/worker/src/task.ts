@@ -45,7 +45,9 @@ export interface TaskContext {
   progress(value: Progress): void;
   /**
    * Runs an external program in its own process group, streaming its output to ctx.log. A non-zero exit
-   * rejects with ExecError; abort (timeout, cancel, shutdown) kills the whole process group.
+   * rejects with ExecError; abort (timeout, cancel, shutdown) kills the whole process group. Starts nothing
+   * before the worker looked for a cancel marker of the task (one round trip after the claim): a task
+   * cancelled while it was queued rejects with TaskCancelledError instead.
    */
   exec(command: string, args?: readonly string[], options?: ExecOptions): Promise<ExecResult>;
 }

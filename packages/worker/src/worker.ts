@@ -13,7 +13,7 @@ import { DelayedPromoter } from './delayed.js';
 import { classify, isJson } from './envelope.js';
 import { InvalidInputError, InvalidOutputError, InvalidTaskIdError, serializeError, TaskCancelledError, TaskTimeoutError, toError, toIssues, UnknownTaskError, WorkerClosedError, WorkerShutdownError } from './errors.js';
 import { ExpirySweeper } from './expiry.js';
-import type { Execution, QueueState } from './execution.js';
+import { type Execution, markCancelChecked, type QueueState } from './execution.js';
 import { Finisher } from './finisher.js';
 import { AttemptContext } from './attempt-context.js';
 import { Claimer } from './claimer.js';
@@ -378,19 +378,19 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private peekCancels(q: QueueState, claimed: Execution[]): void {
     const executions = claimed.filter((ex) => {
       const ended = (ex.started && !ex.attempting) || ex.released;
-      if (ended) ex.cancelChecked = true;
+      if (ended) markCancelChecked(ex);
       return !ended;
     });
     if (executions.length === 0) return;
     (this.batcher as StepBatcher).run(executions.map((ex) => ({ unless: q.names.cancel(ex.env.id), peekUnless: true }))).then(
       (found) => {
         for (const [i, ex] of executions.entries()) {
-          ex.cancelChecked = true;
           if (found[i] === 'skipped') this.cancelExecution(ex);
+          markCancelChecked(ex);
         }
       },
       () => {
-        for (const ex of executions) ex.cancelChecked = true; // the finish step still looks
+        for (const ex of executions) markCancelChecked(ex); // the finish step still looks
       },
     );
   }

@@ -11,7 +11,7 @@ describe('the ctx of an attempt', () => {
     const parent = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }).child({ worker: 'w1' });
     const abort = new LazyAbort();
     const ns = { name: 'ns' } as unknown as Namespace;
-    const reports: { progress?: Progress } = {};
+    const reports: { progress?: Progress; cancelChecked: boolean } = { cancelChecked: true };
     const ctx = new AttemptContext('t-1', 'render', 'frames', 2, 4, ns, abort, parent, reports);
     expect([ctx.id, ctx.task, ctx.queue, ctx.attempt, ctx.maxAttempts, ctx.ns]).toEqual(['t-1', 'render', 'frames', 2, 4, ns]);
 
@@ -32,14 +32,14 @@ describe('the ctx of an attempt', () => {
 
   it('a signal first asked for after the abort is already aborted', () => {
     const abort = new LazyAbort();
-    const ctx = new AttemptContext('t-2', 'x', 'q', 1, 1, {} as Namespace, abort, pino({ level: 'silent' }), {});
+    const ctx = new AttemptContext('t-2', 'x', 'q', 1, 1, {} as Namespace, abort, pino({ level: 'silent' }), { cancelChecked: true });
     abort.abort(new Error('timeout'));
     expect(ctx.signal.aborted).toBe(true);
     expect((ctx.signal.reason as Error).message).toBe('timeout');
   });
 
   it('destructures like a plain object (run({ ... }, { signal, log }))', () => {
-    const ctx = new AttemptContext('t-3', 'x', 'q', 1, 1, {} as Namespace, new LazyAbort(), pino({ level: 'silent' }), {});
+    const ctx = new AttemptContext('t-3', 'x', 'q', 1, 1, {} as Namespace, new LazyAbort(), pino({ level: 'silent' }), { cancelChecked: true });
     const { signal, log, id } = ctx;
     expect(signal).toBeInstanceOf(AbortSignal);
     expect(typeof log.info).toBe('function');
@@ -49,7 +49,7 @@ describe('the ctx of an attempt', () => {
 
 describe('what a task sees of its ctx', () => {
   it('its own fields only, not the worker bookkeeping behind them', () => {
-    const ctx = new AttemptContext('t-4', 'x', 'q', 1, 2, {} as Namespace, new LazyAbort(), pino({ level: 'silent' }), { progress: undefined });
+    const ctx = new AttemptContext('t-4', 'x', 'q', 1, 2, {} as Namespace, new LazyAbort(), pino({ level: 'silent' }), { progress: undefined, cancelChecked: true });
     expect(Object.keys(ctx).sort()).toEqual(['attempt', 'id', 'maxAttempts', 'ns', 'queue', 'task']);
   });
 });

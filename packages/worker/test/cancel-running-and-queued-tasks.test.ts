@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineTask, TaskCancelledError } from '../src/index.js';
@@ -13,6 +16,18 @@ const cancelsItself = defineTask({
   run: async (_input, ctx) => {
     await ctx.ns.put(`q:{${ctx.queue}}:cancel:${ctx.id}`, 'stop');
     return 'finished anyway';
+  },
+});
+
+/** Runs a program at once: a task cancelled while queued must not get that far. */
+const touches = defineTask({
+  name: 'touches',
+  queue: 'touch',
+  input: z.object({ file: z.string() }),
+  output: z.null(),
+  run: async ({ file }, ctx) => {
+    await ctx.exec('touch', [file]);
+    return null;
   },
 });
 
@@ -41,6 +56,21 @@ describe('cancel', () => {
     expect(err).toBeInstanceOf(TaskCancelledError);
     // started once at most: the cancel marker is looked at right after the claim
     expect(calls.get(handle.id) ?? 0).toBeLessThanOrEqual(1);
+  });
+
+  it('a task cancelled while queued runs no program: ctx.exec waits for the claim-time look at its marker', async () => {
+    const { ns } = await freshNamespace('cancel-exec');
+    const client = clientOn(ns);
+    const dir = mkdtempSync(join(tmpdir(), 'tsdbr-cancel-exec-'));
+    const handles = await Promise.all([0, 1, 2, 3].map((i) => client.submit(touches, { file: join(dir, `ran-${i}`) })));
+    for (const h of handles) await h.cancel();
+    await startWorker(ns, { tasks: [touches], concurrency: 4 });
+    for (const h of handles) expect(await h.result({ timeout: '20s' }).catch((e: unknown) => e)).toBeInstanceOf(TaskCancelledError);
+    expect([0, 1, 2, 3].filter((i) => existsSync(join(dir, `ran-${i}`)))).toEqual([]);
+    // a task not cancelled still runs its program
+    const h = await client.submit(touches, { file: join(dir, 'ran-ok') });
+    await h.result({ timeout: '20s' });
+    expect(existsSync(join(dir, 'ran-ok'))).toBe(true);
   });
 
   it('a cancel that lands while a short task runs wins over its output: the finish step sees the marker', async () => {
