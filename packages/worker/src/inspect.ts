@@ -67,24 +67,27 @@ export interface QueueCounts {
   /** Unread results (only with `detail: true`). */
   results?: number;
   /**
-   * Bells among the values of the normal band, counted in `pending.normal` and `waiting` (only with `detail: true`,
-   * and only when the band holds at most {@link BELL_SCAN_LIMIT} values).
+   * Bells among the values of the normal band, counted in `pending.normal` and `waiting` (only with `detail` or
+   * `bells`, and only when the band holds at most {@link BELL_SCAN_LIMIT} values).
    */
   bells?: number;
 }
 
 /** The most values of a normal band that `queueCounts` reads to tell its bells from its tasks. */
-export const BELL_SCAN_LIMIT = 10_000; // one read each: ~1 s on Redis
+export const BELL_SCAN_LIMIT = 10_000; // one peek each, 8 at a time: ~0.6 s on Redis, ~0.15 s on mem
+
+/** Peeks of a bell count under way at once (each is a blocking call on the libuv pool on Redis). */
+const BELL_PEEKS_IN_FLIGHT = 8;
 
 /** Bells and tasks are told apart by their first bytes: a bell is a few bytes, any larger value is no bell. */
 const BELL_PEEK_BYTES = 32;
 
 /**
- * Counts of a queue. Without `detail` it costs four O(1) calls; with it, also a glob walk each for the
- * delayed buckets, the claim slots and the results, and a peek at a few bytes of each value of the normal band
- * (the bells a hi or lo task rings there are not tasks).
+ * Counts of a queue. Without options it costs four O(1) calls. `bells` adds a peek at a few bytes of each
+ * value of the normal band (the bells a hi or lo task rings there are not tasks); `detail` adds that and a
+ * glob walk each for the delayed buckets, the claim slots and the results.
  */
-export async function queueCounts(ns: Namespace, queue: string, options: { detail?: boolean } = {}): Promise<QueueCounts> {
+export async function queueCounts(ns: Namespace, queue: string, options: { detail?: boolean; bells?: boolean } = {}): Promise<QueueCounts> {
   const names = new QueueNames(queue);
   const pending = { hi: 0, normal: 0, lo: 0 } as Record<Band, number>;
   for (const band of BANDS) pending[band] = await ns.count(names.pending(band));
@@ -97,21 +100,24 @@ export async function queueCounts(ns: Namespace, queue: string, options: { detai
     counts.delayed = delayed;
     counts.running = running;
     counts.results = (await ns.list(names.resultPattern())).length;
-    const bells = await bellsIn(ns, names.pending('normal'));
+  }
+  if (options.detail || options.bells) {
+    const bells = await bellsIn(ns, names.pending('normal'), pending.normal);
     if (bells !== undefined) counts.bells = bells;
   }
   return counts;
 }
 
-/** How many of the values under `name` are bells, or undefined if it holds more than BELL_SCAN_LIMIT values. */
-async function bellsIn(ns: Namespace, name: string): Promise<number | undefined> {
-  const n = await ns.count(name);
+/** How many of the `n` values under `name` are bells, or undefined if there are more than BELL_SCAN_LIMIT. */
+async function bellsIn(ns: Namespace, name: string, n: number): Promise<number | undefined> {
   if (n > BELL_SCAN_LIMIT) return undefined;
   let bells = 0;
-  for (let i = 0; i < n; i++) {
-    const head = await ns.peek(name, { index: i, maxBytes: BELL_PEEK_BYTES });
-    if (head === undefined) break; // taken meanwhile
-    if (head.size <= BELL_PEEK_BYTES && classify(head.bytes).kind === 'bell') bells++;
+  const isBell = async (index: number) => {
+    const head = await ns.peek(name, { index, maxBytes: BELL_PEEK_BYTES }); // undefined: taken meanwhile
+    if (head !== undefined && head.size <= BELL_PEEK_BYTES && classify(head.bytes).kind === 'bell') bells++;
+  };
+  for (let i = 0; i < n; i += BELL_PEEKS_IN_FLIGHT) {
+    await Promise.all(Array.from({ length: Math.min(BELL_PEEKS_IN_FLIGHT, n - i) }, (_, k) => isBell(i + k)));
   }
   return bells;
 }
@@ -402,7 +408,7 @@ export class QueueInspector {
   }
 
   /** See {@link queueCounts}. */
-  queueCounts(queue: string, options?: { detail?: boolean }): Promise<QueueCounts> {
+  queueCounts(queue: string, options?: { detail?: boolean; bells?: boolean }): Promise<QueueCounts> {
     return queueCounts(this.ns, queue, options);
   }
 

@@ -3,8 +3,10 @@
  * docs/protocol.md is known there only):
  * - queues are found by their waiting bands and dead letters (`q:{Q}:pending*`, `q:{Q}:dead`) and by the
  *   queues workers name in their heartbeats; finding them is a glob walk, so it runs every few seconds,
- *   while the counts of known queues are O(1) calls every refresh;
- * - waiting = values in the three bands (doorbells included), running = tasks in live workers' heartbeats,
+ *   while the counts of known queues are O(1) calls every refresh, plus a peek at each value of a normal band
+ *   of at most 10,000 to tell the doorbells a hi or lo task rings there from tasks;
+ * - waiting = tasks in the three bands (a band too long to peek through counts its doorbells), running =
+ *   tasks in live workers' heartbeats,
  *   failed = dead letters, done = completions counted by the workers seen since the dashboard started;
  * - task durations come from tasks seen running in one sample and gone in a later one (an upper bound, good
  *   for long tasks);
@@ -96,7 +98,9 @@ export class WorkerTaskModel implements TaskModel {
       const samples = await this.handles.peek(nsName, async (ns) => {
         const list: QueueSample[] = [];
         for (const queue of [...queues].sort()) {
-          const { waiting, dead: failed } = await queueCounts(ns, queue);
+          const counts = await queueCounts(ns, queue, { bells: true });
+          const waiting = counts.waiting - (counts.bells ?? 0);
+          const failed = counts.dead;
           let running = 0;
           let servingWorkers = 0;
           const durationsMs: number[] = [];
