@@ -90,8 +90,13 @@ export function deadDelivery(names: QueueNames, env: DeadLetter): Delivery {
  * written under the same name since (the result of a dead letter retried with the same id).
  */
 export function expiryEntry(names: QueueNames, name: string, ttlMs: number, writtenAt: number): [string, string] {
+  return expiryEntryOf(names, [name], ttlMs, writtenAt);
+}
+
+/** One expiry entry for several values written at the same time: a line each. */
+export function expiryEntryOf(names: QueueNames, written: readonly string[], ttlMs: number, writtenAt: number): [string, string] {
   // a line of the bucket: the name, a space, and the stamp of the value to drop (see ExpirySweeper)
-  return [names.expire(expireBucketOf(writtenAt + ttlMs)), `${name} ${writtenAt}`];
+  return [names.expire(expireBucketOf(writtenAt + ttlMs)), written.map((name) => `${name} ${writtenAt}`).join('\n')];
 }
 
 /**
