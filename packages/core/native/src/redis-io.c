@@ -22,6 +22,12 @@ struct rio {
 
   pthread_mutex_t mu; /* guards posted */
   rio_task_t *posted, *posted_tail;
+  /* Set while the loop is (about to be) blocked in epoll_wait: only then does a post write the eventfd. An
+   * awake loop (working or spinning) takes posted tasks every round, and the write, a syscall on the
+   * poster's thread for each burst, cost the application's thread an eighth of its time at 32 requests in
+   * flight. The loop sets it, then looks at posted under mu; a poster appends under mu, then reads it: one
+   * of them sees the other. */
+  _Atomic int sleeping;
 
   rio_task_t *deferred, *deferred_tail; /* loop thread only */
 
@@ -153,7 +159,7 @@ static void post_list(rio_t *io, rio_task_t *head, rio_task_t *tail)
     io->posted = head;
   io->posted_tail = tail;
   pthread_mutex_unlock(&io->mu);
-  if (was_empty) {
+  if (was_empty && atomic_load(&io->sleeping)) {
     uint64_t one = 1;
     ssize_t w;
     do {
@@ -216,18 +222,29 @@ static void run_deferred(rio_t *io)
   }
 }
 
-static void run_posted(rio_t *io)
+/* Runs the posted tasks; returns whether there were any. */
+static int run_posted(rio_t *io)
 {
   pthread_mutex_lock(&io->mu);
   rio_task_t *t = io->posted;
   io->posted = io->posted_tail = NULL;
   pthread_mutex_unlock(&io->mu);
+  int any = t != NULL;
   while (t) {
     rio_task_t *n = t->next;
     t->fn(t);
     t = n;
   }
   run_deferred(io);
+  return any;
+}
+
+static int has_posted(rio_t *io)
+{
+  pthread_mutex_lock(&io->mu);
+  int any = io->posted != NULL;
+  pthread_mutex_unlock(&io->mu);
+  return any;
 }
 
 /* ---- watches ---- */
@@ -275,13 +292,19 @@ static void *loop_main(void *arg)
      * legs of every round trip. Idle waits (a blocked get with nothing coming) still sleep after the window. */
     int spinning = timeout != 0 && io->spin_ns > 0 && rio_now_ns() < spin_until;
     if (spinning) timeout = 0;
+    if (timeout != 0) {
+      atomic_store(&io->sleeping, 1);
+      if (has_posted(io)) timeout = 0; /* posted before the flag was seen: no write is coming for it */
+    }
     int n = epoll_wait(io->epfd, evs, 64, timeout);
+    atomic_store_explicit(&io->sleeping, 0, memory_order_relaxed); /* at worst a poster writes once too often */
     atomic_fetch_add_explicit(&io->rounds, 1, memory_order_relaxed);
-    if (n > 0)
+    if (io->round_begin) io->round_begin();
+    int busy = run_posted(io) || n > 0;
+    if (busy)
       spin_until = rio_now_ns() + io->spin_ns;
     else if (spinning)
       sched_yield(); /* a thread that has real work on this CPU runs first */
-    if (io->round_begin) io->round_begin();
     for (int i = 0; i < n; i++) {
       if (evs[i].data.ptr == NULL) {
         uint64_t v;
