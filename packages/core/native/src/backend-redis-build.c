@@ -14,11 +14,11 @@
 static DBR_Errorcode_t one_put(rreq_t *r, rcmd_t *cmd, const dbr_req_t *req, const char *what)
 {
   if (cmd) rcmd_arg(cmd, req->in, (size_t)req->in_len);
-  r->puts = cmd && !cmd->body.oom ? calloc(1, sizeof *r->puts) : NULL;
-  if (!r->puts) {
+  if (!cmd || cmd->body.oom) {
     rcmd_free(cmd);
     return dbr_err(DBR_ERR_NOMEMORY, "out of memory for a %s of %lld bytes", what, (long long)req->in_len);
   }
+  r->puts = &r->put_one;
   r->puts[0] = cmd;
   r->nputs = 1;
   return DBR_SUCCESS;

@@ -76,15 +76,23 @@ char *tuple_key(const dbr_ns_t *ns, const char *name, size_t *len)
   return rb_join_key(ns->name, ns->len, name, len);
 }
 
+/* Small commands are built with no reallocation: most requests are made in the application's thread and
+ * freed in the I/O thread, so each allocation there takes malloc's slow path. */
+#define RCMD_BODY_START 256
+
 rcmd_t *rb_tuple_cmd(rbe_t *be, const char *verb, const dbr_ns_t *ns, const char *name)
 {
   size_t kl;
   char *key = tuple_key(ns, name, &kl);
   rcmd_t *cmd = key ? rcmd_new(be, -1) : NULL;
-  if (cmd) {
-    rcmd_arg_str(cmd, verb);
-    rcmd_key(cmd, key, kl, 1);
+  if (!cmd) {
+    free(key);
+    return NULL;
   }
-  free(key);
+  rbuf_reserve(&cmd->body, RCMD_BODY_START);
+  rcmd_arg_str(cmd, verb);
+  cmd->key = key; /* handed over, not copied */
+  cmd->keylen = kl;
+  rcmd_arg(cmd, key, kl);
   return cmd;
 }

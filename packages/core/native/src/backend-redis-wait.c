@@ -68,7 +68,7 @@ static void rreq_free(rreq_t *r)
   if (r->scan_page) freeReplyObject(r->scan_page);
   for (int i = 0; i < r->nputs; i++)
     if (r->puts[i]) rcmd_free(r->puts[i]);
-  free(r->puts);
+  if (r->puts != &r->put_one) free(r->puts);
   free(r->steps_out);
   for (int i = 0; i < r->nstep_groups; i++) free(r->step_groups[i]);
   free(r->step_groups);

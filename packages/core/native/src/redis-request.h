@@ -41,6 +41,7 @@ struct rreq {
   char *nsname;
   int nsdel;          /* its namespace was deleted by this process while it waited */
   rcmd_t **puts; /* PUT / PUT_MANY / POP_PUT / the batches: built in the caller's thread */
+  rcmd_t *put_one; /* puts of a request with one command: no allocation for the array */
   int nputs, puts_left;
   unsigned char *steps_out; /* POP_PUT_MANY: one byte per step (1 = done) */
   int nsteps;

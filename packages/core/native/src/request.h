@@ -84,6 +84,7 @@ struct dbr_req {
   int timer_idx;           /* position in the timer heap, -1 if not armed (guarded by the timer lock) */
   atomic_int armed;        /* set before the timer looks at the request: completion then disarms it */
   int strings_inline;      /* name/tmpl/dst_name live in the request's own allocation */
+  int pooled;              /* its allocation is a block of the per-thread cache (request.c) */
   struct dbr_req *q_next;  /* link in its queue's list of completed requests */
   struct dbr_req *held_next; /* link in its corked queue's list of requests not yet started */
   int held;                /* waiting in that list (guarded by the queue's lock) */
