@@ -5,6 +5,7 @@
  * @module
  */
 import net from 'node:net';
+import { ChurnMap } from './churn-map.js';
 import { ErrorCode } from './constants.js';
 import { abortReason, DbrError } from './errors.js';
 import type { DbrxExtensions, NativePointer } from './ffi.js';
@@ -46,7 +47,7 @@ export abstract class PendingRequest<T> {
   finish(status: number, value: Buffer | undefined, detail: string | undefined): void {
     try {
       if (this.signal !== undefined) {
-        waitingOn.get(this.signal)?.delete(this as PendingRequest<unknown>);
+        waitingOn.get(this.signal)?.delete(this.tag);
         if (this.signal.aborted && value === undefined && status !== ErrorCode.DBR_SUCCESS) throw this.aborted();
       }
       this.resolve(this.settle(status, value, detail));
@@ -61,13 +62,13 @@ export abstract class PendingRequest<T> {
     this.queue = queue;
     this.tag = tag;
     if (signal.aborted) this.abort();
-    else watch(signal, this as PendingRequest<unknown>);
+    else watch(signal, tag, this as PendingRequest<unknown>);
   }
 
   /** The signal fired: withdraw, and reject if that worked (else the completion under way settles it). */
   abort(): void {
     if (this.queue === undefined || !this.queue.cancel(this.tag)) return;
-    waitingOn.get(this.signal as AbortSignal)?.delete(this as PendingRequest<unknown>);
+    waitingOn.get(this.signal as AbortSignal)?.delete(this.tag);
     this.reject(this.aborted());
   }
 
@@ -81,24 +82,24 @@ export abstract class PendingRequest<T> {
  * among many waits (a client's close, a workflow run's abort): a listener each would pile up on it (Node warns
  * past 10), and removing one from an EventTarget scans all the others.
  */
-const waitingOn = new WeakMap<AbortSignal, Set<PendingRequest<unknown>>>();
+const waitingOn = new WeakMap<AbortSignal, ChurnMap<number, PendingRequest<unknown>>>();
 
-function watch(signal: AbortSignal, request: PendingRequest<unknown>): void {
+function watch(signal: AbortSignal, tag: number, request: PendingRequest<unknown>): void {
   let waiting = waitingOn.get(signal);
   if (waiting === undefined) {
-    const requests = new Set<PendingRequest<unknown>>();
+    const requests = new ChurnMap<number, PendingRequest<unknown>>();
     waitingOn.set(signal, requests);
     signal.addEventListener(
       'abort',
       () => {
         waitingOn.delete(signal);
-        for (const r of requests) r.abort();
+        for (const r of [...requests.values()]) r.abort();
       },
       { once: true },
     );
     waiting = requests;
   }
-  waiting.add(request);
+  waiting.set(tag, request);
 }
 
 // One shared executor instead of a closure per promise (Promise.withResolvers needs Node 22).
@@ -135,7 +136,7 @@ const TAKE_LATER = -2;
 export class CompletionQueue {
   readonly handle: NativePointer;
   private readonly socket: net.Socket;
-  private readonly pending = new Map<number, PendingRequest<unknown>>();
+  private readonly pending = new ChurnMap<number, PendingRequest<unknown>>();
   private readonly tags = new BigInt64Array(DRAIN_BATCH);
   /** The tags' 32-bit halves (little-endian): reading a BigInt64Array element allocates a BigInt. */
   private readonly tagWords = new Uint32Array(this.tags.buffer);
@@ -295,8 +296,9 @@ export class CompletionQueue {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const [, entry] of this.pending) entry.finish(ErrorCode.DBR_ERR_CANCELLED, undefined, undefined);
+    const entries = [...this.pending.values()];
     this.pending.clear();
+    for (const entry of entries) entry.finish(ErrorCode.DBR_ERR_CANCELLED, undefined, undefined);
     this.socket.destroy();
     this.ext.dbrxQueueClose(this.handle);
   }

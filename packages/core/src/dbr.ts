@@ -22,6 +22,7 @@ import {
   Flags,
   PersistLevel,
 } from './constants.js';
+import { ChurnMap } from './churn-map.js';
 import { DbrError } from './errors.js';
 import type { NativePointer } from './ffi.js';
 import { splitNames } from './namespace.js';
@@ -253,7 +254,7 @@ export class TupleFuture {
 }
 
 /** Buffers native code writes into until their tag completes. */
-const inFlight = new Map<number, unknown>();
+const inFlight = new ChurnMap<number, unknown>();
 const DEFAULT_ASYNC_BUFFER = 64 * 1024;
 
 function startTake(op: 'read' | 'get', dbrHdl: DbrHandle, tupleName: string, matchTemplate: string, bufferSize: number | number[] | null | undefined): [number, TupleFuture] {

@@ -13,6 +13,7 @@ export { Channel, type ChannelOptions, type ChannelTakeOptions } from './channel
 export { type Codec, codecs, json, msgpack, printableText, raw, toBytes, utf8, type ValueLike } from './codecs.js';
 export { ConfigError, DbrError, isDbrError, LibraryLoadError, SchemaError, type SchemaIssue, TsdbrError } from './errors.js';
 export { type BrokerOptions, type CompiledBrokerOptions, compileBrokerOptions, type Duration, parseDuration } from './options.js';
+export { ChurnMap } from './churn-map.js';
 export {
   DB_TAG_ERROR,
   DBR_MAX_KEY_LEN,

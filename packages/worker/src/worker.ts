@@ -7,7 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Broker, type Namespace } from '@tsdbr/core';
+import { Broker, ChurnMap, type Namespace } from '@tsdbr/core';
 import type { Logger } from 'pino';
 import { DelayedPromoter } from './delayed.js';
 import { classify, isJson } from './envelope.js';
@@ -66,7 +66,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly log: Logger;
   private readonly scheduler: Scheduler;
   /** Executions by claim slot name (a task id is unique only within its queue). */
-  private readonly running = new Map<string, Execution>();
+  /** Claimed tasks by slot: a ChurnMap, as tasks come and go all the time (see its notes on Map). */
+  private readonly running = new ChurnMap<string, Execution>();
   private readonly queues: QueueState[] = [];
   private readonly loops: Promise<void>[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
