@@ -21,7 +21,7 @@ import { LazyAbort } from './lazy-abort.js';
 import { Maintenance } from './maintenance.js';
 import { Heartbeat, type HeartbeatTask, LivenessTracker, type QueueStats, type WorkerStats } from './lease.js';
 import { createLogger } from './logger.js';
-import { abortable, isThenable } from './abortable.js';
+import { isThenable } from './is-thenable.js';
 import { StepBatcher } from './step-batcher.js';
 import { QueueNames } from './protocol.js';
 import { persistently } from './persist.js';
@@ -453,7 +453,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const ctx = new AttemptContext(env.id, task.name, ex.queue.names.queue, env.att, env.max ?? task.maxAttempts, this.namespace, abort, this.log, ex);
     try {
       let out: unknown = task.run(parsed.data, ctx);
-      if (isThenable(out)) out = await abortable(Promise.resolve(out), abort.signal);
+      if (isThenable(out)) out = await abort.race(Promise.resolve(out));
       const checked = task.output.safeParse(out);
       if (!checked.success) throw new InvalidOutputError(task.name, toIssues(checked.error.issues));
       // the parsed output (with the schema's defaults and transforms) is what result() resolves to
