@@ -65,8 +65,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly byQueue: Record<string, QueueStats> = {};
   private readonly log: Logger;
   private readonly scheduler: Scheduler;
-  /** Executions by claim slot name (a task id is unique only within its queue). */
-  /** Claimed tasks by slot: a ChurnMap, as tasks come and go all the time (see its notes on Map). */
+  /** Executions by claim slot name (a task id is unique only within its queue); a ChurnMap, as they come and go all the time. */
   private readonly running = new ChurnMap<string, Execution>();
   private readonly queues: QueueState[] = [];
   private readonly loops: Promise<void>[] = [];

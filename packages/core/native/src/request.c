@@ -61,6 +61,7 @@ typedef struct req_block {
 static __thread req_block_t *req_cache;
 static __thread int req_cached, req_cache_registered;
 static pthread_key_t req_cache_key;
+static int req_cache_key_ok; /* set once by req_cache_key_init */
 static pthread_once_t req_cache_once = PTHREAD_ONCE_INIT;
 
 /* A thread that exits frees its cache (its key's destructor). */
@@ -77,7 +78,7 @@ static void req_cache_drop(void *unused)
 
 static void req_cache_key_init(void)
 {
-  if (pthread_key_create(&req_cache_key, req_cache_drop) != 0) req_cache_key = (pthread_key_t)-1;
+  req_cache_key_ok = pthread_key_create(&req_cache_key, req_cache_drop) == 0;
 }
 
 static dbr_req_t *req_alloc(size_t strings, int *pooled)
@@ -96,7 +97,7 @@ static void req_free(dbr_req_t *req)
   if (req->pooled && req_cached < REQ_CACHE_MAX) {
     if (!req_cache_registered) {
       pthread_once(&req_cache_once, req_cache_key_init);
-      if (req_cache_key == (pthread_key_t)-1 || pthread_setspecific(req_cache_key, (void *)1) != 0) {
+      if (!req_cache_key_ok || pthread_setspecific(req_cache_key, (void *)1) != 0) {
         free(req);
         return;
       }
